@@ -1,0 +1,25 @@
+// The `flyvis` command line: a thin dispatcher. Each subcommand lives in its own module and
+// returns an exit code (0 ok, 1 runtime failure, 2 bad arguments or bad input).
+export type Command = (argv: readonly string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  info: async () => (await import('./info.ts')).run,
+};
+
+const usage = `usage: flyvis <command> [options]
+commands: ${Object.keys(commands).join(', ')}
+run 'flyvis <command> --help' for a command's options`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    (name === undefined ? process.stderr : process.stdout).write(usage + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (load === undefined) {
+    process.stderr.write(`flyvis: unknown command '${name}' (expected one of: ${Object.keys(commands).join(', ')})\n`);
+    return 2;
+  }
+  return (await load())(rest);
+}
