@@ -1,0 +1,496 @@
+// flyvis's `Network`: a connectome, its parameters and dynamics, integrated by Euler steps.
+//
+// The class holds what flyvis's nn.Module holds (configs, connectome, parameter values,
+// stimulus buffer, state hooks); everything it computes goes through pure functions of raw
+// parameter tensors, so `valueAndGrad(p => loss(network.forward(x, dt, { params: p })))`
+// differentiates a whole simulation with respect to any parameters.
+import { Tensor, add, mul, noGrad, scatterSum, stack, tensor } from '../autograd/index.ts';
+import type { Connectome } from '../graph/types.ts';
+import { initDynamics, type DynamicsConfig } from '../dynamics/registry.ts';
+import { activationOp } from '../dynamics/activation-op.ts';
+import type { NetworkDynamics, ParamApi, StateApi, StateVars } from '../dynamics/types.ts';
+import {
+  type ParameterSet,
+  checkpointToJSON,
+  clampParameters,
+  defaultEdgeConfig,
+  defaultNodeConfig,
+  initParameters,
+  loadCheckpoint,
+  numParameters,
+  numTrainableParameters,
+  saveCheckpoint,
+  withRaw,
+  makeParameterSet,
+} from '../init/index.ts';
+import { scatterSynapseKernel, type SynapseKernel } from '../kernels/synapse.ts';
+import { LayerActivity } from './layer-activity.ts';
+import { projectParameter, synapticInputFn } from './ops.ts';
+import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
+import { type ArrayND, Stimulus } from './stimulus.ts';
+import { initConnectome } from '../graph/index.ts';
+
+type Config = Readonly<Record<string, unknown>>;
+
+/** Network configuration in flyvis's schema (snake_case keys, as in flyvis's YAML). */
+export interface NetworkConfig {
+  readonly connectome?: Config;
+  readonly dynamics?: DynamicsConfig;
+  readonly node_config?: Config;
+  readonly edge_config?: Config;
+  readonly stimulus_config?: Config;
+}
+
+export interface NetworkOptions {
+  /** Synapse kernel to use ('auto' picks the fastest available; see src/kernels). */
+  readonly kernel?: string;
+}
+
+/** A network state: state variables per node and edge, batched (batch, n). */
+export type State = StateVars;
+
+/** Raw parameter tensors keyed by flyvis state_dict name ('nodes_bias', ...). */
+export type ParamTensors = Readonly<Record<string, Tensor>>;
+
+export type StateHook = (state: State, ...args: readonly unknown[]) => State | void | undefined;
+
+export interface ForwardOptions {
+  /** Initial state; default: the dynamics' initial state (v = bias). */
+  readonly state?: State | null;
+  /** Return every state instead of the activity (batch, frames, nodes). */
+  readonly asStates?: boolean;
+  /** Parameter values to use instead of the network's own (any subset, by state_dict name). */
+  readonly params?: ParamTensors;
+}
+
+/** A dataset of movies for stimulusResponse: item i is (frames, hexals) or (frames, 1, hexals). */
+export interface MovieDataset {
+  readonly length: number;
+  get(index: number): ArrayND;
+  /** Set by stimulusResponse to the integration time step, as in flyvis. */
+  dt?: number;
+}
+
+export class NetworkError extends Error {
+  override name = 'NetworkError';
+}
+
+const DEFAULT_CONNECTOME: Config = { type: 'ConnectomeFromAvgFilters', file: 'fib25-fib19_v2.2.json', extent: 15, n_syn_fill: 1 };
+const DEFAULT_DYNAMICS: DynamicsConfig = { type: 'PPNeuronIGRSynapses', activation: { type: 'relu' } };
+
+function deepFreezeCopy<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (ArrayBuffer.isView(value)) return value;
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
+  for (const [k, v] of Object.entries(value as object)) (copy as Record<string, unknown>)[k] = deepFreezeCopy(v);
+  return Object.freeze(copy) as T;
+}
+
+const shapeText = (s: readonly number[]): string => `(${s.join(', ')})`;
+
+export class Network {
+  /** The configs the network was built from (frozen deep copies, defaults filled in). */
+  readonly config: Required<NetworkConfig>;
+  readonly connectome: Connectome;
+  readonly dynamics: NetworkDynamics;
+  readonly stimulus: Stimulus;
+  readonly nNodes: number;
+  readonly nEdges: number;
+  readonly kernel: SynapseKernel;
+  private paramSet: ParameterSet;
+  private stateHooks: readonly ((s: State) => State)[] = [];
+  private readonly graph: GraphIndex;
+
+  constructor(config: NetworkConfig = {}, options: NetworkOptions = {}, connectome?: Connectome) {
+    this.config = deepFreezeCopy({
+      connectome: config.connectome ?? DEFAULT_CONNECTOME,
+      dynamics: config.dynamics ?? DEFAULT_DYNAMICS,
+      node_config: config.node_config ?? (defaultNodeConfig() as unknown as Config),
+      edge_config: config.edge_config ?? (defaultEdgeConfig() as unknown as Config),
+      stimulus_config: config.stimulus_config ?? { type: 'Stimulus', init_buffer: false },
+    });
+    this.connectome = connectome ?? initConnectome(this.config.connectome as never);
+    this.dynamics = initDynamics(this.config.dynamics);
+    this.paramSet = initParameters(this.connectome, this.config.node_config, this.config.edge_config);
+    const source = this.connectome.edges.columns.source_index as Int32Array;
+    const target = this.connectome.edges.columns.target_index as Int32Array;
+    this.nNodes = this.connectome.nodes.length;
+    this.nEdges = this.connectome.edges.length;
+    this.graph = { nNodes: this.nNodes, source, target };
+    if (options.kernel !== undefined && options.kernel !== 'auto' && options.kernel !== 'scatter') {
+      throw new NetworkError(`kernel: unknown synapse kernel '${options.kernel}' (available: auto, scatter)`);
+    }
+    this.kernel = scatterSynapseKernel(this.graph, this.dynamics.activation);
+    const sc = this.config.stimulus_config;
+    this.stimulus = new Stimulus(this.connectome, 1, 1, (sc.init_buffer as boolean | undefined) ?? false);
+  }
+
+  /** Builds a network on an already compiled (or user-registered) connectome. */
+  static fromConnectome(connectome: Connectome, config: Omit<NetworkConfig, 'connectome'> = {}, options: NetworkOptions = {}): Network {
+    return new Network({ ...config, connectome: { type: '<given>' } }, options, connectome);
+  }
+
+  // -- parameters ------------------------------------------------------------------------
+
+  get parameters(): ParameterSet {
+    return this.paramSet;
+  }
+
+  /** flyvis `num_parameters`. */
+  get numParameters(): number {
+    return numParameters(this.paramSet);
+  }
+
+  get numTrainableParameters(): number {
+    return numTrainableParameters(this.paramSet);
+  }
+
+  /** Copies of all raw parameter values as tensors, keyed by state_dict name. */
+  paramTensors(): Record<string, Tensor> {
+    return Object.fromEntries(this.paramSet.parameters.map((p) => [p.stateDictName, tensor(p.raw)]));
+  }
+
+  /** Copies of the trainable (requires_grad) raw parameters, keyed by state_dict name. */
+  trainableParams(): Record<string, Tensor> {
+    return Object.fromEntries(this.paramSet.parameters.filter((p) => p.trainable).map((p) => [p.stateDictName, tensor(p.raw)]));
+  }
+
+  /** Replaces parameter values (any subset, by state_dict name), then clamps as flyvis does before use. */
+  setParams(values: ParamTensors): void {
+    const unknown = Object.keys(values).filter((k) => !this.paramSet.byName.has(k));
+    if (unknown.length > 0) throw new NetworkError(`setParams: unknown parameter(s) ${unknown.join(', ')} (have ${[...this.paramSet.byName.keys()].join(', ')})`);
+    this.paramSet = makeParameterSet(this.paramSet.parameters.map((p) => (values[p.stateDictName] ? withRaw(p, values[p.stateDictName]!.data) : p)));
+    this.clamp();
+  }
+
+  /** flyvis `clamp`: trainable parameters to their range, then symmetry groups to their means. */
+  clamp(): void {
+    this.paramSet = clampParameters(this.paramSet);
+  }
+
+  saveCheckpoint(file: string): void {
+    saveCheckpoint(this.paramSet, file);
+  }
+
+  /** Loads a state_dict JSON checkpoint (file or object); on any problem throws and changes nothing. */
+  loadCheckpoint(source: string | Readonly<Record<string, unknown>>): void {
+    this.paramSet = loadCheckpoint(this.paramSet, source);
+  }
+
+  stateDict(): Record<string, number[]> {
+    return checkpointToJSON(this.paramSet) as Record<string, number[]>;
+  }
+
+  /**
+   * The parameter API the dynamics see, for the network's parameters or the given ones
+   * (projected by clamp, with gradients passing straight through).
+   */
+  paramApi(params?: ParamTensors): ParamApi {
+    const raw: Record<string, Tensor> = {};
+    for (const p of this.paramSet.parameters) {
+      const given = params?.[p.stateDictName];
+      raw[p.stateDictName] = given ? projectParameter(given, p) : tensor(p.raw);
+    }
+    if (params) {
+      const unknown = Object.keys(params).filter((k) => !this.paramSet.byName.has(k));
+      if (unknown.length > 0) throw new NetworkError(`params: unknown parameter(s) ${unknown.join(', ')} (have ${[...this.paramSet.byName.keys()].join(', ')})`);
+    }
+    return buildParamApi(this.paramSet, raw, this.graph, this.dynamics);
+  }
+
+  /** flyvis `target_sum`: sums per-edge values (..., nEdges) into their target nodes. */
+  readonly targetSum = (x: Tensor): Tensor => {
+    if (x.shape[x.shape.length - 1] !== this.nEdges) {
+      throw new NetworkError(`target_sum: expected a last dimension of ${this.nEdges} edges, got shape ${shapeText(x.shape)}`);
+    }
+    return scatterSumEdges(x, this.graph);
+  };
+
+  // -- state hooks ------------------------------------------------------------------------
+
+  /** Registers a hook called on the initial and every next state; it may return a replaced state. */
+  registerStateHook(hook: StateHook, ...args: readonly unknown[]): void {
+    if (typeof hook !== 'function') throw new NetworkError('state_hook must be callable');
+    this.stateHooks = [...this.stateHooks, (s: State) => hook(s, ...args) ?? s];
+  }
+
+  clearStateHooks(clear = true): void {
+    if (clear) this.stateHooks = [];
+  }
+
+  private hooked(state: State): State {
+    for (const h of this.stateHooks) state = h(state);
+    return state;
+  }
+
+  // -- integration ----------------------------------------------------------------------
+
+  /** The initial state (v = bias), broadcast to the batch. */
+  initialState(params: ParamApi, batchSize: number): State {
+    const s = this.dynamics.writeInitialState(params);
+    const expand = (t: Tensor): Tensor => add(new Tensor(new Float32Array(batchSize * t.size), [batchSize, ...t.shape]), t);
+    return this.hooked({
+      nodes: Object.fromEntries(Object.entries(s.nodes).map(([k, v]) => [k, expand(v)])),
+      edges: Object.fromEntries(Object.entries(s.edges).map(([k, v]) => [k, expand(v)])),
+    });
+  }
+
+  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, onState: (s: State) => void): State {
+    if (x.shape.length !== 3 || x.shape[2] !== this.nNodes) {
+      throw new NetworkError(`forward: input must have shape (batch, frames, ${this.nNodes}), got ${shapeText(x.shape)}`);
+    }
+    if (!(dt > 0) || !Number.isFinite(dt)) throw new NetworkError(`dt: expected a positive finite number, got ${dt}`);
+    const [B, T, N] = x.shape as [number, number, number];
+    let s = state ?? this.initialState(params, B);
+    const synapticInput = synapticInputFn({
+      nNodes: N,
+      source: this.graph.source,
+      target: this.graph.target,
+      bind: (w) => this.kernel.bind(w),
+      activation: activationOp(this.dynamics.activation),
+    });
+    const activation = activationOp(this.dynamics.activation);
+    const data = x.data;
+    for (let t = 0; t < T; t++) {
+      const xt = new Float32Array(B * N);
+      for (let b = 0; b < B; b++) {
+        const off = (b * T + t) * N;
+        for (let n = 0; n < N; n++) xt[b * N + n] = data[off + n]!;
+      }
+      const api: StateApi = buildStateApi(s, this.graph);
+      const vel = this.dynamics.writeStateVelocity(api, params, {
+        targetSum: this.targetSum,
+        synapticInput,
+        activation,
+        x_t: new Tensor(xt, [B, N]),
+        dt,
+      });
+      const next = (cur: Record<string, Tensor>, v: Record<string, Tensor>, what: string): Record<string, Tensor> =>
+        Object.fromEntries(
+          Object.entries(cur).map(([k, c]) => {
+            const d = v[k];
+            if (d === undefined) throw new NetworkError(`${this.dynamics.type}: write_state_velocity gave no velocity for ${what} state '${k}'`);
+            return [k, add(c, mul(d, dt))];
+          }),
+        );
+      s = this.hooked({ nodes: next(s.nodes, vel.nodes, 'node'), edges: next(s.edges, vel.edges, 'edge') });
+      onState(s);
+    }
+    return s;
+  }
+
+  /**
+   * flyvis `forward`: Euler steps over the frames of x (batch, frames, nNodes). Returns the
+   * activity after each step, (batch, frames, nNodes), or every state with asStates.
+   * Clamps the network's parameters first, as flyvis does.
+   */
+  forward(x: ArrayND, dt: number, options: ForwardOptions & { asStates: true }): State[];
+  forward(x: ArrayND, dt: number, options?: ForwardOptions): Tensor;
+  forward(x: ArrayND, dt: number, options: ForwardOptions = {}): Tensor | State[] {
+    if (!options.params) this.clamp();
+    const params = this.paramApi(options.params);
+    const states: State[] = [];
+    const activity: Tensor[] = [];
+    this.integrate(params, x, dt, options.state, (s) => {
+      if (options.asStates) states.push(s);
+      else {
+        const a = s.nodes.activity;
+        if (a === undefined) throw new NetworkError(`${this.dynamics.type}: no node state 'activity' to return (use asStates)`);
+        activity.push(a);
+      }
+    });
+    if (options.asStates) return states;
+    if (activity.length === 0) return new Tensor(new Float32Array(0), [x.shape[0]!, 0, this.nNodes]);
+    return stack(activity, 1);
+  }
+
+  /**
+   * flyvis `steady_state`: the state after t_pre seconds of uniform grey (`value`), that is
+   * int(t_pre / dt) Euler steps from `state` (default v = bias). t_pre <= 0 returns `state`.
+   */
+  steadyState(
+    tPre: number,
+    dt: number,
+    batchSize: number,
+    options: { value?: number | null; state?: State | null; grad?: boolean; params?: ParamTensors } = {},
+  ): State | null {
+    const value = options.value === undefined ? 0.5 : options.value;
+    if (!(tPre > 0) || value === null) return options.state ?? null;
+    const steps = Math.trunc(tPre / dt);
+    this.stimulus.zero(batchSize, steps);
+    this.stimulus.addPreStim(value);
+    return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, options.params));
+  }
+
+  /**
+   * flyvis `fade_in_state`: the state after t_fade_in seconds of the first frame
+   * (batch, 1, hexals) with its contrast ramped linearly from 0 (grey 0.5) to full.
+   */
+  fadeInState(
+    tFadeIn: number,
+    dt: number,
+    initialFrames: ArrayND,
+    options: { state?: State | null; grad?: boolean; params?: ParamTensors } = {},
+  ): State | null {
+    if (!(tFadeIn > 0)) return options.state ?? null;
+    const n = Math.trunc(tFadeIn / dt);
+    const [B, , H] = initialFrames.shape.length === 3 ? (initialFrames.shape as [number, number, number]) : [0, 0, 0];
+    if (initialFrames.shape.length !== 3 || initialFrames.shape[1] !== 1) {
+      throw new NetworkError(`fade_in_state: initial_frames must have shape (batch, 1, hexals), got ${shapeText(initialFrames.shape)}`);
+    }
+    const ramp = new Float32Array(B * n * H);
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < n; t++) {
+        const a = n === 1 ? 0 : t / (n - 1); // torch.linspace(0, 1, n)
+        for (let h = 0; h < H; h++) ramp[(b * n + t) * H + h] = a * (initialFrames.data[b * H + h]! - 0.5) + 0.5;
+      }
+    this.stimulus.zero(B, n);
+    this.stimulus.addInput({ data: ramp, shape: [B, n, 1, H] });
+    return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, options.params));
+  }
+
+  private lastState(x: ArrayND, dt: number, state: State | null | undefined, params?: ParamTensors): State {
+    if (!params) this.clamp();
+    return this.integrate(this.paramApi(params), x, dt, state, () => {});
+  }
+
+  private withGrad<T>(grad: boolean, fn: () => T): T {
+    return grad ? fn() : noGrad(fn);
+  }
+
+  /**
+   * flyvis `simulate`: activity for a movie (batch, frames, 1, hexals). initialState 'auto'
+   * (default) starts from the steady state after 1 s of grey 0.5; null starts from v = bias.
+   * Without `grad: true` nothing is recorded for differentiation.
+   */
+  simulate(
+    movie: ArrayND,
+    dt: number,
+    options: {
+      initialState?: State | null | 'auto';
+      asStates?: boolean;
+      asLayerActivity?: boolean;
+      grad?: boolean;
+      params?: ParamTensors;
+      onWarning?: (message: string) => void;
+    } = {},
+  ): Tensor | State[] | LayerActivity {
+    if (movie.shape.length !== 4) {
+      throw new NetworkError(`simulate: requires shape (sample, frame, 1, hexals), got ${shapeText(movie.shape)}`);
+    }
+    if (movie.shape[2] !== 1 || movie.shape[3] !== this.stimulus.nInputElements) {
+      throw new NetworkError(
+        `simulate: movie has shape ${shapeText(movie.shape)} but this network has ${this.stimulus.nInputElements} hexals: expected (sample, frame, 1, ${this.stimulus.nInputElements})`,
+      );
+    }
+    if (dt > 1 / 50) {
+      (options.onWarning ?? ((m: string) => process.emitWarning(m, 'IntegrationWarning')))(
+        `dt=${dt} is very large for integration. Better choose a smaller dt (<= 1/50 to avoid this warning)`,
+      );
+    }
+    const [B, T] = movie.shape as [number, number];
+    const grad = options.grad ?? false;
+    return this.withGrad(grad, () => {
+      const init = options.initialState === undefined || options.initialState === 'auto'
+        ? this.steadyState(1.0, dt, B, { grad, ...(options.params ? { params: options.params } : {}) })
+        : options.initialState;
+      this.stimulus.zero(B, T);
+      this.stimulus.addInput(movie);
+      const fwd = { state: init, ...(options.params ? { params: options.params } : {}) };
+      if (options.asStates) return this.forward(this.stimulus.call(), dt, { ...fwd, asStates: true });
+      const activity = this.forward(this.stimulus.call(), dt, fwd);
+      return options.asLayerActivity ? new LayerActivity(activity, this.connectome) : activity;
+    });
+  }
+
+  /**
+   * flyvis `stimulus_response`: for the dataset's movies (in batches), the response after t_pre
+   * seconds of grey and an optional contrast fade-in. Yields { stimulus, response, indices }.
+   */
+  *stimulusResponse(
+    dataset: MovieDataset,
+    dt: number,
+    options: { indices?: readonly number[]; tPre?: number; tFadeIn?: number; grad?: boolean; batchSize?: number } = {},
+  ): Generator<{ stimulus: Tensor; response: Tensor; indices: number[] }> {
+    dataset.dt = dt;
+    const indices = options.indices ?? Array.from({ length: dataset.length }, (_, i) => i);
+    const batchSize = options.batchSize ?? 1;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new NetworkError(`batch_size: expected a positive integer, got ${batchSize}`);
+    const grad = options.grad ?? false;
+    const initial = this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5 });
+    for (let i = 0; i < indices.length; i += batchSize) {
+      const batch = indices.slice(i, i + batchSize);
+      const stim = this.batchMovies(dataset, batch);
+      yield this.withGrad(grad, () => {
+        const [B, , , H] = stim.shape as [number, number, number, number];
+        const first = new Float32Array(B * H);
+        for (let b = 0; b < B; b++) first.set(stim.data.subarray(b * stim.shape[1]! * H, b * stim.shape[1]! * H + H), b * H);
+        const fadeIn = this.fadeInState(options.tFadeIn ?? 0, dt, { data: first, shape: [B, 1, H] }, { state: initial, grad });
+        this.stimulus.zero(B, stim.shape[1]!);
+        this.stimulus.addInput(stim);
+        const response = this.forward(this.stimulus.call(), dt, { state: fadeIn });
+        return { stimulus: stim, response, indices: batch };
+      });
+    }
+  }
+
+  /**
+   * flyvis `current_response`: per movie, the activity and the current through every edge
+   * at every frame. Yields { stimulus (frames, hexals), activity (frames, nNodes), currents (frames, nEdges) }.
+   */
+  *currentResponse(
+    dataset: MovieDataset,
+    dt: number,
+    options: { indices?: readonly number[]; tPre?: number; tFadeIn?: number } = {},
+  ): Generator<{ stimulus: Tensor; activity: Tensor; currents: Tensor; index: number }> {
+    dataset.dt = dt;
+    const indices = options.indices ?? Array.from({ length: dataset.length }, (_, i) => i);
+    const initial = this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5 });
+    for (const index of indices) {
+      yield noGrad(() => {
+        const stim = this.batchMovies(dataset, [index]);
+        const [, T, , H] = stim.shape as [number, number, number, number];
+        const fadeIn = this.fadeInState(options.tFadeIn ?? 0, dt, { data: stim.data.subarray(0, H), shape: [1, 1, H] }, { state: initial });
+        this.stimulus.zero(1, T);
+        this.stimulus.addInput(stim);
+        this.clamp();
+        const params = this.paramApi();
+        const acts: Tensor[] = [];
+        const currents: Tensor[] = [];
+        this.integrate(params, this.stimulus.call(), dt, fadeIn, (s) => {
+          acts.push(s.nodes.activity!);
+          currents.push(this.dynamics.currents(buildStateApi(s, this.graph), params));
+        });
+        return {
+          stimulus: new Tensor(stim.data, [T, H]),
+          activity: new Tensor(stack(acts, 1).data, [T, this.nNodes]),
+          currents: new Tensor(stack(currents, 1).data, [T, this.nEdges]),
+          index,
+        };
+      });
+    }
+  }
+
+  /** Stacks dataset items into a (batch, frames, 1, hexals) movie. */
+  private batchMovies(dataset: MovieDataset, indices: readonly number[]): Tensor {
+    const items = indices.map((i) => {
+      if (!Number.isInteger(i) || i < 0 || i >= dataset.length) throw new NetworkError(`indices: ${i} is outside the dataset (length ${dataset.length})`);
+      return dataset.get(i);
+    });
+    const H = this.stimulus.nInputElements;
+    const T = items[0]?.shape[0] ?? 0;
+    const data = new Float32Array(items.length * T * H);
+    items.forEach((m, b) => {
+      const ok = (m.shape.length === 2 && m.shape[1] === H) || (m.shape.length === 3 && m.shape[1] === 1 && m.shape[2] === H);
+      if (!ok || m.shape[0] !== T) {
+        throw new NetworkError(`dataset item ${indices[b]}: expected shape (${T}, ${H}) or (${T}, 1, ${H}), got ${shapeText(m.shape)}`);
+      }
+      for (let k = 0; k < T * H; k++) data[b * T * H + k] = m.data[k]!;
+    });
+    return new Tensor(data, [items.length, T, 1, H]);
+  }
+}
+
+function scatterSumEdges(x: Tensor, graph: GraphIndex): Tensor {
+  return scatterSum(x, graph.target, graph.nNodes);
+}

@@ -1,0 +1,81 @@
+// Autograd ops the network defines on top of the engine: the fused synaptic input (backed by
+// a src/kernels synapse kernel) and the clamp projection of parameters.
+import { Tensor, defineOp, indexSelect, mul, scatterSum } from '../autograd/index.ts';
+import type { BoundSynapses } from '../kernels/synapse.ts';
+import { clampInPlace, tieToMeanInPlace, type Parameter } from '../init/index.ts';
+
+interface SynapseAttrs {
+  readonly bound: BoundSynapses;
+  readonly nNodes: number;
+}
+
+/**
+ * syn = targetSum(w * f(v[source])) in one op. Forward and VJP both run the kernel; the tape
+ * keeps only v (per node) and a reference to w (one per forward pass), never per-edge values.
+ */
+const synapseOp = defineOp<SynapseAttrs>({
+  name: 'synapticInput',
+  forward([v], { bound, nNodes }) {
+    const out = new Float32Array(v!.size);
+    bound.forward(v!.data as Float32Array, v!.size / nNodes, out);
+    return { out: new Tensor(out, v!.shape) };
+  },
+  vjp(g, { inputs: [v, w], attrs: { bound, nNodes }, needsGrad }) {
+    const gv = needsGrad[0] ? new Float32Array(v!.size) : null;
+    const gw = needsGrad[1] ? new Float32Array(w!.size) : null;
+    bound.backward(v!.data as Float32Array, g.data as Float32Array, v!.size / nNodes, gv, gw);
+    return [gv && new Tensor(gv, v!.shape), gw && new Tensor(gw, w!.shape)];
+  },
+});
+
+export interface SynapseContext {
+  readonly nNodes: number;
+  readonly source: Int32Array;
+  readonly target: Int32Array;
+  /** Binds weights to the network's kernel (once per forward pass). */
+  readonly bind: (w: Float32Array) => BoundSynapses;
+  readonly activation: (x: Tensor) => Tensor;
+}
+
+/**
+ * The fused synaptic input for a weight tensor, binding the kernel once per weight tensor.
+ * float64 inputs (gradient checks) run the same math through composed autograd ops.
+ */
+export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity: Tensor) => Tensor {
+  const bound = new WeakMap<Tensor, BoundSynapses>();
+  return (weight, activity) => {
+    if (weight.shape.length !== 1 || weight.size !== ctx.source.length) {
+      throw new Error(`synapticInput: weight must have shape [${ctx.source.length}] (one per edge), got [${weight.shape.join(', ')}]`);
+    }
+    if (activity.shape[activity.shape.length - 1] !== ctx.nNodes) {
+      throw new Error(`synapticInput: activity must end in ${ctx.nNodes} nodes, got shape [${activity.shape.join(', ')}]`);
+    }
+    if (weight.dtype === 'float64' || activity.dtype === 'float64') {
+      return scatterSum(mul(weight, ctx.activation(indexSelect(activity, ctx.source))), ctx.target, ctx.nNodes);
+    }
+    let b = bound.get(weight);
+    if (b === undefined) bound.set(weight, (b = ctx.bind(weight.data as Float32Array)));
+    return synapseOp([activity, weight], { bound: b, nNodes: ctx.nNodes });
+  };
+}
+
+/**
+ * Clamp and symmetry projection of a raw parameter tensor, as flyvis's in-place
+ * `Network.clamp` before a forward pass: the values are projected, the gradient passes
+ * straight through (it is the gradient at the projected point).
+ */
+const projectOp = defineOp<Parameter>({
+  name: 'clampProjection',
+  forward([raw], p) {
+    if (raw!.size !== p.raw.length) {
+      throw new Error(`${p.stateDictName}: expected ${p.raw.length} values, got ${raw!.size}`);
+    }
+    const projected = raw!.data.slice();
+    clampInPlace(projected as Float32Array, p.clamp);
+    tieToMeanInPlace(projected as Float32Array, p.symmetry);
+    return { out: new Tensor(projected, raw!.shape) };
+  },
+  vjp: (g) => [g],
+});
+
+export const projectParameter = (raw: Tensor, p: Parameter): Tensor => (p.trainable ? projectOp([raw], p) : raw);
