@@ -4,7 +4,7 @@
 // stimulus buffer, state hooks); everything it computes goes through pure functions of raw
 // parameter tensors, so `valueAndGrad(p => loss(network.forward(x, dt, { params: p })))`
 // differentiates a whole simulation with respect to any parameters.
-import { Tensor, add, mul, noGrad, scatterSum, stack, tensor } from '../autograd/index.ts';
+import { Tensor, add, mul, noGrad, scatterSum, stack, tensor, zeros } from '../autograd/index.ts';
 import type { Connectome } from '../graph/types.ts';
 import { initDynamics, type DynamicsConfig } from '../dynamics/registry.ts';
 import { activationOp } from '../dynamics/activation-op.ts';
@@ -44,6 +44,8 @@ export interface NetworkConfig {
 export interface NetworkOptions {
   /** Synapse kernel to use ('auto' picks the fastest available; see src/kernels). */
   readonly kernel?: string;
+  /** Dynamics to use instead of the one `config.dynamics` names (e.g. while developing new dynamics). */
+  readonly dynamics?: NetworkDynamics;
 }
 
 /** A network state: state variables per node and edge, batched (batch, n). */
@@ -110,7 +112,7 @@ export class Network {
       stimulus_config: config.stimulus_config ?? { type: 'Stimulus', init_buffer: false },
     });
     this.connectome = connectome ?? initConnectome(this.config.connectome as never);
-    this.dynamics = initDynamics(this.config.dynamics);
+    this.dynamics = options.dynamics ?? initDynamics(this.config.dynamics);
     this.paramSet = initParameters(this.connectome, this.config.node_config, this.config.edge_config);
     const source = this.connectome.edges.columns.source_index as Int32Array;
     const target = this.connectome.edges.columns.target_index as Int32Array;
@@ -187,9 +189,11 @@ export class Network {
    */
   paramApi(params?: ParamTensors): ParamApi {
     const raw: Record<string, Tensor> = {};
+    // Parameters not given take the given ones' dtype (float64 for gradient checks).
+    const dtype = params ? (Object.values(params)[0]?.dtype ?? 'float32') : 'float32';
     for (const p of this.paramSet.parameters) {
       const given = params?.[p.stateDictName];
-      raw[p.stateDictName] = given ? projectParameter(given, p) : tensor(p.raw);
+      raw[p.stateDictName] = given ? projectParameter(given, p) : tensor(p.raw, [p.raw.length], dtype);
     }
     if (params) {
       const unknown = Object.keys(params).filter((k) => !this.paramSet.byName.has(k));
@@ -228,7 +232,7 @@ export class Network {
   /** The initial state (v = bias), broadcast to the batch. */
   initialState(params: ParamApi, batchSize: number): State {
     const s = this.dynamics.writeInitialState(params);
-    const expand = (t: Tensor): Tensor => add(new Tensor(new Float32Array(batchSize * t.size), [batchSize, ...t.shape]), t);
+    const expand = (t: Tensor): Tensor => add(zeros([batchSize, ...t.shape], t.dtype), t);
     return this.hooked({
       nodes: Object.fromEntries(Object.entries(s.nodes).map(([k, v]) => [k, expand(v)])),
       edges: Object.fromEntries(Object.entries(s.edges).map(([k, v]) => [k, expand(v)])),
@@ -251,8 +255,9 @@ export class Network {
     });
     const activation = activationOp(this.dynamics.activation);
     const data = x.data;
+    const dtype = Object.values(s.nodes)[0]?.dtype ?? 'float32';
     for (let t = 0; t < T; t++) {
-      const xt = new Float32Array(B * N);
+      const xt = dtype === 'float64' ? new Float64Array(B * N) : new Float32Array(B * N);
       for (let b = 0; b < B; b++) {
         const off = (b * T + t) * N;
         for (let n = 0; n < N; n++) xt[b * N + n] = data[off + n]!;
