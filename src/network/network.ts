@@ -36,8 +36,10 @@ type Config = Readonly<Record<string, unknown>>;
 export interface NetworkConfig {
   readonly connectome?: Config;
   readonly dynamics?: DynamicsConfig;
-  readonly node_config?: Config;
-  readonly edge_config?: Config;
+  /** Node parameter configs (flyvis's node_config), e.g. defaultNodeConfig(). */
+  readonly node_config?: object;
+  /** Edge parameter configs (flyvis's edge_config), e.g. defaultEdgeConfig(). */
+  readonly edge_config?: object;
   readonly stimulus_config?: Config;
 }
 
@@ -107,8 +109,8 @@ export class Network {
     this.config = deepFreezeCopy({
       connectome: config.connectome ?? DEFAULT_CONNECTOME,
       dynamics: config.dynamics ?? DEFAULT_DYNAMICS,
-      node_config: config.node_config ?? (defaultNodeConfig() as unknown as Config),
-      edge_config: config.edge_config ?? (defaultEdgeConfig() as unknown as Config),
+      node_config: config.node_config ?? defaultNodeConfig(),
+      edge_config: config.edge_config ?? defaultEdgeConfig(),
       stimulus_config: config.stimulus_config ?? { type: 'Stimulus', init_buffer: false },
     });
     this.connectome = connectome ?? initConnectome(this.config.connectome as never);
