@@ -27,6 +27,20 @@ export interface BoundSynapses {
    * order). Either output may be null when that gradient is not needed.
    */
   backward(v: Float32Array, gOut: Float32Array, batch: number, gv: Float32Array | null, gw: Float32Array | null): void;
+  /**
+   * Only on kernels built with `weightGroups`: like backward, but accumulates the weight
+   * gradient per group, gGroup[id] += sum over the edges of group id of gw[e] (id = the
+   * caller's group id, so gGroup has max id + 1 entries), without touching per-edge memory.
+   */
+  backwardGroups?(v: Float32Array, gOut: Float32Array, batch: number, gv: Float32Array | null, gGroup: Float32Array | null): void;
+}
+
+export interface BindOptions {
+  /**
+   * Kernels built with weight groups check once per bind that every edge carries its group's
+   * weight (O(edges), about a millisecond at extent 15); false skips the check.
+   */
+  readonly checkGroups?: boolean;
 }
 
 export interface SynapseKernel {
@@ -34,7 +48,11 @@ export interface SynapseKernel {
   readonly edges: EdgeIndex;
   readonly activation: Activation;
   /** Binds per-edge weights (original edge order) for a forward pass. */
-  bind(w: Float32Array): BoundSynapses;
+  bind(w: Float32Array, options?: BindOptions): BoundSynapses;
+  /** Number of weight groups (max caller group id + 1) when built with weightGroups. */
+  readonly nGroups?: number;
+  /** Releases worker threads or other resources; the kernel must not be used afterwards. */
+  dispose?(): void;
 }
 
 export class KernelError extends Error {
