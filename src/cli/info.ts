@@ -1,0 +1,110 @@
+// `flyvis info [--connectome FILE] [--extent N] [--n-syn-fill X]`: compiles a connectome (the
+// built-in synthetic demo by default) and prints one JSON object describing it, including the
+// graph digests other checks compare against flyvis's.
+import { resolve } from 'node:path';
+import { JsonFileError } from '../io/json.ts';
+import { compileConnectome } from '../graph/compile.ts';
+import { demoConnectomePath } from '../graph/demo.ts';
+import { edgesDigest, nodesDigest } from '../graph/digest.ts';
+import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
+import { findConnectomeFile } from '../graph/paths.ts';
+import type { ConnectomeSpec } from '../graph/spec.ts';
+import { categoricalColumn } from '../graph/table.ts';
+import type { Connectome } from '../graph/types.ts';
+import { formatHelp, parseArgs, runCommand, type OptionSpecs } from './args.ts';
+
+const OPTIONS = {
+  connectome: {
+    type: 'string',
+    metavar: 'FILE',
+    help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)",
+  },
+  extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
+  'n-syn-fill': {
+    type: 'number',
+    metavar: 'X',
+    min: 0,
+    default: 1,
+    help: 'synapse count given to offsets filled into the convex hull (0: no fill)',
+  },
+} as const satisfies OptionSpecs;
+
+const SUMMARY =
+  'Compiles a connectome as flyvis does (ConnectomeFromAvgFilters) and prints one JSON object:\n' +
+  'sizes, cell types per role, and the nodes/edges SHA-256 digests of the compiled graph.';
+
+/** What an info field contributor sees. */
+export interface InfoContext {
+  /** Absolute path of the connectome description. */
+  readonly file: string;
+  readonly spec: ConnectomeSpec;
+  readonly connectome: Connectome;
+  readonly extent: number;
+  readonly nSynFill: number;
+}
+
+/** Adds fields to the `flyvis info` object (later stages add e.g. num_parameters). */
+export type InfoFields = (ctx: InfoContext) => Readonly<Record<string, unknown>>;
+
+/** Number of nodes per role value. */
+function nodesPerRole(c: Connectome, role: string): number {
+  const column = categoricalColumn(c.nodes, 'nodes', 'role');
+  if (column === undefined) return 0;
+  const k = column.categories.indexOf(role);
+  return column.codes.reduce((n, code) => n + (code === k ? 1 : 0), 0);
+}
+
+/** The connectome's own fields: sizes, cell types per role and the digests. */
+const connectomeFields: InfoFields = ({ file, spec, connectome: c, extent, nSynFill }) => ({
+  connectome: file,
+  ...(typeof spec.raw.description === 'string' ? { description: spec.raw.description } : {}),
+  extent,
+  n_syn_fill: nSynFill,
+  n_nodes: c.nodes.length,
+  n_edges: c.edges.length,
+  n_cell_types: c.uniqueCellTypes.length,
+  cell_types: {
+    input: c.inputCellTypes.length,
+    intermediate: c.intermediateCellTypes.length,
+    output: c.outputCellTypes.length,
+  },
+  n_input: nodesPerRole(c, 'input'),
+  n_output: nodesPerRole(c, 'output'),
+  nodes_sha256: nodesDigest(c),
+  edges_sha256: edgesDigest(c),
+});
+
+const contributors: InfoFields[] = [connectomeFields];
+
+/** Registers more `flyvis info` fields; they are merged after the earlier ones, in order. */
+export function registerInfoFields(fields: InfoFields): void {
+  contributors.push(fields);
+}
+
+/** The `flyvis info` object for a compiled connectome. */
+export function infoSummary(ctx: InfoContext): Record<string, unknown> {
+  return Object.assign({}, ...contributors.map((f) => f(ctx))) as Record<string, unknown>;
+}
+
+/** Runs `flyvis info`; returns the exit code (0 ok, 2 bad arguments or connectome file). */
+export function run(argv: readonly string[]): Promise<number> {
+  return runCommand(
+    'info',
+    () => {
+      const { options, help } = parseArgs(argv, OPTIONS);
+      if (help) {
+        process.stdout.write(formatHelp('info', SUMMARY, OPTIONS));
+        return 0;
+      }
+      const file = options.connectome ?? demoConnectomePath;
+      const spec = loadConnectomeSpec(file);
+      const extent = options.extent;
+      const nSynFill = options['n-syn-fill'];
+      const connectome = compileConnectome(spec, extent, nSynFill);
+      const ctx: InfoContext = { file: findConnectomeFile(file) ?? resolve(file), spec, connectome, extent, nSynFill };
+      process.stdout.write(JSON.stringify(infoSummary(ctx), null, 2) + '\n');
+      return 0;
+    },
+    [ConnectomeError, JsonFileError],
+  );
+}
