@@ -11,6 +11,7 @@ import { findConnectomeFile } from '../graph/paths.ts';
 import type { ConnectomeSpec } from '../graph/spec.ts';
 import { categoricalColumn } from '../graph/table.ts';
 import type { Connectome } from '../graph/types.ts';
+import { defaultEdgeConfig, defaultNodeConfig, initParameters, numParameters, numTrainableParameters } from '../init/index.ts';
 import { formatHelp, parseArgs, runCommand, type OptionSpecs } from './args.ts';
 
 const OPTIONS = {
@@ -74,7 +75,13 @@ const connectomeFields: InfoFields = ({ file, spec, connectome: c, extent, nSynF
   edges_sha256: edgesDigest(c),
 });
 
-const contributors: InfoFields[] = [connectomeFields];
+/** Parameter counts of a network with flyvis's default configuration (flyvis `num_parameters`). */
+const parameterFields: InfoFields = ({ connectome }) => {
+  const set = initParameters(connectome, defaultNodeConfig(), defaultEdgeConfig());
+  return { num_parameters: numParameters(set), num_trainable_parameters: numTrainableParameters(set) };
+};
+
+const contributors: InfoFields[] = [connectomeFields, parameterFields];
 
 /** Registers more `flyvis info` fields; they are merged after the earlier ones, in order. */
 export function registerInfoFields(fields: InfoFields): void {

@@ -5,7 +5,7 @@ export type { ConnectomeSpec, EdgeSpec, NodePattern, NodeSpec, OffsetSpec } from
 export { patternStrides } from './spec.ts';
 export { decodeConnectomeSpec } from './decode.ts';
 export { ConnectomeError, loadConnectomeSpec } from './load.ts';
-export { connectomeDataDir, findConnectomeFile } from './paths.ts';
+export { connectomeDataDir, connectomeSearchDirs, findConnectomeFile } from './paths.ts';
 export { compileConnectome, ConnectomeFromAvgFilters, type CompileOptions } from './compile.ts';
 export { completeConnectome } from './complete.ts';
 export {

@@ -4,7 +4,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { resolve } from 'node:path';
 import { JsonFileError, readJsonFile } from '../io/json.ts';
 import { decodeConnectomeSpec } from './decode.ts';
-import { connectomeDataDir, findConnectomeFile } from './paths.ts';
+import { connectomeSearchDirs, findConnectomeFile } from './paths.ts';
 import type { ConnectomeSpec } from './spec.ts';
 
 /**
@@ -32,7 +32,7 @@ export class ConnectomeError extends Error {
 export function loadConnectomeSpec(file: string): ConnectomeSpec {
   const path = findConnectomeFile(file);
   if (path === undefined) {
-    throw new ConnectomeError(resolve(file), [`file not found (nor in ${connectomeDataDir})`]);
+    throw new ConnectomeError(resolve(file), [`file not found (nor in ${connectomeSearchDirs().join(', ')}; set FLYVIS_CONNECTOME_DIR to the folder holding flyvis's connectome files)`]);
   }
   let json: unknown;
   try {

@@ -7,11 +7,18 @@ import { fileURLToPath } from 'node:url';
 /** The folder of bundled connectome descriptions (data/ in the project). */
 export const connectomeDataDir: string = fileURLToPath(new URL('../../data/', import.meta.url));
 
+/** Folders searched for a connectome name: $FLYVIS_CONNECTOME_DIR (if set), then data/. */
+export function connectomeSearchDirs(): string[] {
+  const env = process.env.FLYVIS_CONNECTOME_DIR;
+  return [...(env ? [resolve(env)] : []), connectomeDataDir];
+}
+
 /**
  * The absolute path of a connectome description: `file` resolved against the working
- * directory if it exists there, else against `connectomeDataDir` if it exists there, else
- * `undefined`.
+ * directory if it exists there, else in the first of `connectomeSearchDirs()` that has it, else
+ * `undefined`. (flyvis's default 'fib25-fib19_v2.2.json' is found once FLYVIS_CONNECTOME_DIR
+ * points at a folder holding it.)
  */
 export function findConnectomeFile(file: string): string | undefined {
-  return [resolve(file), resolve(connectomeDataDir, file)].find((p) => existsSync(p));
+  return [resolve(file), ...connectomeSearchDirs().map((d) => resolve(d, file))].find((p) => existsSync(p));
 }

@@ -43,6 +43,7 @@ const cases = {
   demo: ['info'],
   demoSmall: ['info', '--extent=2', '--n-syn-fill', '0'],
   flyvis: ['info', '--connectome', CONNECTOME_FILE, '--extent', '2'],
+  flyvis15: ['info', '--connectome', CONNECTOME_FILE],
   help: ['info', '--help'],
   unknownFlag: ['info', '--extnt', '3'],
   badExtent: ['info', '--extent', '2.5'],
@@ -81,6 +82,11 @@ describe('flyvis info (command line)', () => {
     expect(info.description).toMatch(/synthetic/i);
   });
 
+  it.skipIf(!hasShared)('reports the default configuration\'s parameter counts: 3,693 and 734 at extent 15', () => {
+    const info = JSON.parse(runs.flyvis15!.stdout) as Record<string, unknown>;
+    expect(info).toMatchObject({ extent: 15, n_nodes: 45669, n_edges: 1513231, num_parameters: 3693, num_trainable_parameters: 734 });
+  });
+
   it('honours --extent and --n-syn-fill (both flag forms)', () => {
     const info = JSON.parse(runs.demoSmall!.stdout) as Record<string, unknown>;
     const c = compileConnectome(loadConnectomeSpec(demoConnectomePath), 2, 0);
@@ -97,6 +103,8 @@ describe('flyvis info (command line)', () => {
       edges_sha256: golden.edges_sha256,
       n_cell_types: 65,
       cell_types: { input: 8, intermediate: 23, output: 34 },
+      num_parameters: 3648,
+      num_trainable_parameters: 734,
     });
   });
 
@@ -111,7 +119,7 @@ describe('flyvis info (command line)', () => {
       badExtent: /^flyvis info: --extent: expected an integer >= 0, got '2\.5'$/,
       negativeFill: /^flyvis info: --n-syn-fill: expected a finite number >= 0, got '-1'$/,
       missingValue: /^flyvis info: --connectome: expected a value \(FILE\)$/,
-      missingFile: /^flyvis info: connectome file .*absent\.json: file not found \(nor in .*data\/?\)$/,
+      missingFile: /^flyvis info: connectome file .*absent\.json: file not found \(nor in .*data\/?; set FLYVIS_CONNECTOME_DIR .*\)$/,
       malformed: /^flyvis info: connectome file .*malformed\.json: edges\[0\]\.tar: unknown cell type 'Q'$/,
     };
     for (const [name, pattern] of Object.entries(expected)) {

@@ -38,10 +38,25 @@ describe('loadConnectomeSpec', () => {
     expect(findConnectomeFile('no-such-connectome.json')).toBeUndefined();
   });
 
+  it('also searches $FLYVIS_CONNECTOME_DIR, before the data folder', () => {
+    const prev = process.env.FLYVIS_CONNECTOME_DIR;
+    process.env.FLYVIS_CONNECTOME_DIR = dir;
+    try {
+      const file = write('mine.json', JSON.stringify({ nodes: [], edges: [], input_units: [], output_units: [] }));
+      expect(findConnectomeFile('mine.json')).toBe(file);
+      expect(() => loadConnectomeSpec('absent.json')).toThrow(`nor in ${dir}, ${connectomeDataDir};`);
+    } finally {
+      if (prev === undefined) delete process.env.FLYVIS_CONNECTOME_DIR;
+      else process.env.FLYVIS_CONNECTOME_DIR = prev;
+    }
+  });
+
   it('names a missing file', () => {
     const missing = join(dir, 'nope.json');
     const e = errorOf(() => loadConnectomeSpec(missing));
-    expect(e.message).toBe(`connectome file ${missing}: file not found (nor in ${connectomeDataDir})`);
+    expect(e.message).toBe(
+      `connectome file ${missing}: file not found (nor in ${connectomeDataDir}; set FLYVIS_CONNECTOME_DIR to the folder holding flyvis's connectome files)`,
+    );
     expect(e.file).toBe(missing);
     expect(() => ConnectomeFromAvgFilters(missing, 2)).toThrow(ConnectomeError);
   });
