@@ -165,3 +165,64 @@ export function gather(values: ArrayLike<number>, indices: Int32Array): Float32A
   for (let i = 0; i < indices.length; i++) out[i] = values[indices[i]!]!;
   return out;
 }
+
+/** Edges grouped so that every parameter is constant within a group (see `commonRefinement`). */
+export interface Refinement {
+  /** The group of each row, numbered by first appearance. */
+  readonly index: Int32Array;
+  /** The first row of each group. */
+  readonly representative: Int32Array;
+}
+
+/**
+ * The coarsest grouping of rows on which every given scatter-index array is constant: with
+ * flyvis's defaults, the synapse-count groups (source type, target type, du, dv) of the edges,
+ * since sign and strength are grouped more coarsely. Any value derived elementwise from these
+ * parameters (the synapse weight) is then one number per group, which the structured synapse
+ * kernels exploit. Uses one of the arrays directly when it refines all the others (the usual
+ * case, O(rows) without hashing); otherwise combines them.
+ */
+export function commonRefinement(indices: readonly Int32Array[], rows: number): Refinement {
+  const firstRows = (index: Int32Array): Int32Array => {
+    let n = 0;
+    for (let r = 0; r < rows; r++) if (index[r]! >= n) n = index[r]! + 1;
+    const first = new Int32Array(n).fill(-1);
+    for (let r = 0; r < rows; r++) if (first[index[r]!] === -1) first[index[r]!] = r;
+    return first;
+  };
+  const refinesAll = (index: Int32Array, first: Int32Array): boolean =>
+    indices.every((other) => {
+      if (other === index) return true;
+      for (let r = 0; r < rows; r++) if (other[r] !== other[first[index[r]!]!]) return false;
+      return true;
+    });
+  const candidates = indices.map((index) => ({ index, first: firstRows(index) })).sort((a, b) => b.first.length - a.first.length);
+  for (const { index, first } of candidates) {
+    if (!first.includes(-1) && refinesAll(index, first) && isFirstAppearanceOrder(index, rows)) return { index, representative: first };
+  }
+  // General case: number the distinct combinations in order of first appearance.
+  const index = new Int32Array(rows);
+  const ids = new Map<string, number>();
+  const representative: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const key = indices.map((ix) => ix[r]).join(',');
+    let id = ids.get(key);
+    if (id === undefined) {
+      ids.set(key, (id = representative.length));
+      representative.push(r);
+    }
+    index[r] = id;
+  }
+  return { index, representative: Int32Array.from(representative) };
+}
+
+/** Whether groups are numbered 0, 1, 2, ... in order of first appearance. */
+function isFirstAppearanceOrder(index: Int32Array, rows: number): boolean {
+  let next = 0;
+  for (let r = 0; r < rows; r++) {
+    const g = index[r]!;
+    if (g > next) return false;
+    if (g === next) next++;
+  }
+  return true;
+}

@@ -14,8 +14,8 @@ export {
   normalDistribution,
   lognormalDistribution,
 } from './distributions.ts';
-export type { Grouping, GroupOptions } from './grouping.ts';
-export { groupRows, scatterIndices, groupMean, gather } from './grouping.ts';
+export type { Grouping, GroupOptions, Refinement } from './grouping.ts';
+export { groupRows, scatterIndices, groupMean, gather, commonRefinement } from './grouping.ts';
 export type { Key, KeyPart } from './keys.ts';
 export { keyId, formatKey, keyColumnOrder, groupKeys, keyIndexMap } from './keys.ts';
 export type { ClampRule } from './clamp.ts';

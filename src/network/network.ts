@@ -22,8 +22,11 @@ import {
   saveCheckpoint,
   withRaw,
   makeParameterSet,
+  commonRefinement,
+  type Refinement,
 } from '../init/index.ts';
-import { scatterSynapseKernel, type SynapseKernel } from '../kernels/synapse.ts';
+import { createSynapseKernel, type SynapseKernelOptions } from '../kernels/index.ts';
+import type { SynapseKernel } from '../kernels/synapse.ts';
 import { LayerActivity } from './layer-activity.ts';
 import { projectParameter, synapticInputFn } from './ops.ts';
 import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
@@ -48,6 +51,8 @@ export interface NetworkOptions {
   readonly kernel?: string;
   /** Dynamics to use instead of the one `config.dynamics` names (e.g. while developing new dynamics). */
   readonly dynamics?: NetworkDynamics;
+  /** Threads the synapse kernel may use (1 or 2; default 1: the second core is often busy). */
+  readonly threads?: number;
 }
 
 /** A network state: state variables per node and edge, batched (batch, n). */
@@ -104,6 +109,9 @@ export class Network {
   private paramSet: ParameterSet;
   private stateHooks: readonly ((s: State) => State)[] = [];
   private readonly graph: GraphIndex;
+  private readonly weightGroups: Refinement | undefined;
+  private readonly kernelOptions: SynapseKernelOptions;
+  private ungroupedKernel: SynapseKernel | undefined;
 
   constructor(config: NetworkConfig = {}, options: NetworkOptions = {}, connectome?: Connectome) {
     this.config = deepFreezeCopy({
@@ -121,10 +129,21 @@ export class Network {
     this.nNodes = this.connectome.nodes.length;
     this.nEdges = this.connectome.edges.length;
     this.graph = { nNodes: this.nNodes, source, target };
-    if (options.kernel !== undefined && options.kernel !== 'auto' && options.kernel !== 'scatter') {
-      throw new NetworkError(`kernel: unknown synapse kernel '${options.kernel}' (available: auto, scatter)`);
+    const edgeIndices = this.paramSet.parameters.filter((p) => p.route === 'edges').map((p) => p.indices);
+    this.weightGroups = edgeIndices.length > 0 ? commonRefinement(edgeIndices, this.nEdges) : undefined;
+    const kernelOptions = {
+      kernel: (options.kernel ?? 'auto') as SynapseKernelOptions['kernel'],
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    };
+    try {
+      this.kernel = createSynapseKernel(this.graph, this.dynamics.activation, {
+        ...kernelOptions,
+        ...(this.weightGroups ? { weightGroups: this.weightGroups.index } : {}),
+      });
+    } catch (e) {
+      throw new NetworkError(`kernel: ${(e as Error).message}`);
     }
-    this.kernel = scatterSynapseKernel(this.graph, this.dynamics.activation);
+    this.kernelOptions = kernelOptions;
     const sc = this.config.stimulus_config;
     this.stimulus = new Stimulus(this.connectome, 1, 1, (sc.init_buffer as boolean | undefined) ?? false);
   }
@@ -132,6 +151,12 @@ export class Network {
   /** Builds a network on an already compiled (or user-registered) connectome. */
   static fromConnectome(connectome: Connectome, config: Omit<NetworkConfig, 'connectome'> = {}, options: NetworkOptions = {}): Network {
     return new Network({ ...config, connectome: { type: '<given>' } }, options, connectome);
+  }
+
+  /** Releases the kernel's worker threads, if any (the network must not be used afterwards). */
+  dispose(): void {
+    this.kernel.dispose?.();
+    this.ungroupedKernel?.dispose?.();
   }
 
   // -- parameters ------------------------------------------------------------------------
@@ -252,7 +277,9 @@ export class Network {
       nNodes: N,
       source: this.graph.source,
       target: this.graph.target,
-      bind: (w) => this.kernel.bind(w),
+      kernel: this.kernel,
+      ...(this.weightGroups ? { groups: this.weightGroups } : {}),
+      ungrouped: () => (this.ungroupedKernel ??= createSynapseKernel(this.graph, this.dynamics.activation, this.kernelOptions)),
       activation: activationOp(this.dynamics.activation),
     });
     const activation = activationOp(this.dynamics.activation);

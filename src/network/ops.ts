@@ -1,8 +1,8 @@
 // Autograd ops the network defines on top of the engine: the fused synaptic input (backed by
 // a src/kernels synapse kernel) and the clamp projection of parameters.
 import { Tensor, defineOp, indexSelect, mul, scatterSum } from '../autograd/index.ts';
-import type { BoundSynapses } from '../kernels/synapse.ts';
-import { clampInPlace, tieToMeanInPlace, type Parameter } from '../init/index.ts';
+import { type BoundSynapses, KernelError, type SynapseKernel } from '../kernels/synapse.ts';
+import { clampInPlace, tieToMeanInPlace, type Parameter, type Refinement } from '../init/index.ts';
 
 interface SynapseAttrs {
   readonly bound: BoundSynapses;
@@ -28,21 +28,64 @@ const synapseOp = defineOp<SynapseAttrs>({
   },
 });
 
+/**
+ * The same with one weight per edge group (`wg`, the weights of the groups' representative
+ * edges): the VJP reduces the weight gradient per group inside the kernel, so a backward step
+ * touches no per-edge memory; the gradient reaches the per-edge weights once per backward pass,
+ * through the gather that made wg.
+ */
+const groupedSynapseOp = defineOp<SynapseAttrs>({
+  name: 'synapticInput',
+  forward([v], { bound, nNodes }) {
+    const out = new Float32Array(v!.size);
+    bound.forward(v!.data as Float32Array, v!.size / nNodes, out);
+    return { out: new Tensor(out, v!.shape) };
+  },
+  vjp(g, { inputs: [v, wg], attrs: { bound, nNodes }, needsGrad }) {
+    const gv = needsGrad[0] ? new Float32Array(v!.size) : null;
+    const gGroup = needsGrad[1] ? new Float32Array(wg!.size) : null;
+    bound.backwardGroups!(v!.data as Float32Array, g.data as Float32Array, v!.size / nNodes, gv, gGroup);
+    return [gv && new Tensor(gv, v!.shape), gGroup && new Tensor(gGroup, wg!.shape)];
+  },
+});
+
 export interface SynapseContext {
   readonly nNodes: number;
   readonly source: Int32Array;
   readonly target: Int32Array;
-  /** Binds weights to the network's kernel (once per forward pass). */
-  readonly bind: (w: Float32Array) => BoundSynapses;
+  /** The network's kernel; with `nGroups`, built on `groups.index`. */
+  readonly kernel: SynapseKernel;
+  /** Edge groups on which every edge parameter is constant (the kernel's weight groups). */
+  readonly groups?: Refinement;
+  /** A kernel without weight groups, for weights that vary within a group (custom dynamics). */
+  readonly ungrouped: () => SynapseKernel;
   readonly activation: (x: Tensor) => Tensor;
 }
 
+interface Binding {
+  readonly bound: BoundSynapses;
+  /** Per-group weights, when the kernel runs on groups. */
+  readonly wg?: Tensor;
+}
+
 /**
- * The fused synaptic input for a weight tensor, binding the kernel once per weight tensor.
+ * The fused synaptic input for a weight tensor, binding the kernel once per weight tensor
+ * (on groups when the weights are constant on them, else per edge).
  * float64 inputs (gradient checks) run the same math through composed autograd ops.
  */
 export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity: Tensor) => Tensor {
-  const bound = new WeakMap<Tensor, BoundSynapses>();
+  const bindings = new WeakMap<Tensor, Binding>();
+  const bindWeights = (weight: Tensor): Binding => {
+    const w = weight.data as Float32Array;
+    if (ctx.groups && ctx.kernel.nGroups !== undefined && ctx.kernel.nGroups === ctx.groups.representative.length) {
+      try {
+        return { bound: ctx.kernel.bind(w), wg: indexSelect(weight, ctx.groups.representative) };
+      } catch (e) {
+        if (!(e instanceof KernelError)) throw e; // weights vary within a group: per-edge kernel
+      }
+    }
+    return { bound: (ctx.kernel.nGroups === undefined ? ctx.kernel : ctx.ungrouped()).bind(w) };
+  };
   return (weight, activity) => {
     if (weight.shape.length !== 1 || weight.size !== ctx.source.length) {
       throw new Error(`synapticInput: weight must have shape [${ctx.source.length}] (one per edge), got [${weight.shape.join(', ')}]`);
@@ -53,9 +96,11 @@ export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity:
     if (weight.dtype === 'float64' || activity.dtype === 'float64') {
       return scatterSum(mul(weight, ctx.activation(indexSelect(activity, ctx.source))), ctx.target, ctx.nNodes);
     }
-    let b = bound.get(weight);
-    if (b === undefined) bound.set(weight, (b = ctx.bind(weight.data as Float32Array)));
-    return synapseOp([activity, weight], { bound: b, nNodes: ctx.nNodes });
+    let b = bindings.get(weight);
+    if (b === undefined) bindings.set(weight, (b = bindWeights(weight)));
+    return b.wg
+      ? groupedSynapseOp([activity, b.wg], { bound: b.bound, nNodes: ctx.nNodes })
+      : synapseOp([activity, weight], { bound: b.bound, nNodes: ctx.nNodes });
   };
 }
 

@@ -1,9 +1,10 @@
 // The network against flyvis's reference outputs (../shared/golden): steady state, flash
 // response and gradients at extents 2 and 15, with the tolerances golden/README.md states.
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Tensor, indexSelect, square, sum, valueAndGrad } from '../../src/autograd/index.ts';
 import { ConnectomeFromAvgFilters } from '../../src/graph/index.ts';
+import { listKernels } from '../../src/kernels/index.ts';
 import { Network, type State } from '../../src/network/network.ts';
 import { CONNECTOME_FILE, hasShared, sharedPath } from '../helpers/shared.ts';
 
@@ -44,16 +45,25 @@ const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 /** Flash movie per frame: frames 0-4 at 0.5, 5-14 at 1.0, 15-24 at 0.0. */
 const FLASH = Array.from({ length: 25 }, (_, t) => (t < 5 ? 0.5 : t < 15 ? 1.0 : 0.0));
 
-for (const extent of [2, 15]) {
-  describe.skipIf(!hasShared)(`network golden, extent ${extent}`, () => {
+// The goldens hold whichever synapse kernel runs: every available one at extent 2, all but the
+// slow gpu.js one (on a CPU backend here) at extent 15; 'auto' is what users get.
+const available = listKernels().filter((k) => k.available).map((k) => k.name);
+const runs = [2, 15].flatMap((extent) =>
+  ['auto', ...available.filter((k) => extent === 2 || k !== 'gpujs')].map((kernel) => ({ extent, kernel })),
+);
+
+for (const { extent, kernel } of runs) {
+  describe.skipIf(!hasShared)(`network golden, extent ${extent}, kernel ${kernel}`, () => {
     let net: Network;
     let golden: Golden;
     let central: Int32Array;
     let steady: State;
 
+    afterAll(() => net.dispose());
+
     beforeAll(() => {
       golden = JSON.parse(readFileSync(sharedPath('golden', `extent${extent}`, 'golden.json'), 'utf8')) as Golden;
-      net = Network.fromConnectome(ConnectomeFromAvgFilters(CONNECTOME_FILE, extent, 1));
+      net = Network.fromConnectome(ConnectomeFromAvgFilters(CONNECTOME_FILE, extent, 1), {}, { kernel });
       net.loadCheckpoint(sharedPath('golden', `extent${extent}`, 'params.json'));
       central = Int32Array.from(golden.cell_types.map((t) => golden.central_cells_index[t]!));
     });
