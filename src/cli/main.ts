@@ -5,6 +5,7 @@ export type Command = (argv: readonly string[]) => Promise<number>;
 const commands: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./info.ts')).run,
   simulate: async () => (await import('./simulate.ts')).run,
+  bench: async () => (await import('./bench.ts')).run,
 };
 
 const usage = `usage: flyvis <command> [options]

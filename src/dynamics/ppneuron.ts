@@ -5,7 +5,9 @@
 //   v(0)     = bias
 //   dv/dt    = 1 / max(time_const, dt) * (-v + bias + target_sum(weight * f(v[source])) + x_t)
 //   currents = weight * f(v[source])                                  (per edge)
-import { add, div, maximum, mul, neg } from '../autograd/index.ts';
+//
+// writeNextState is the same Euler step fused into one op (v + dt/max(tau, dt) * (...)).
+import { type Tensor, add, div, maximum, mul, neg } from '../autograd/index.ts';
 import { type ActivationConfig, makeActivation } from '../kernels/activation.ts';
 import { activationOp } from './activation-op.ts';
 import { type NetworkDynamics, type ParamApi, withDerivedParams } from './types.ts';
@@ -21,6 +23,15 @@ function need(params: ParamApi, route: 'nodes' | 'edges', name: string) {
 export function PPNeuronIGRSynapses(config: { readonly activation?: ActivationConfig } = {}): NetworkDynamics {
   const activation = makeActivation(config.activation ?? { type: 'relu' }, 'dynamics.activation');
   const f = activationOp(activation);
+  // dt / max(tau, dt) per node, computed once per parameter tensor and dt (params are fixed during a pass).
+  const rates = new WeakMap<Tensor, Map<number, Tensor>>();
+  const rateOf = (tau: Tensor, dt: number): Tensor => {
+    let byDt = rates.get(tau);
+    if (byDt === undefined) rates.set(tau, (byDt = new Map()));
+    let r = byDt.get(dt);
+    if (r === undefined) byDt.set(dt, (r = mul(div(1, maximum(tau, dt)), dt)));
+    return r;
+  };
   const dynamics: NetworkDynamics = {
     type: 'PPNeuronIGRSynapses',
     activation,
@@ -39,6 +50,11 @@ export function PPNeuronIGRSynapses(config: { readonly activation?: ActivationCo
     },
     currents(state, params) {
       return mul(need(params, 'edges', 'weight'), f(state.sources.activity!));
+    },
+    writeNextState(state, params, { eulerStep, x_t, dt }) {
+      const v = state.nodes.activity!;
+      const rate = rateOf(need(params, 'nodes', 'time_const'), dt);
+      return { nodes: { activity: eulerStep(v, need(params, 'nodes', 'bias'), rate, need(params, 'edges', 'weight'), x_t) }, edges: {} };
     },
   };
   return Object.freeze(dynamics);

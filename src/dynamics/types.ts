@@ -41,6 +41,12 @@ export interface VelocityContext {
    * `weight` is per edge (nEdges), `activity` per node (batch, nNodes).
    */
   readonly synapticInput: (weight: Tensor, activity: Tensor) => Tensor;
+  /**
+   * Fused Euler step of a passive point neuron: v + rate * (bias - v + synapticInput(weight, v) + x),
+   * in one op (one pass over the nodes after the synapse kernel; the tape keeps three per-node
+   * tensors per step). rate = dt / max(tau, dt) per node. For `writeNextState`.
+   */
+  readonly eulerStep: (v: Tensor, bias: Tensor, rate: Tensor, weight: Tensor, x: Tensor) => Tensor;
   /** The configured activation as a differentiable op. */
   readonly activation: (x: Tensor) => Tensor;
   /** External input at this time step, (batch, nNodes). */
@@ -64,6 +70,12 @@ export interface NetworkDynamics {
   writeStateVelocity(state: StateApi, params: ParamApi, ctx: VelocityContext): StateVars;
   /** The current through every edge, (batch, nEdges). */
   currents(state: StateApi, params: ParamApi): Tensor;
+  /**
+   * Optional fused solver step: the state after one Euler step, which must equal
+   * state + dt * writeStateVelocity(...) (checkDynamics verifies it). The network's solver uses
+   * it when present; it exists only to be faster and leaner than the explicit update.
+   */
+  writeNextState?(state: StateApi, params: ParamApi, ctx: VelocityContext): StateVars;
 }
 
 /**

@@ -28,7 +28,7 @@ import {
 import { createSynapseKernel, type SynapseKernelOptions } from '../kernels/index.ts';
 import type { SynapseKernel } from '../kernels/synapse.ts';
 import { LayerActivity } from './layer-activity.ts';
-import { projectParameter, synapticInputFn } from './ops.ts';
+import { eulerStepFn, projectParameter, synapticInputFn } from './ops.ts';
 import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
 import { type ArrayND, Stimulus } from './stimulus.ts';
 import { initConnectome } from '../graph/index.ts';
@@ -53,6 +53,8 @@ export interface NetworkOptions {
   readonly dynamics?: NetworkDynamics;
   /** Threads the synapse kernel may use (1 or 2; default 1: the second core is often busy). */
   readonly threads?: number;
+  /** Integrate state + dt * velocity even when the dynamics offers a fused writeNextState. */
+  readonly explicitEuler?: boolean;
 }
 
 /** A network state: state variables per node and edge, batched (batch, n). */
@@ -112,6 +114,7 @@ export class Network {
   private readonly weightGroups: Refinement | undefined;
   private readonly kernelOptions: SynapseKernelOptions;
   private ungroupedKernel: SynapseKernel | undefined;
+  private readonly explicitEuler: boolean;
 
   constructor(config: NetworkConfig = {}, options: NetworkOptions = {}, connectome?: Connectome) {
     this.config = deepFreezeCopy({
@@ -144,6 +147,7 @@ export class Network {
       throw new NetworkError(`kernel: ${(e as Error).message}`);
     }
     this.kernelOptions = kernelOptions;
+    this.explicitEuler = options.explicitEuler ?? false;
     const sc = this.config.stimulus_config;
     this.stimulus = new Stimulus(this.connectome, 1, 1, (sc.init_buffer as boolean | undefined) ?? false);
   }
@@ -273,16 +277,18 @@ export class Network {
     if (!(dt > 0) || !Number.isFinite(dt)) throw new NetworkError(`dt: expected a positive finite number, got ${dt}`);
     const [B, T, N] = x.shape as [number, number, number];
     let s = state ?? this.initialState(params, B);
-    const synapticInput = synapticInputFn({
+    const activation = activationOp(this.dynamics.activation);
+    const synapseContext = {
       nNodes: N,
       source: this.graph.source,
       target: this.graph.target,
       kernel: this.kernel,
       ...(this.weightGroups ? { groups: this.weightGroups } : {}),
       ungrouped: () => (this.ungroupedKernel ??= createSynapseKernel(this.graph, this.dynamics.activation, this.kernelOptions)),
-      activation: activationOp(this.dynamics.activation),
-    });
-    const activation = activationOp(this.dynamics.activation);
+      activation,
+    };
+    const synapticInput = synapticInputFn(synapseContext);
+    const eulerStep = eulerStepFn(synapseContext);
     const data = x.data;
     const dtype = Object.values(s.nodes)[0]?.dtype ?? 'float32';
     for (let t = 0; t < T; t++) {
@@ -292,13 +298,13 @@ export class Network {
         for (let n = 0; n < N; n++) xt[b * N + n] = data[off + n]!;
       }
       const api: StateApi = buildStateApi(s, this.graph);
-      const vel = this.dynamics.writeStateVelocity(api, params, {
-        targetSum: this.targetSum,
-        synapticInput,
-        activation,
-        x_t: new Tensor(xt, [B, N]),
-        dt,
-      });
+      const ctx = { targetSum: this.targetSum, synapticInput, eulerStep, activation, x_t: new Tensor(xt, [B, N]), dt };
+      if (this.dynamics.writeNextState && !this.explicitEuler) {
+        s = this.hooked(this.dynamics.writeNextState(api, params, ctx));
+        onState(s);
+        continue;
+      }
+      const vel = this.dynamics.writeStateVelocity(api, params, ctx);
       const next = (cur: Record<string, Tensor>, v: Record<string, Tensor>, what: string): Record<string, Tensor> =>
         Object.fromEntries(
           Object.entries(cur).map(([k, c]) => {

@@ -1,6 +1,7 @@
 // Autograd ops the network defines on top of the engine: the fused synaptic input (backed by
 // a src/kernels synapse kernel) and the clamp projection of parameters.
-import { Tensor, defineOp, indexSelect, mul, scatterSum } from '../autograd/index.ts';
+import { Tensor, add, defineOp, indexSelect, mul, scatterSum, sub } from '../autograd/index.ts';
+import { eulerBackward, eulerForward } from '../kernels/euler.ts';
 import { type BoundSynapses, KernelError, type SynapseKernel } from '../kernels/synapse.ts';
 import { clampInPlace, tieToMeanInPlace, type Parameter, type Refinement } from '../init/index.ts';
 
@@ -68,12 +69,8 @@ interface Binding {
   readonly wg?: Tensor;
 }
 
-/**
- * The fused synaptic input for a weight tensor, binding the kernel once per weight tensor
- * (on groups when the weights are constant on them, else per edge).
- * float64 inputs (gradient checks) run the same math through composed autograd ops.
- */
-export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity: Tensor) => Tensor {
+/** Binds weight tensors to the kernel once each: on groups when the weights are constant on them, else per edge. */
+function binder(ctx: SynapseContext): (weight: Tensor) => Binding {
   const bindings = new WeakMap<Tensor, Binding>();
   const bindWeights = (weight: Tensor): Binding => {
     const w = weight.data as Float32Array;
@@ -86,21 +83,96 @@ export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity:
     }
     return { bound: (ctx.kernel.nGroups === undefined ? ctx.kernel : ctx.ungrouped()).bind(w) };
   };
+  return (weight) => {
+    let b = bindings.get(weight);
+    if (b === undefined) bindings.set(weight, (b = bindWeights(weight)));
+    return b;
+  };
+}
+
+function checkWeight(ctx: SynapseContext, weight: Tensor, activity: Tensor, what: string): void {
+  if (weight.shape.length !== 1 || weight.size !== ctx.source.length) {
+    throw new Error(`${what}: weight must have shape [${ctx.source.length}] (one per edge), got [${weight.shape.join(', ')}]`);
+  }
+  if (activity.shape[activity.shape.length - 1] !== ctx.nNodes) {
+    throw new Error(`${what}: activity must end in ${ctx.nNodes} nodes, got shape [${activity.shape.join(', ')}]`);
+  }
+}
+
+/**
+ * The fused synaptic input targetSum(weight * f(activity[source])), run by the network's
+ * kernel. float64 inputs (gradient checks) run the same math through composed autograd ops.
+ */
+export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity: Tensor) => Tensor {
+  const bind = binder(ctx);
   return (weight, activity) => {
-    if (weight.shape.length !== 1 || weight.size !== ctx.source.length) {
-      throw new Error(`synapticInput: weight must have shape [${ctx.source.length}] (one per edge), got [${weight.shape.join(', ')}]`);
-    }
-    if (activity.shape[activity.shape.length - 1] !== ctx.nNodes) {
-      throw new Error(`synapticInput: activity must end in ${ctx.nNodes} nodes, got shape [${activity.shape.join(', ')}]`);
-    }
+    checkWeight(ctx, weight, activity, 'synapticInput');
     if (weight.dtype === 'float64' || activity.dtype === 'float64') {
       return scatterSum(mul(weight, ctx.activation(indexSelect(activity, ctx.source))), ctx.target, ctx.nNodes);
     }
-    let b = bindings.get(weight);
-    if (b === undefined) bindings.set(weight, (b = bindWeights(weight)));
+    const b = bind(weight);
     return b.wg
       ? groupedSynapseOp([activity, b.wg], { bound: b.bound, nNodes: ctx.nNodes })
       : synapseOp([activity, weight], { bound: b.bound, nNodes: ctx.nNodes });
+  };
+}
+
+interface EulerAttrs extends SynapseAttrs {
+  readonly grouped: boolean;
+}
+
+/**
+ * One fused Euler step of passive point neurons: v + r * (bias - v + syn(v) + x), with
+ * r = dt / max(tau, dt) per node. Inputs [v, bias, r, x, w (per edge) or wg (per group)]; saves
+ * the synaptic input (per node) for the VJP.
+ */
+const eulerOp = defineOp<EulerAttrs, Float32Array>({
+  name: 'eulerSynapticStep',
+  forward([v, bias, r, x], { bound, nNodes }) {
+    const B = v!.size / nNodes;
+    const s = new Float32Array(v!.size);
+    bound.forward(v!.data as Float32Array, B, s);
+    const out = new Float32Array(v!.size);
+    eulerForward(v!.data as Float32Array, s, x!.data as Float32Array, bias!.data as Float32Array, r!.data as Float32Array, B, nNodes, out);
+    return { out: new Tensor(out, v!.shape), saved: s };
+  },
+  vjp(g, { inputs: [v, bias, r, x, w], attrs: { bound, nNodes, grouped }, saved: s, needsGrad }) {
+    const B = v!.size / nNodes;
+    const gv = needsGrad[0] ? new Float32Array(v!.size) : null;
+    const gs = new Float32Array(v!.size);
+    const gBias = needsGrad[1] ? new Float32Array(nNodes) : null;
+    const gR = needsGrad[2] ? new Float32Array(nNodes) : null;
+    const gX = needsGrad[3] ? new Float32Array(v!.size) : null;
+    const vd = v!.data as Float32Array;
+    eulerBackward(g.data as Float32Array, vd, s, x!.data as Float32Array, bias!.data as Float32Array, r!.data as Float32Array, B, nNodes, gv, gs, gBias, gR, gX);
+    const gw = needsGrad[4] ? new Float32Array(w!.size) : null;
+    if (gv || gw) {
+      if (grouped) bound.backwardGroups!(vd, gs, B, gv, gw);
+      else bound.backward(vd, gs, B, gv, gw);
+    }
+    const t = (d: Float32Array | null, like: Tensor): Tensor | null => d && new Tensor(d, like.shape);
+    return [t(gv, v!), t(gBias, bias!), t(gR, r!), t(gX, x!), t(gw, w!)];
+  },
+});
+
+/**
+ * The fused Euler step v + r * (bias - v + synapticInput(weight, v) + x) for PPNeuron-like
+ * dynamics (r = dt / max(tau, dt), per node). Runs as one op on the kernel for float32 inputs of
+ * the usual shapes; otherwise (float64, unusual shapes) through composed ops.
+ */
+export function eulerStepFn(ctx: SynapseContext): (v: Tensor, bias: Tensor, rate: Tensor, weight: Tensor, x: Tensor) => Tensor {
+  const bind = binder(ctx);
+  const synapticInput = synapticInputFn(ctx);
+  return (v, bias, rate, weight, x) => {
+    checkWeight(ctx, weight, v, 'eulerStep');
+    const N = ctx.nNodes;
+    const fused =
+      [v, bias, rate, weight, x].every((t) => t.dtype === 'float32') &&
+      v.shape.length === 2 && v.shape[1] === N && x.shape.join() === v.shape.join() &&
+      bias.shape.join() === `${N}` && rate.shape.join() === `${N}`;
+    if (!fused) return add(v, mul(rate, add(add(sub(bias, v), synapticInput(weight, v)), x)));
+    const b = bind(weight);
+    return eulerOp([v, bias, rate, x, b.wg ?? weight], { bound: b.bound, nNodes: N, grouped: b.wg !== undefined });
   };
 }
 

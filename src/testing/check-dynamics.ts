@@ -6,9 +6,11 @@
 //   - purity: write_derived_params, write_initial_state, write_state_velocity and currents never
 //     write into params, state or input;
 //   - gradients: d(loss)/d(trainable params) through a short simulation agree with central finite
-//     differences, in float64.
+//     differences, in float64;
+//   - a fused writeNextState, if the dynamics has one, equals state + dt * velocity (float64), and
+//     a short float32 simulation with it agrees with the explicit solver's.
 import fc from 'fast-check';
-import { type Tensor, indexSelect, mul, sum, tensor, valueAndGrad } from '../autograd/index.ts';
+import { type Tensor, add, indexSelect, mul, sub, sum, tensor, valueAndGrad } from '../autograd/index.ts';
 import { activationOp } from '../dynamics/activation-op.ts';
 import type { NetworkDynamics, StateApi } from '../dynamics/types.ts';
 import { compileConnectome, decodeConnectomeSpec, type ConnectomeSpec } from '../graph/index.ts';
@@ -101,14 +103,11 @@ export function dynamicsProperty(dynamics: NetworkDynamics, options: CheckDynami
       return rng / 2147483647;
     };
     const connectome = compileConnectome(spec, extent, 1);
-    const net = Network.fromConnectome(
-      connectome,
-      {
-        ...(options.node_config ? { node_config: options.node_config } : {}),
-        ...(options.edge_config ? { edge_config: options.edge_config } : {}),
-      },
-      { dynamics },
-    );
+    const netConfig = {
+      ...(options.node_config ? { node_config: options.node_config } : {}),
+      ...(options.edge_config ? { edge_config: options.edge_config } : {}),
+    };
+    const net = Network.fromConnectome(connectome, netConfig, { dynamics });
     const N = net.nNodes;
     const E = net.nEdges;
     const dt = 0.02;
@@ -143,13 +142,17 @@ export function dynamicsProperty(dynamics: NetworkDynamics, options: CheckDynami
     const xt = tensor(x.data.subarray(0, batch * N), [batch, N], 'float64');
     const stateTensors = [...Object.values(state.nodes), ...Object.values(state.edges), xt];
     const stateBefore = snapshot(stateTensors);
-    const vel = dynamics.writeStateVelocity(stateApi, api, {
+    const synapticInput = (w: Tensor, v: Tensor): Tensor => net.targetSum(mul(w, f(indexSelect(v, source))));
+    const ctx = {
       targetSum: net.targetSum,
-      synapticInput: (w, v) => net.targetSum(mul(w, f(indexSelect(v, source)))),
+      synapticInput,
+      eulerStep: (v: Tensor, bias: Tensor, rate: Tensor, w: Tensor, xx: Tensor) =>
+        add(v, mul(rate, add(add(sub(bias, v), synapticInput(w, v)), xx))),
       activation: f,
       x_t: xt,
       dt,
-    });
+    };
+    const vel = dynamics.writeStateVelocity(stateApi, api, ctx);
     for (const route of ['nodes', 'edges'] as const) {
       const want = Object.keys(state[route]).sort();
       const got = Object.keys(vel[route]).sort();
@@ -160,6 +163,30 @@ export function dynamicsProperty(dynamics: NetworkDynamics, options: CheckDynami
         if (v.shape.join() !== s.shape.join()) fail(dynamics, `velocity of ${route} state '${k}' has shape [${v.shape}], expected [${s.shape}]`);
         if (!allFinite(v)) fail(dynamics, `velocity of ${route} state '${k}' is not finite`);
       }
+    }
+    if (dynamics.writeNextState) {
+      // The fused step equals the explicit Euler step of the velocity...
+      const next = dynamics.writeNextState(stateApi, api, ctx);
+      for (const route of ['nodes', 'edges'] as const) {
+        for (const [k, s0] of Object.entries(state[route])) {
+          const got = next[route][k];
+          if (got === undefined) fail(dynamics, `writeNextState gave no ${route} state '${k}'`);
+          const want = add(s0, mul(vel[route][k]!, dt));
+          const bad = want.data.findIndex((w, i) => !(Math.abs(w - got!.data[i]!) <= 1e-9 * (1 + Math.abs(w))));
+          if (bad >= 0) fail(dynamics, `writeNextState's ${route} state '${k}'[${bad}] is ${got!.data[bad]}, state + dt * velocity gives ${want.data[bad]}`);
+        }
+      }
+      // ...and, in float32 on the network's kernels, a short simulation agrees with the explicit solver.
+      const explicit = Network.fromConnectome(connectome, netConfig, { dynamics, explicitEuler: true });
+      const x32 = tensor(Float32Array.from(x.data), x.shape);
+      const a = net.forward(x32, dt).data;
+      const b = explicit.forward(x32, dt).data;
+      let scale = 1;
+      for (const y of b) scale = Math.max(scale, 1 + Math.abs(y));
+      const bad = Array.from(a).findIndex((y, i) => !(Math.abs(y - b[i]!) <= 1e-5 * scale));
+      if (bad >= 0) fail(dynamics, `fused and explicit Euler simulations differ at ${bad}: ${a[bad]} vs ${b[bad]}`);
+      net.dispose();
+      explicit.dispose();
     }
     const cur = dynamics.currents(stateApi, api);
     if (cur.shape.join() !== [batch, E].join()) fail(dynamics, `currents have shape [${cur.shape}], expected [${batch}, ${E}]`);

@@ -8,9 +8,10 @@ import { checkDynamics } from '../../src/testing/check-dynamics.ts';
 
 const base = PPNeuronIGRSynapses();
 
-/** PPNeuronIGRSynapses with its velocity rewritten by `velocity`. */
+/** PPNeuronIGRSynapses with its velocity rewritten by `velocity` (and no fused step). */
 function variant(velocity: NetworkDynamics['writeStateVelocity']): NetworkDynamics {
-  return { ...base, type: 'Broken', writeStateVelocity: velocity };
+  const { writeNextState: _fused, ...rest } = base;
+  return { ...rest, type: 'Broken', writeStateVelocity: velocity };
 }
 
 describe('checkDynamics', () => {
@@ -47,6 +48,15 @@ describe('checkDynamics', () => {
       return { nodes: { activity: mul(div(1, maximum(params.nodes.time_const!, dt)), drive) }, edges: {} };
     });
     expect(() => checkDynamics(wrong, { numRuns: 5, seed: 3 })).toThrow(/Broken: gradient of nodes_(bias|time_const)\[\d+\] is .*finite differences give/);
+  });
+
+  it('catches a fused writeNextState that is not the Euler step of the velocity', () => {
+    const offByDt: NetworkDynamics = {
+      ...base,
+      type: 'Broken',
+      writeNextState: (state, params, ctx) => base.writeNextState!(state, params, { ...ctx, dt: ctx.dt * 1.01 }),
+    };
+    expect(() => checkDynamics(offByDt, { numRuns: 3, seed: 2 })).toThrow(/Broken: writeNextState's nodes state 'activity'\[\d+\] is .*state \+ dt \* velocity gives/);
   });
 
   it('catches non-finite velocities', () => {
