@@ -2,7 +2,8 @@
 // (indexSelect, scatterSum: flyvis's target_sum), slicing, concatenation, stacking, reshaping.
 // Every op views its input as (outer, n, inner) around the axis it works on.
 import {
-  copyRows, expandAxis, firstOutOfRange, gatherAxis, scatterAddAxis, sumAll, sumAxis,
+  copyRows, expandAxis, firstOutOfRange,
+  indexBound, gatherAxis, scatterAddAxis, sumAll, sumAxis,
 } from '../kernels/basic.ts';
 import { mul } from './elementwise.ts';
 import { defineOp } from './tape.ts';
@@ -72,9 +73,19 @@ interface IndexAttrs {
   readonly size: number;
 }
 
+/**
+ * Index arrays seen before, with 1 + their largest entry (all entries are >= 0). Like tensors,
+ * index arrays are treated as immutable once used: the network gathers through the same 1.5 M
+ * edge indices every step, and checking them once is enough.
+ */
+const checkedBound = new WeakMap<Int32Array, number>();
+
 function checkIndex(op: string, index: unknown, size: number, x: Tensor, axis: number): asserts index is Int32Array {
   if (!(index instanceof Int32Array)) throw new AutogradError(`${op}: index must be an Int32Array, got ${index?.constructor?.name ?? typeof index}`);
+  const bound = checkedBound.get(index);
+  if (bound !== undefined && bound <= size) return;
   const j = firstOutOfRange(index, size);
+  if (j < 0) checkedBound.set(index, indexBound(index));
   if (j >= 0) {
     throw new AutogradError(
       `${op}: index[${j}] = ${index[j]} is out of range [0, ${size}) (axis ${axis}, input shape ${formatShape(x.shape)})`,

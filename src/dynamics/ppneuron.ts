@@ -10,15 +10,18 @@
 import { type Tensor, add, div, maximum, mul, neg } from '../autograd/index.ts';
 import { type ActivationConfig, makeActivation } from '../kernels/activation.ts';
 import { activationOp } from './activation-op.ts';
-import { type NetworkDynamics, type ParamApi, withDerivedParams } from './types.ts';
+import { type NetworkDynamics, type ParamApi, type TensorRecord, lazyRecord, withDerivedParams } from './types.ts';
 
-function need(params: ParamApi, route: 'nodes' | 'edges', name: string) {
-  const t = params[route][name];
+function need(record: TensorRecord, route: string, name: string): Tensor {
+  const t = record[name];
   if (t === undefined) {
     throw new Error(`PPNeuronIGRSynapses: needs the ${route} parameter '${name}' (configure it in ${route === 'nodes' ? 'node' : 'edge'}_config)`);
   }
   return t;
 }
+
+/** The synapse weight the solver uses: per edge group when the network has groups, else per edge. */
+const solverWeight = (params: ParamApi): Tensor => params.edgeGroups?.values.weight ?? need(params.edges, 'edges', 'weight');
 
 export function PPNeuronIGRSynapses(config: { readonly activation?: ActivationConfig } = {}): NetworkDynamics {
   const activation = makeActivation(config.activation ?? { type: 'relu' }, 'dynamics.activation');
@@ -36,25 +39,30 @@ export function PPNeuronIGRSynapses(config: { readonly activation?: ActivationCo
     type: 'PPNeuronIGRSynapses',
     activation,
     writeDerivedParams(params: ParamApi): ParamApi {
-      const weight = mul(mul(need(params, 'edges', 'sign'), need(params, 'edges', 'syn_count')), need(params, 'edges', 'syn_strength'));
-      return withDerivedParams(params, { edges: { weight } });
+      const weightOf = (r: ParamApi['edges'], route: string) => mul(mul(need(r, route, 'sign'), need(r, route, 'syn_count')), need(r, route, 'syn_strength'));
+      const g = params.edgeGroups;
+      return withDerivedParams(params, {
+        // Per edge as in flyvis, computed only if read (currents); per edge group for the solver.
+        edges: lazyRecord({ weight: () => weightOf(params.edges, 'edges') }),
+        ...(g ? { edgeGroups: { weight: weightOf(g.values, 'edge group') } } : {}),
+      });
     },
     writeInitialState(params: ParamApi) {
-      return { nodes: { activity: need(params, 'nodes', 'bias') }, edges: {} };
+      return { nodes: { activity: need(params.nodes, 'nodes', 'bias') }, edges: {} };
     },
     writeStateVelocity(state, params, { synapticInput, x_t, dt }) {
       const v = state.nodes.activity!;
-      const drive = add(add(add(neg(v), need(params, 'nodes', 'bias')), synapticInput(need(params, 'edges', 'weight'), v)), x_t);
-      const rate = div(1, maximum(need(params, 'nodes', 'time_const'), dt));
+      const drive = add(add(add(neg(v), need(params.nodes, 'nodes', 'bias')), synapticInput(solverWeight(params), v)), x_t);
+      const rate = div(1, maximum(need(params.nodes, 'nodes', 'time_const'), dt));
       return { nodes: { activity: mul(rate, drive) }, edges: {} };
     },
     currents(state, params) {
-      return mul(need(params, 'edges', 'weight'), f(state.sources.activity!));
+      return mul(need(params.edges, 'edges', 'weight'), f(state.sources.activity!));
     },
     writeNextState(state, params, { eulerStep, x_t, dt }) {
       const v = state.nodes.activity!;
-      const rate = rateOf(need(params, 'nodes', 'time_const'), dt);
-      return { nodes: { activity: eulerStep(v, need(params, 'nodes', 'bias'), rate, need(params, 'edges', 'weight'), x_t) }, edges: {} };
+      const rate = rateOf(need(params.nodes, 'nodes', 'time_const'), dt);
+      return { nodes: { activity: eulerStep(v, need(params.nodes, 'nodes', 'bias'), rate, solverWeight(params), x_t) }, edges: {} };
     },
   };
   return Object.freeze(dynamics);

@@ -331,3 +331,10 @@ export function copyRows(
 export function addInPlace(dst: FloatArray, src: FloatArray): void {
   for (let i = 0; i < dst.length; i++) dst[i]! += src[i]!;
 }
+
+/** 1 + the largest entry of a non-negative index array (0 when empty). */
+export function indexBound(index: Int32Array): number {
+  let m = -1;
+  for (let j = 0; j < index.length; j++) if (index[j]! > m) m = index[j]!;
+  return m + 1;
+}

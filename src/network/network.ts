@@ -131,9 +131,10 @@ export class Network {
     const target = this.connectome.edges.columns.target_index as Int32Array;
     this.nNodes = this.connectome.nodes.length;
     this.nEdges = this.connectome.edges.length;
-    this.graph = { nNodes: this.nNodes, source, target };
+
     const edgeIndices = this.paramSet.parameters.filter((p) => p.route === 'edges').map((p) => p.indices);
     this.weightGroups = edgeIndices.length > 0 ? commonRefinement(edgeIndices, this.nEdges) : undefined;
+    this.graph = { nNodes: this.nNodes, source, target, ...(this.weightGroups ? { groups: this.weightGroups } : {}) };
     const kernelOptions = {
       kernel: (options.kernel ?? 'auto') as SynapseKernelOptions['kernel'],
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
@@ -295,7 +296,8 @@ export class Network {
       const xt = dtype === 'float64' ? new Float64Array(B * N) : new Float32Array(B * N);
       for (let b = 0; b < B; b++) {
         const off = (b * T + t) * N;
-        for (let n = 0; n < N; n++) xt[b * N + n] = data[off + n]!;
+        if (data instanceof Float32Array || data instanceof Float64Array) xt.set(data.subarray(off, off + N), b * N);
+        else for (let n = 0; n < N; n++) xt[b * N + n] = data[off + n]!;
       }
       const api: StateApi = buildStateApi(s, this.graph);
       const ctx = { targetSum: this.targetSum, synapticInput, eulerStep, activation, x_t: new Tensor(xt, [B, N]), dt };

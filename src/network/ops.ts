@@ -8,11 +8,15 @@ import { clampInPlace, tieToMeanInPlace, type Parameter, type Refinement } from 
 interface SynapseAttrs {
   readonly bound: BoundSynapses;
   readonly nNodes: number;
+  /** The weight input is per weight group (backwardGroups), not per edge. */
+  readonly grouped: boolean;
 }
 
 /**
- * syn = targetSum(w * f(v[source])) in one op. Forward and VJP both run the kernel; the tape
- * keeps only v (per node) and a reference to w (one per forward pass), never per-edge values.
+ * syn = targetSum(w * f(v[source])) in one op, inputs [v, w]: w per edge, or per weight group
+ * (then the VJP reduces the weight gradient per group inside the kernel, touching no per-edge
+ * memory). Forward and VJP both run the kernel; the tape keeps only v (per node) and a
+ * reference to w (one per forward pass), never per-edge intermediates.
  */
 const synapseOp = defineOp<SynapseAttrs>({
   name: 'synapticInput',
@@ -21,32 +25,13 @@ const synapseOp = defineOp<SynapseAttrs>({
     bound.forward(v!.data as Float32Array, v!.size / nNodes, out);
     return { out: new Tensor(out, v!.shape) };
   },
-  vjp(g, { inputs: [v, w], attrs: { bound, nNodes }, needsGrad }) {
+  vjp(g, { inputs: [v, w], attrs: { bound, nNodes, grouped }, needsGrad }) {
     const gv = needsGrad[0] ? new Float32Array(v!.size) : null;
     const gw = needsGrad[1] ? new Float32Array(w!.size) : null;
-    bound.backward(v!.data as Float32Array, g.data as Float32Array, v!.size / nNodes, gv, gw);
+    const vd = v!.data as Float32Array;
+    if (grouped) bound.backwardGroups!(vd, g.data as Float32Array, v!.size / nNodes, gv, gw);
+    else bound.backward(vd, g.data as Float32Array, v!.size / nNodes, gv, gw);
     return [gv && new Tensor(gv, v!.shape), gw && new Tensor(gw, w!.shape)];
-  },
-});
-
-/**
- * The same with one weight per edge group (`wg`, the weights of the groups' representative
- * edges): the VJP reduces the weight gradient per group inside the kernel, so a backward step
- * touches no per-edge memory; the gradient reaches the per-edge weights once per backward pass,
- * through the gather that made wg.
- */
-const groupedSynapseOp = defineOp<SynapseAttrs>({
-  name: 'synapticInput',
-  forward([v], { bound, nNodes }) {
-    const out = new Float32Array(v!.size);
-    bound.forward(v!.data as Float32Array, v!.size / nNodes, out);
-    return { out: new Tensor(out, v!.shape) };
-  },
-  vjp(g, { inputs: [v, wg], attrs: { bound, nNodes }, needsGrad }) {
-    const gv = needsGrad[0] ? new Float32Array(v!.size) : null;
-    const gGroup = needsGrad[1] ? new Float32Array(wg!.size) : null;
-    bound.backwardGroups!(v!.data as Float32Array, g.data as Float32Array, v!.size / nNodes, gv, gGroup);
-    return [gv && new Tensor(gv, v!.shape), gGroup && new Tensor(gGroup, wg!.shape)];
   },
 });
 
@@ -65,23 +50,49 @@ export interface SynapseContext {
 
 interface Binding {
   readonly bound: BoundSynapses;
-  /** Per-group weights, when the kernel runs on groups. */
-  readonly wg?: Tensor;
+  /** The tensor the op takes as its weight input (per edge, or per group when grouped). */
+  readonly input: Tensor;
+  readonly grouped: boolean;
 }
 
-/** Binds weight tensors to the kernel once each: on groups when the weights are constant on them, else per edge. */
+/** Whether a weight tensor is per edge group (params.edgeGroups) rather than per edge. */
+function isPerGroup(ctx: SynapseContext, weight: Tensor): boolean {
+  return ctx.groups !== undefined && weight.size !== ctx.source.length && weight.size === ctx.groups.representative.length;
+}
+
+/** Per-edge weights (a differentiable gather) for a weight tensor that may be per group. */
+function perEdge(ctx: SynapseContext, weight: Tensor): Tensor {
+  return isPerGroup(ctx, weight) ? indexSelect(weight, ctx.groups!.index) : weight;
+}
+
+/**
+ * Binds weight tensors to the kernel once each. Per-group weights go straight to a grouped
+ * kernel; per-edge weights too when they are constant on the groups (else a per-edge kernel).
+ */
 function binder(ctx: SynapseContext): (weight: Tensor) => Binding {
   const bindings = new WeakMap<Tensor, Binding>();
+  const groupedKernel = ctx.groups !== undefined && ctx.kernel.nGroups === ctx.groups.representative.length;
   const bindWeights = (weight: Tensor): Binding => {
+    if (isPerGroup(ctx, weight)) {
+      if (groupedKernel) {
+        // A grouped kernel reads each group's weight at its first edge (the representative).
+        const sparse = new Float32Array(ctx.source.length);
+        const rep = ctx.groups!.representative;
+        for (let k = 0; k < rep.length; k++) sparse[rep[k]!] = weight.data[k]!;
+        return { bound: ctx.kernel.bind(sparse, { checkGroups: false }), input: weight, grouped: true };
+      }
+      const w = perEdge(ctx, weight);
+      return { bound: ctx.kernel.bind(w.data as Float32Array), input: w, grouped: false };
+    }
     const w = weight.data as Float32Array;
-    if (ctx.groups && ctx.kernel.nGroups !== undefined && ctx.kernel.nGroups === ctx.groups.representative.length) {
+    if (groupedKernel) {
       try {
-        return { bound: ctx.kernel.bind(w), wg: indexSelect(weight, ctx.groups.representative) };
+        return { bound: ctx.kernel.bind(w), input: indexSelect(weight, ctx.groups!.representative), grouped: true };
       } catch (e) {
         if (!(e instanceof KernelError)) throw e; // weights vary within a group: per-edge kernel
       }
     }
-    return { bound: (ctx.kernel.nGroups === undefined ? ctx.kernel : ctx.ungrouped()).bind(w) };
+    return { bound: (ctx.kernel.nGroups === undefined ? ctx.kernel : ctx.ungrouped()).bind(w), input: weight, grouped: false };
   };
   return (weight) => {
     let b = bindings.get(weight);
@@ -91,8 +102,9 @@ function binder(ctx: SynapseContext): (weight: Tensor) => Binding {
 }
 
 function checkWeight(ctx: SynapseContext, weight: Tensor, activity: Tensor, what: string): void {
-  if (weight.shape.length !== 1 || weight.size !== ctx.source.length) {
-    throw new Error(`${what}: weight must have shape [${ctx.source.length}] (one per edge), got [${weight.shape.join(', ')}]`);
+  if (weight.shape.length !== 1 || (weight.size !== ctx.source.length && !isPerGroup(ctx, weight))) {
+    const groups = ctx.groups ? ` or [${ctx.groups.representative.length}] (one per edge group)` : '';
+    throw new Error(`${what}: weight must have shape [${ctx.source.length}] (one per edge)${groups}, got [${weight.shape.join(', ')}]`);
   }
   if (activity.shape[activity.shape.length - 1] !== ctx.nNodes) {
     throw new Error(`${what}: activity must end in ${ctx.nNodes} nodes, got shape [${activity.shape.join(', ')}]`);
@@ -108,17 +120,11 @@ export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity:
   return (weight, activity) => {
     checkWeight(ctx, weight, activity, 'synapticInput');
     if (weight.dtype === 'float64' || activity.dtype === 'float64') {
-      return scatterSum(mul(weight, ctx.activation(indexSelect(activity, ctx.source))), ctx.target, ctx.nNodes);
+      return scatterSum(mul(perEdge(ctx, weight), ctx.activation(indexSelect(activity, ctx.source))), ctx.target, ctx.nNodes);
     }
     const b = bind(weight);
-    return b.wg
-      ? groupedSynapseOp([activity, b.wg], { bound: b.bound, nNodes: ctx.nNodes })
-      : synapseOp([activity, weight], { bound: b.bound, nNodes: ctx.nNodes });
+    return synapseOp([activity, b.input], { bound: b.bound, nNodes: ctx.nNodes, grouped: b.grouped });
   };
-}
-
-interface EulerAttrs extends SynapseAttrs {
-  readonly grouped: boolean;
 }
 
 /**
@@ -126,7 +132,7 @@ interface EulerAttrs extends SynapseAttrs {
  * r = dt / max(tau, dt) per node. Inputs [v, bias, r, x, w (per edge) or wg (per group)]; saves
  * the synaptic input (per node) for the VJP.
  */
-const eulerOp = defineOp<EulerAttrs, Float32Array>({
+const eulerOp = defineOp<SynapseAttrs, Float32Array>({
   name: 'eulerSynapticStep',
   forward([v, bias, r, x], { bound, nNodes }) {
     const B = v!.size / nNodes;
@@ -172,7 +178,7 @@ export function eulerStepFn(ctx: SynapseContext): (v: Tensor, bias: Tensor, rate
       bias.shape.join() === `${N}` && rate.shape.join() === `${N}`;
     if (!fused) return add(v, mul(rate, add(add(sub(bias, v), synapticInput(weight, v)), x)));
     const b = bind(weight);
-    return eulerOp([v, bias, rate, x, b.wg ?? weight], { bound: b.bound, nNodes: N, grouped: b.wg !== undefined });
+    return eulerOp([v, bias, rate, x, b.input], { bound: b.bound, nNodes: N, grouped: b.grouped });
   };
 }
 

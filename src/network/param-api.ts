@@ -5,13 +5,15 @@
 import { type Tensor, exp, indexSelect } from '../autograd/index.ts';
 import type { NetworkDynamics, ParamApi, StateApi, StateVars, TensorRecord } from '../dynamics/types.ts';
 import { extendRecord, lazyRecord } from '../dynamics/types.ts';
-import type { Parameter, ParameterSet } from '../init/index.ts';
+import type { Parameter, ParameterSet, Refinement } from '../init/index.ts';
 
 /** The gather indices of a graph: each edge's source and target node. */
 export interface GraphIndex {
   readonly nNodes: number;
   readonly source: Int32Array;
   readonly target: Int32Array;
+  /** Edge groups on which every edge parameter is constant (see commonRefinement). */
+  readonly groups?: Refinement;
 }
 
 /** Composed gather indices (parameter group of each edge's source / target), cached per parameter. */
@@ -46,6 +48,7 @@ export function buildParamApi(
 ): ParamApi {
   const nodes: Record<string, () => Tensor> = {};
   const edges: Record<string, () => Tensor> = {};
+  const groupValues: Record<string, () => Tensor> = {};
   const sources: Record<string, () => Tensor> = {};
   const targets: Record<string, () => Tensor> = {};
   for (const p of set.parameters) {
@@ -59,9 +62,16 @@ export function buildParamApi(
       targets[p.name] = () => indexSelect(values(), compose(p.indices, graph.target));
     } else {
       edges[p.name] = () => indexSelect(values(), p.indices);
+      if (graph.groups) groupValues[p.name] = () => indexSelect(values(), compose(p.indices, graph.groups!.representative));
     }
   }
-  const base: ParamApi = { nodes: lazyRecord(nodes), edges: lazyRecord(edges), sources: lazyRecord(sources), targets: lazyRecord(targets) };
+  const base: ParamApi = {
+    nodes: lazyRecord(nodes),
+    edges: lazyRecord(edges),
+    sources: lazyRecord(sources),
+    targets: lazyRecord(targets),
+    ...(graph.groups ? { edgeGroups: { index: graph.groups.index, values: lazyRecord(groupValues) } } : {}),
+  };
   const derived = dynamics.writeDerivedParams(base);
   const extraSources: Record<string, () => Tensor> = {};
   const extraTargets: Record<string, () => Tensor> = {};
@@ -75,6 +85,7 @@ export function buildParamApi(
     edges: derived.edges,
     sources: extendRecord(derived.sources, lazyRecord(extraSources)),
     targets: extendRecord(derived.targets, lazyRecord(extraTargets)),
+    ...(derived.edgeGroups ? { edgeGroups: derived.edgeGroups } : {}),
   });
 }
 

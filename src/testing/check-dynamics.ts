@@ -142,7 +142,9 @@ export function dynamicsProperty(dynamics: NetworkDynamics, options: CheckDynami
     const xt = tensor(x.data.subarray(0, batch * N), [batch, N], 'float64');
     const stateTensors = [...Object.values(state.nodes), ...Object.values(state.edges), xt];
     const stateBefore = snapshot(stateTensors);
-    const synapticInput = (w: Tensor, v: Tensor): Tensor => net.targetSum(mul(w, f(indexSelect(v, source))));
+    // Weights may come per edge or per edge group (params.edgeGroups).
+    const perEdge = (w: Tensor): Tensor => (w.size === E || !api.edgeGroups ? w : indexSelect(w, api.edgeGroups.index));
+    const synapticInput = (w: Tensor, v: Tensor): Tensor => net.targetSum(mul(perEdge(w), f(indexSelect(v, source))));
     const ctx = {
       targetSum: net.targetSum,
       synapticInput,
