@@ -55,6 +55,7 @@ export function run(argv: readonly string[]): Promise<number> {
         noGrad(() => net.forward(x, dt));
         fwd.push((performance.now() - t) / T);
       }
+      const forwardPeakMb = process.resourceUsage().maxRSS / 1024;
       const loss = valueAndGrad((p: Record<string, Tensor>) => mean(square(net.forward(x, dt, { params: p }))));
       const fb: number[] = [];
       for (let r = 0; r < o.repeats; r++) {
@@ -72,6 +73,7 @@ export function run(argv: readonly string[]): Promise<number> {
         build_ms: round(buildMs),
         forward_ms_per_step: round(median(fwd)),
         forward_backward_ms_per_step: round(median(fb)),
+        forward_peak_rss_mb: round(forwardPeakMb),
         peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
       };
       net.dispose();
