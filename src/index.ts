@@ -1,2 +1,23 @@
 // flyvis-ts public API. Each concept lives in its own folder; this file re-exports them.
-export * from './graph/types.ts';
+export * from './graph/index.ts'; // connectomes: decode, compile (ConnectomeFromAvgFilters), registry, demo
+export * from './init/index.ts'; // parameters: distributions, types, clamp, symmetry, checkpoints
+// Both folders have a requireNumericColumn: the graph's (table, what, name) at top level, the
+// parameter types' (ctx, column, type) as requireParameterColumn.
+export { requireNumericColumn } from './graph/index.ts';
+export { requireNumericColumn as requireParameterColumn } from './init/index.ts';
+export * from './autograd/index.ts'; // Tensor, ops, grad / valueAndGrad / noGrad, defineOp
+export * as autograd from './autograd/index.ts';
+export * from './dynamics/types.ts'; // NetworkDynamics, ParamApi, StateApi, lazyRecord, withDerivedParams
+export { PPNeuronIGRSynapses } from './dynamics/ppneuron.ts';
+export { activationOp } from './dynamics/activation-op.ts';
+export { initDynamics, registerDynamics, registeredDynamics, type DynamicsConfig, type DynamicsFactory } from './dynamics/registry.ts';
+export * from './network/network.ts'; // Network, NetworkConfig, State, ...
+export * from './network/stimulus.ts';
+export { LayerActivity } from './network/layer-activity.ts';
+export { buildParamApi, buildStateApi, type GraphIndex } from './network/param-api.ts';
+export { checkDynamics, dynamicsProperty, arbitraryConnectomeSpec, type CheckDynamicsOptions } from './testing/check-dynamics.ts';
+export { createSynapseKernel, listKernels, autoKernelName, KERNEL_NAMES, type KernelName, type SynapseKernelOptions } from './kernels/index.ts';
+export { makeActivation, ACTIVATION_NAMES, type Activation, type ActivationConfig, type ActivationName } from './kernels/activation.ts';
+export type { BoundSynapses, EdgeIndex, SynapseKernel } from './kernels/synapse.ts';
+export { readNpy, writeNpy, parseNpy, encodeNpy, NpyError, type NpyArray } from './io/npy.ts';
+export { writeFileAtomic } from './io/atomic.ts';
