@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./info.ts')).run,
   simulate: async () => (await import('./simulate.ts')).run,
   bench: async () => (await import('./bench.ts')).run,
+  analyze: async () => (await import('./analyze.ts')).run,
 };
 
 const usage = `usage: flyvis <command> [options]
