@@ -452,14 +452,22 @@ export class Network {
   *stimulusResponse(
     dataset: MovieDataset,
     dt: number,
-    options: { indices?: readonly number[]; tPre?: number; tFadeIn?: number; grad?: boolean; batchSize?: number } = {},
+    options: {
+      indices?: readonly number[];
+      tPre?: number;
+      tFadeIn?: number;
+      grad?: boolean;
+      batchSize?: number;
+      /** A precomputed grey steady state (batch 1) to start from instead of computing it from tPre. */
+      initialState?: State | null;
+    } = {},
   ): Generator<{ stimulus: Tensor; response: Tensor; indices: number[] }> {
     dataset.dt = dt;
     const indices = options.indices ?? Array.from({ length: dataset.length }, (_, i) => i);
     const batchSize = options.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new NetworkError(`batch_size: expected a positive integer, got ${batchSize}`);
     const grad = options.grad ?? false;
-    const initial = this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5 });
+    const initial = options.initialState !== undefined ? options.initialState : this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5 });
     for (let i = 0; i < indices.length; i += batchSize) {
       const batch = indices.slice(i, i + batchSize);
       const stim = this.batchMovies(dataset, batch);

@@ -194,6 +194,8 @@ describe('stimulus and current responses', () => {
     expect(batched[0]!.response.shape).toEqual([2, 4, net.nNodes]);
     const single = [...net.stimulusResponse(ds, DT, { batchSize: 1, tPre: 0.2, indices: [1] })];
     close(single[0]!.response.data, batched[0]!.response.data.subarray(4 * net.nNodes), 1e-6);
+    const given = [...net.stimulusResponse(ds, DT, { indices: [1], initialState: net.steadyState(0.2, DT, 1) })];
+    close(given[0]!.response.data, single[0]!.response.data, 0);
     expect(() => [...net.stimulusResponse(ds, DT, { indices: [5] })]).toThrow(/indices: 5 is outside the dataset \(length 3\)/);
     expect(() => [...net.stimulusResponse(ds, DT, { batchSize: 0 })]).toThrow(/batch_size: expected a positive integer/);
   });
