@@ -7,6 +7,9 @@ const commands: Record<string, () => Promise<Command>> = {
   simulate: async () => (await import('./simulate.ts')).run,
   bench: async () => (await import('./bench.ts')).run,
   analyze: async () => (await import('./analyze.ts')).run,
+  fit: async () => (await import('./fit.ts')).run,
+  plot: async () => (await import('./plot.ts')).run,
+  run: async () => (await import('./run.ts')).run,
 };
 
 const usage = `usage: flyvis <command> [options]

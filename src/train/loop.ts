@@ -1,0 +1,125 @@
+// The training loop for long runs: iterates a pure TrainStep, reports progress, hands out
+// checkpoints (every N iterations, on an interrupt, at the end) and stops on a non-finite loss
+// keeping the last good state. Between iterations it yields to the event loop so a SIGINT
+// handler can run; the loop itself installs none (see onInterrupt).
+import type { Tensor } from '../autograd/index.ts';
+import type { Optimizer, OptimizerState, Params } from './optimizers.ts';
+import { type TrainStep, TrainError } from './step.ts';
+
+/** Everything needed to continue a run exactly: parameters and optimizer state after `iteration` updates. */
+export interface TrainCheckpoint {
+  /** Updates done so far (the next step computes losses[iteration]). */
+  readonly iteration: number;
+  readonly params: Readonly<Record<string, Tensor>>;
+  readonly optimizerState: OptimizerState;
+  /** losses[i]: the loss at the parameters before update i. */
+  readonly losses: readonly number[];
+}
+
+export type CheckpointReason = 'periodic' | 'interrupt' | 'nonfinite' | 'done';
+
+/** The checkpoint a fresh run starts from. */
+export function initialCheckpoint(params: Params, optimizer: Optimizer): TrainCheckpoint {
+  return { iteration: 0, params: { ...params }, optimizerState: optimizer.init(params), losses: [] };
+}
+
+export interface TrainLoopOptions<B> {
+  readonly step: TrainStep<B>;
+  /** Where to start: initialCheckpoint(...) or a resumed checkpoint. */
+  readonly start: TrainCheckpoint;
+  /** Total iterations of the run (a resumed run does iters - start.iteration more). */
+  readonly iters: number;
+  /** The batch for an iteration; a function of the iteration only, so resuming replays the same batches. */
+  readonly batch: (iteration: number) => B;
+  /** Hand out a checkpoint every this many iterations (0: only at the end / interrupt / failure). */
+  readonly checkpointEvery?: number;
+  readonly onCheckpoint?: (checkpoint: TrainCheckpoint, reason: CheckpointReason) => void;
+  /** Called after every iteration with the number done and its loss. */
+  readonly onIteration?: (done: number, loss: number) => void;
+  /** Polled before every iteration; true stops the run with an 'interrupt' checkpoint. */
+  readonly interrupted?: () => boolean;
+}
+
+export type TrainResult =
+  | { readonly status: 'done'; readonly checkpoint: TrainCheckpoint }
+  | { readonly status: 'interrupted'; readonly checkpoint: TrainCheckpoint }
+  | {
+      readonly status: 'nonfinite';
+      /** The last state whose loss was finite (null when there was none after the start). */
+      readonly checkpoint: TrainCheckpoint | null;
+      /** The iteration whose loss or gradient was not finite, and what it was. */
+      readonly iteration: number;
+      readonly loss: number;
+      readonly gradNorm: number;
+    };
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Runs the loop; see TrainLoopOptions. Deterministic: the same start and batches give the same parameters. */
+export async function train<B>(options: TrainLoopOptions<B>): Promise<TrainResult> {
+  const { step, iters, batch, checkpointEvery = 0, onCheckpoint, onIteration, interrupted } = options;
+  if (!Number.isSafeInteger(iters) || iters < 0) throw new TrainError(`iters: expected an integer >= 0, got ${iters}`);
+  if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 0) {
+    throw new TrainError(`checkpointEvery: expected an integer >= 0, got ${checkpointEvery}`);
+  }
+  const first = options.start;
+  if (first.iteration > iters) {
+    throw new TrainError(`iters: the run is already at iteration ${first.iteration}, expected iters >= ${first.iteration}, got ${iters}`);
+  }
+  if (first.losses.length !== first.iteration) {
+    throw new TrainError(`start.losses: expected ${first.iteration} losses (one per iteration done), got ${first.losses.length}`);
+  }
+  // Losses grow in one array; checkpoints get a copy of the first `iteration` of them.
+  const losses = [...first.losses];
+  type Live = Omit<TrainCheckpoint, 'losses'>;
+  const snapshot = (s: Live): TrainCheckpoint => ({ ...s, losses: losses.slice(0, s.iteration) });
+  let current: Live = first;
+  let previous: Live | null = null;
+  while (current.iteration < iters) {
+    await tick();
+    if (interrupted?.()) {
+      const c = snapshot(current);
+      onCheckpoint?.(c, 'interrupt');
+      return { status: 'interrupted', checkpoint: c };
+    }
+    const i = current.iteration;
+    const r = step(current.params, current.optimizerState, batch(i));
+    if (!r.finite) {
+      // A finite loss with a non-finite gradient still vouches for the current parameters;
+      // otherwise the last good state is the one before the last update.
+      const kept = Number.isFinite(r.loss) ? current : previous;
+      const c = kept === null ? null : snapshot(kept);
+      if (c !== null) onCheckpoint?.(c, 'nonfinite');
+      return { status: 'nonfinite', checkpoint: c, iteration: i, loss: r.loss, gradNorm: r.gradNorm };
+    }
+    losses[i] = r.loss;
+    previous = current;
+    current = { iteration: i + 1, params: r.params, optimizerState: r.state };
+    onIteration?.(current.iteration, r.loss);
+    if (checkpointEvery > 0 && current.iteration % checkpointEvery === 0 && current.iteration < iters) {
+      onCheckpoint?.(snapshot(current), 'periodic');
+    }
+  }
+  const done = snapshot(current);
+  onCheckpoint?.(done, 'done');
+  return { status: 'done', checkpoint: done };
+}
+
+/**
+ * Calls `handler` on SIGINT / SIGTERM instead of exiting, until the returned function is called.
+ * A second signal while the first is being handled exits at once (code 130).
+ */
+export function onInterrupt(handler: (signal: NodeJS.Signals) => void): () => void {
+  let seen = false;
+  const listener = (signal: NodeJS.Signals): void => {
+    if (seen) process.exit(130);
+    seen = true;
+    handler(signal);
+  };
+  process.on('SIGINT', listener);
+  process.on('SIGTERM', listener);
+  return () => {
+    process.off('SIGINT', listener);
+    process.off('SIGTERM', listener);
+  };
+}
