@@ -5,5 +5,5 @@ export { flashResponseIndex, frameWindow, AnalysisError, type FriRow, type FriOp
 export { directionSelectivityIndex, peakResponses, timeWindow, type DsiRow, type TuningRow, type PeakOptions } from './dsi.ts';
 export { temporalReceptiveFields, spatialReceptiveFields, type TemporalRf, type SpatialRf } from './receptive-fields.ts';
 export { tableOf, toCsv, toJson, parseCsv, type ResultTable, type Cell } from './table.ts';
-export { renderSvg, friBarChart, dsiBarChart, polarTuning } from './plots.ts';
+export { friBarChart, dsiBarChart, polarTuning } from './plots.ts';
 export { progressBar, silentProgress, type Progress } from './progress.ts';

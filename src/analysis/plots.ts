@@ -4,19 +4,10 @@
 //   polarTuning: a small-multiple grid of polar tuning curves (normalised peak response per
 //     direction, averaged over speeds), one panel per cell type, ON and OFF overlaid, as
 //     flyvis plot_angular_tuning.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+// Rendered with src/plot's renderSVG.
+import type { TopLevelSpec } from 'vega-lite';
 import type { FriRow } from './fri.ts';
 import type { DsiRow, TuningRow } from './dsi.ts';
-
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
 
 const ON = '#c1272d';
 const OFF = '#0a5da8';

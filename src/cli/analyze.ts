@@ -10,32 +10,26 @@
 // Bad input: one line on stderr, exit 2, no output.
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { compileConnectome } from '../graph/compile.ts';
-import { demoConnectomePath } from '../graph/demo.ts';
-import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
-import { CheckpointError, ParameterConfigError } from '../init/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { JsonFileError } from '../io/json.ts';
-import { Network, NetworkError } from '../network/network.ts';
-import { StimulusError } from '../network/stimulus.ts';
+import { Network } from '../network/network.ts';
 import { AnalysisError, flashResponseIndex, type FriRow } from '../analysis/fri.ts';
 import { directionSelectivityIndex } from '../analysis/dsi.ts';
-import { dsiBarChart, friBarChart, polarTuning, renderSvg } from '../analysis/plots.ts';
+import { dsiBarChart, friBarChart, polarTuning } from '../analysis/plots.ts';
+import { renderSVG } from '../plot/render.ts';
 import { progressBar, silentProgress } from '../analysis/progress.ts';
 import { computeResponses, workOf } from '../analysis/responses.ts';
 import { tableOf, toCsv, toJson } from '../analysis/table.ts';
 import { Flashes, MovingEdge, type StimulusDataset } from '../stimuli/datasets.ts';
 import { StimulusParamError } from '../stimuli/errors.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions, paramsOption } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 
 /** Default integration step: flyvis's 1/200 for both analyses (see docs/analysis.md for timings). */
 export const DEFAULT_DT = { flashes: 1 / 200, 'moving-edges': 1 / 200 } as const;
 
 const OPTIONS = {
-  connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
-  extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
-  'n-syn-fill': { type: 'number', metavar: 'X', min: 0, default: 1, help: 'synapse count given to offsets filled into the convex hull' },
-  params: { type: 'string', metavar: 'CKPT.json', help: "checkpoint in flyvis's state_dict naming (default: flyvis's initialization)" },
+  ...CONNECTOME_OPTIONS,
+  ...paramsOption(),
   dt: { type: 'string', metavar: 'DT', help: "integration time step in seconds, e.g. 0.005 or 1/100 (default: flyvis's 1/200)" },
   'batch-size': { type: 'integer', metavar: 'B', min: 1, default: 4, help: 'movies simulated together' },
   speeds: { type: 'string', metavar: 'S,...', help: 'moving-edges: edge speeds in columns/s (default 2.4,4.8,9.7,13,19,25)' },
@@ -124,8 +118,7 @@ export function run(argv: readonly string[]): Promise<number> {
       if (!existsSync(dirname(out))) throw new UsageError(`--out: parent directory ${dirname(out)} does not exist`);
 
       const started = Date.now();
-      const net = Network.fromConnectome(compileConnectome(loadConnectomeSpec(o.connectome ?? demoConnectomePath), o.extent, o['n-syn-fill']));
-      if (o.params !== undefined) net.loadCheckpoint(o.params);
+      const net = networkFromOptions(o);
       const extent = o.extent;
       const dataset: StimulusDataset =
         kind === 'flashes'
@@ -152,21 +145,21 @@ export function run(argv: readonly string[]): Promise<number> {
         const table = tableOf(rows, ['cellType', 'radius', 'fri', 'onPeak', 'offPeak'], ['cell_type', 'radius', 'fri', 'on_peak', 'off_peak']);
         files.set('fri.csv', toCsv(table));
         files.set('fri.json', toJson(table, { ...meta, definition: 'FRI = (r_on - r_off) / (r_on + r_off), peaks over -dt <= t <= t_stim after shifting by |min| (flyvis flash_response_index)' }));
-        files.set('fri.svg', await renderSvg(friBarChart(rows, cellTypes)));
+        files.set('fri.svg', await renderSVG(friBarChart(rows, cellTypes)));
       } else {
         const { dsi, tuning } = directionSelectivityIndex(responses);
         const table = tableOf(dsi, ['cellType', 'intensity', 'dsi', 'preferredDirection'], ['cell_type', 'intensity', 'dsi', 'preferred_direction_deg']);
         files.set('dsi.csv', toCsv(table));
         files.set('dsi.json', toJson(table, { ...meta, definition: 'DSI = |sum_theta r e^{i theta}| / max_intensity sum_theta |r|, peak rectified responses, averaged over speeds (flyvis direction_selectivity_index)' }));
-        files.set('dsi.svg', await renderSvg(dsiBarChart(dsi, cellTypes)));
+        files.set('dsi.svg', await renderSVG(dsiBarChart(dsi, cellTypes)));
         files.set('tuning.csv', toCsv(tableOf(tuning, ['cellType', 'intensity', 'angle', 'response', 'normalized'], ['cell_type', 'intensity', 'angle', 'peak_response', 'normalized'])));
-        files.set('tuning.svg', await renderSvg(polarTuning(tuning, cellTypes)));
+        files.set('tuning.svg', await renderSVG(polarTuning(tuning, cellTypes)));
       }
       writeOutputs(out, files);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       process.stdout.write(`flyvis analyze ${kind}: ${cellTypes.length} cell types, ${dataset.length} movies at dt=${dt}; wrote ${[...files.keys()].join(', ')} to ${out} in ${seconds} s\n`);
       return 0;
     },
-    [ConnectomeError, JsonFileError, CheckpointError, ParameterConfigError, NetworkError, StimulusError, StimulusParamError, AnalysisError],
+    [...BAD_INPUT, StimulusParamError, AnalysisError],
   );
 }

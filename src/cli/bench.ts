@@ -3,16 +3,11 @@
 // (../shared/bench/torch_anchor.py): forward over T frames of random input, and forward plus
 // backward of a loss over all T steps. Prints one JSON object with --json.
 import { type Tensor, mean, noGrad, square, tensor, valueAndGrad } from '../autograd/index.ts';
-import { compileConnectome } from '../graph/compile.ts';
-import { demoConnectomePath } from '../graph/demo.ts';
-import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
-import { JsonFileError } from '../io/json.ts';
-import { Network, NetworkError } from '../network/network.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions } from './common.ts';
 import { type OptionSpecs, formatHelp, parseArgs, runCommand } from './args.ts';
 
 const OPTIONS = {
-  connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
-  extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
+  ...CONNECTOME_OPTIONS,
   batch: { type: 'integer', metavar: 'B', min: 1, default: 1, help: 'samples per step' },
   steps: { type: 'integer', metavar: 'T', min: 1, default: 50, help: 'Euler steps (frames) timed, and backpropagated through' },
   kernel: { type: 'string', metavar: 'NAME', default: 'auto', help: 'synapse kernel (auto, scatter, csr, runs, wasm, wasm-threads, gpujs)' },
@@ -38,8 +33,7 @@ export function run(argv: readonly string[]): Promise<number> {
         return 0;
       }
       const t0 = performance.now();
-      const connectome = compileConnectome(loadConnectomeSpec(o.connectome ?? demoConnectomePath), o.extent, 1);
-      const net = Network.fromConnectome(connectome, {}, { kernel: o.kernel, threads: o.threads });
+      const net = networkFromOptions(o, { kernel: o.kernel, threads: o.threads });
       const buildMs = performance.now() - t0;
       const B = o.batch;
       const T = o.steps;
@@ -80,6 +74,6 @@ export function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(o.json ? JSON.stringify(result) + '\n' : Object.entries(result).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
       return 0;
     },
-    [ConnectomeError, JsonFileError, NetworkError],
+    BAD_INPUT,
   );
 }

@@ -14,28 +14,22 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Tensor, noGrad } from '../autograd/index.ts';
-import { compileConnectome } from '../graph/compile.ts';
 import { demoConnectomePath } from '../graph/demo.ts';
-import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
-import { CheckpointError, ParameterConfigError, Xoshiro128 } from '../init/index.ts';
+import { Xoshiro128 } from '../init/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { JsonFileError } from '../io/json.ts';
-import { type NpyArray, NpyError, readNpy } from '../io/npy.ts';
-import { Network, NetworkError } from '../network/network.ts';
-import { StimulusError } from '../network/stimulus.ts';
+import { type NpyArray, readNpy } from '../io/npy.ts';
 import { PlotError, lossCurveSpec, writePlot } from '../plot/index.ts';
 import {
   type Optimizer, type Params, type Recording, type RunDescription, type TrainCheckpoint, OptimizerError, Progress, ScheduleError,
   TrainStateError, adam, countRecorded, initialCheckpoint, makeTrainStep, maskedMSE, networkProjection, onInterrupt, parseSchedule,
   readTrainState, sgd, simulateActivity, train, trainStatePath, writeTrainState,
 } from '../train/index.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions, paramsOption } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 
 const OPTIONS = {
-  connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
-  extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
-  'n-syn-fill': { type: 'number', metavar: 'X', min: 0, default: 1, help: 'synapse count given to offsets filled into the convex hull' },
-  params: { type: 'string', metavar: 'INIT.json', help: "initial parameters, a state_dict checkpoint (default: flyvis's initialization)" },
+  ...CONNECTOME_OPTIONS,
+  ...paramsOption('INIT.json', "initial parameters, a state_dict checkpoint (default: flyvis's initialization)"),
   movie: { type: 'string', metavar: 'MOVIE.npy', help: 'float32 movie of shape (batch, frames, 1, hexals)' },
   target: { type: 'string', metavar: 'TARGET.npy', help: 'float32 recorded activity (batch, frames, n_nodes), NaN where not recorded' },
   dt: { type: 'number', metavar: 'DT', help: 'integration time step in seconds' },
@@ -138,8 +132,7 @@ export function run(argv: readonly string[]): Promise<number> {
       const optimizer = makeOptimizer(o.optimizer, o.lr, o.schedule, o.momentum, iters);
 
       const connectomeFile = o.connectome ?? demoConnectomePath;
-      const net = Network.fromConnectome(compileConnectome(loadConnectomeSpec(connectomeFile), o.extent, o['n-syn-fill']));
-      if (o.params !== undefined) net.loadCheckpoint(o.params);
+      const net = networkFromOptions(o);
       const movieNpy = readNpy(o.movie!);
       const H = net.stimulus.nInputElements;
       if (movieNpy.shape.length !== 4 || movieNpy.shape[2] !== 1 || movieNpy.shape[3] !== H) {
@@ -233,7 +226,7 @@ export function run(argv: readonly string[]): Promise<number> {
       return 0;
     },
     [
-      ConnectomeError, JsonFileError, NpyError, CheckpointError, ParameterConfigError, NetworkError, StimulusError, FitInputError,
+      ...BAD_INPUT, FitInputError,
       TrainStateError, OptimizerError, ScheduleError, PlotError,
     ],
   );

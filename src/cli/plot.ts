@@ -5,12 +5,11 @@
 // the central cells' traces of the chosen cell types over time, and one frame of a cell type's
 // activity on the hexagonal lattice. .svg (vega), or .png (rasterised by resvg).
 import { resolve } from 'node:path';
-import { compileConnectome } from '../graph/compile.ts';
-import { demoConnectomePath } from '../graph/demo.ts';
-import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
+import { ConnectomeError } from '../graph/load.ts';
 import type { Connectome } from '../graph/types.ts';
 import { NpyError, readNpy } from '../io/npy.ts';
 import { PlotError, centralTracesSpec, hexFrameSpec, writePlot } from '../plot/index.ts';
+import { connectomeFromOptions } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 
 const OPTIONS = {
@@ -60,7 +59,7 @@ export function run(argv: readonly string[]): Promise<number> {
       if (!Number.isSafeInteger(frame)) throw new UsageError(`--frame: expected an integer, got '${o.frame}'`);
       const traces = o.traces === undefined ? undefined : checkOut('traces', o.traces);
       const frameOut = o['frame-out'] === undefined ? undefined : checkOut('frame-out', o['frame-out']);
-      const connectome = compileConnectome(loadConnectomeSpec(o.connectome ?? demoConnectomePath), o.extent, o['n-syn-fill']);
+      const connectome = connectomeFromOptions(o);
       const activity = readNpy(o.activity);
       const types = o.types === undefined ? defaultCellTypes(connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
       // Build every spec before writing anything, so bad input leaves no files.

@@ -4,22 +4,15 @@
 // DIR/responses.svg (central-cell traces), printing where they are.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { compileConnectome } from '../graph/compile.ts';
-import { demoConnectomePath } from '../graph/demo.ts';
-import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
-import { CheckpointError, ParameterConfigError } from '../init/index.ts';
-import { JsonFileError } from '../io/json.ts';
 import { writeNpy } from '../io/npy.ts';
-import { Network, NetworkError } from '../network/network.ts';
 import { PlotError, centralTracesSpec, writePlot } from '../plot/index.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions, paramsOption } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 import { defaultCellTypes } from './plot.ts';
 
 const OPTIONS = {
-  connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
-  extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
-  'n-syn-fill': { type: 'number', metavar: 'X', min: 0, default: 1, help: 'synapse count given to offsets filled into the convex hull' },
-  params: { type: 'string', metavar: 'CKPT.json', help: "checkpoint in flyvis's state_dict naming (default: flyvis's initialization)" },
+  ...CONNECTOME_OPTIONS,
+  ...paramsOption(),
   dt: { type: 'number', metavar: 'DT', default: 0.01, help: 'integration time step in seconds' },
   't-pre': { type: 'number', metavar: 'SECONDS', min: 0, default: 1, help: 'seconds of grey before the movie (steady state)' },
   grey: { type: 'number', metavar: 'SECONDS', min: 0, default: 0.2, help: 'grey (0.5) at the start of the movie' },
@@ -53,16 +46,14 @@ export function run(argv: readonly string[]): Promise<number> {
       if (!(o.dt > 0)) throw new UsageError(`--dt: expected a positive number, got '${o.dt}'`);
       const frames = { grey: Math.round(o.grey / o.dt), on: Math.round(o.on / o.dt), off: Math.round(o.off / o.dt) };
       if (frames.grey + frames.on + frames.off === 0) throw new UsageError('--grey, --on, --off: expected at least one frame in total');
-      const connectome = compileConnectome(loadConnectomeSpec(o.connectome ?? demoConnectomePath), o.extent, o['n-syn-fill']);
-      const net = Network.fromConnectome(connectome);
-      if (o.params !== undefined) net.loadCheckpoint(o.params);
-      const types = o.types === undefined ? defaultCellTypes(connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
+      const net = networkFromOptions(o);
+      const types = o.types === undefined ? defaultCellTypes(net.connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
       const movie = flashMovie(net.stimulus.nInputElements, frames);
       const warn = (m: string): void => void process.stderr.write(`flyvis run: warning: ${m}\n`);
       const initialState = net.steadyState(o['t-pre'], o.dt, 1);
       const activity = net.simulate(movie, o.dt, { initialState, onWarning: warn }) as { data: Float32Array; shape: readonly number[] };
       const title = `Flash responses (${o.connectome === undefined ? 'demo connectome' : 'connectome'}, extent ${o.extent}; on at ${o.grey} s, off at ${o.grey + o.on} s)`;
-      const spec = centralTracesSpec(connectome, activity, { cellTypes: types, dt: o.dt, title });
+      const spec = centralTracesSpec(net.connectome, activity, { cellTypes: types, dt: o.dt, title });
       const dir = resolve(o['out-dir']);
       mkdirSync(dir, { recursive: true });
       const npy = join(dir, 'activity.npy');
@@ -72,6 +63,6 @@ export function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(`activity: ${npy} (float32, shape (${activity.shape.join(', ')}), dt ${o.dt} s)\nresponses: ${svg} (${types.join(', ')})\n`);
       return 0;
     },
-    [ConnectomeError, JsonFileError, CheckpointError, ParameterConfigError, NetworkError, PlotError],
+    [...BAD_INPUT, PlotError],
   );
 }

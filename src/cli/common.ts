@@ -1,0 +1,46 @@
+// What the commands that build a network share: the connectome / extent / n-syn-fill / params
+// flags, building the network from them, and the error classes that mean bad input (exit 2).
+import { compileConnectome } from '../graph/compile.ts';
+import { demoConnectomePath } from '../graph/demo.ts';
+import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
+import type { Connectome } from '../graph/types.ts';
+import { CheckpointError, ParameterConfigError } from '../init/index.ts';
+import { JsonFileError } from '../io/json.ts';
+import { NpyError } from '../io/npy.ts';
+import { Network, NetworkError, type NetworkOptions } from '../network/network.ts';
+import { StimulusError } from '../network/stimulus.ts';
+import type { ErrorClass, OptionSpecs } from './args.ts';
+
+/** --connectome, --extent, --n-syn-fill. */
+export const CONNECTOME_OPTIONS = {
+  connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
+  extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
+  'n-syn-fill': { type: 'number', metavar: 'X', min: 0, default: 1, help: 'synapse count given to offsets filled into the convex hull (0: no fill)' },
+} as const satisfies OptionSpecs;
+
+/** --params, with the command's own placeholder and help. */
+export const paramsOption = (metavar = 'CKPT.json', help = "checkpoint in flyvis's state_dict naming (default: flyvis's initialization)") =>
+  ({ params: { type: 'string', metavar, help } }) as const satisfies OptionSpecs;
+
+/** Errors that mean bad input rather than a failure of the program: exit code 2. */
+export const BAD_INPUT: readonly ErrorClass[] = [
+  ConnectomeError, JsonFileError, NpyError, CheckpointError, ParameterConfigError, NetworkError, StimulusError,
+];
+
+interface ConnectomeFlags {
+  readonly connectome?: string | undefined;
+  readonly extent: number;
+  readonly 'n-syn-fill'?: number | undefined;
+}
+
+/** The connectome the flags name (the demo connectome without --connectome). */
+export function connectomeFromOptions(o: ConnectomeFlags): Connectome {
+  return compileConnectome(loadConnectomeSpec(o.connectome ?? demoConnectomePath), o.extent, o['n-syn-fill'] ?? 1);
+}
+
+/** The network on that connectome, with the --params checkpoint loaded when given. */
+export function networkFromOptions(o: ConnectomeFlags & { readonly params?: string | undefined }, options: NetworkOptions = {}): Network {
+  const net = Network.fromConnectome(connectomeFromOptions(o), {}, options);
+  if (o.params !== undefined) net.loadCheckpoint(o.params);
+  return net;
+}
