@@ -21,3 +21,10 @@ export { makeActivation, ACTIVATION_NAMES, type Activation, type ActivationConfi
 export type { BoundSynapses, EdgeIndex, SynapseKernel } from './kernels/synapse.ts';
 export { readNpy, writeNpy, parseNpy, encodeNpy, NpyError, type NpyArray } from './io/npy.ts';
 export { writeFileAtomic } from './io/atomic.ts';
+export * from './train/index.ts'; // optimizers, schedules, the pure train step, losses, the training loop
+export * from './plot/index.ts'; // Vega-Lite specs rendered to SVG / PNG
+export * from './stimuli/index.ts'; // the hexagonal eye and stimulus datasets
+export * from './analysis/index.ts'; // FRI, DSI, receptive fields, tables
+// Both train and analysis have a progress display: the training loop's class stays `Progress`.
+export { Progress } from './train/index.ts';
+export type { Progress as AnalysisProgress } from './analysis/index.ts';

@@ -10,6 +10,8 @@ describe('src/index.ts', () => {
       'Tensor', 'tensor', 'valueAndGrad', 'grad', 'noGrad', 'defineOp', 'indexSelect', 'scatterSum',
       'PPNeuronIGRSynapses', 'registerDynamics', 'Network', 'Stimulus', 'registerStimulus', 'LayerActivity',
       'checkDynamics', 'createSynapseKernel', 'listKernels', 'readNpy', 'writeNpy', 'requireParameterColumn',
+      'adam', 'sgd', 'makeTrainStep', 'train', 'maskedMSE', 'simulateActivity', 'Progress', 'renderSVG', 'writePlot',
+      'Flashes', 'MovingEdge', 'BoxEye', 'HexEye', 'flashResponseIndex', 'directionSelectivityIndex', 'computeResponses',
     ]) {
       expect(typeof (flyvis as Record<string, unknown>)[name], name).toBe('function');
     }
