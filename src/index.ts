@@ -13,6 +13,7 @@ export { activationOp } from './dynamics/activation-op.ts';
 export { initDynamics, registerDynamics, registeredDynamics, type DynamicsConfig, type DynamicsFactory } from './dynamics/registry.ts';
 export * from './network/network.ts'; // Network, NetworkConfig, State, ...
 export * from './network/stimulus.ts';
+export { NetworkConfigError, networkConfigFrom, readNetworkConfig } from './network/config-file.ts';
 export { LayerActivity } from './network/layer-activity.ts';
 export { buildParamApi, buildStateApi, type GraphIndex } from './network/param-api.ts';
 export { checkDynamics, dynamicsProperty, arbitraryConnectomeSpec, type CheckDynamicsOptions } from './testing/check-dynamics.ts';

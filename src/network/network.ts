@@ -32,6 +32,7 @@ import { eulerStepFn, projectParameter, synapticInputFn } from './ops.ts';
 import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
 import { type ArrayND, Stimulus } from './stimulus.ts';
 import { initConnectome } from '../graph/index.ts';
+import { readNetworkConfig } from './config-file.ts';
 
 type Config = Readonly<Record<string, unknown>>;
 
@@ -151,6 +152,14 @@ export class Network {
     this.explicitEuler = options.explicitEuler ?? false;
     const sc = this.config.stimulus_config;
     this.stimulus = new Stimulus(this.connectome, 1, 1, (sc.init_buffer as boolean | undefined) ?? false);
+  }
+
+  /**
+   * Builds a network from a flyvis config file (YAML or JSON, flyvis's schema; the network block
+   * or a training config with a `network:` key). `overrides` replace whole top-level entries.
+   */
+  static fromConfigFile(file: string, overrides: NetworkConfig = {}, options: NetworkOptions = {}): Network {
+    return new Network({ ...readNetworkConfig(file), ...overrides }, options);
   }
 
   /** Builds a network on an already compiled (or user-registered) connectome. */
@@ -292,12 +301,18 @@ export class Network {
     const eulerStep = eulerStepFn(synapseContext);
     const data = x.data;
     const dtype = Object.values(s.nodes)[0]?.dtype ?? 'float32';
+    // One sample of the state's dtype: each frame is a view of x (steps only read their input).
+    const frameView = B === 1 && (dtype === 'float64' ? data instanceof Float64Array : data instanceof Float32Array) ? (data as Float32Array | Float64Array) : null;
     for (let t = 0; t < T; t++) {
-      const xt = dtype === 'float64' ? new Float64Array(B * N) : new Float32Array(B * N);
-      for (let b = 0; b < B; b++) {
-        const off = (b * T + t) * N;
-        if (data instanceof Float32Array || data instanceof Float64Array) xt.set(data.subarray(off, off + N), b * N);
-        else for (let n = 0; n < N; n++) xt[b * N + n] = data[off + n]!;
+      let xt: Float32Array | Float64Array;
+      if (frameView) xt = frameView.subarray(t * N, (t + 1) * N);
+      else {
+        xt = dtype === 'float64' ? new Float64Array(B * N) : new Float32Array(B * N);
+        for (let b = 0; b < B; b++) {
+          const off = (b * T + t) * N;
+          if (data instanceof Float32Array || data instanceof Float64Array) xt.set(data.subarray(off, off + N), b * N);
+          else for (let n = 0; n < N; n++) xt[b * N + n] = data[off + n]!;
+        }
       }
       const api: StateApi = buildStateApi(s, this.graph);
       const ctx = { targetSum: this.targetSum, synapticInput, eulerStep, activation, x_t: new Tensor(xt, [B, N]), dt };
