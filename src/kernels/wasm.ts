@@ -20,12 +20,17 @@ interface Exports {
   axpyRunsE(runs: number, r0: number, r1: number, w: number, x: number, y: number, B: number, srcField: number, dstField: number): void;
   dotRuns(runs: number, r0: number, r1: number, a: number, g: number, B: number, out: number): void;
   gwRuns(runs: number, r0: number, r1: number, a: number, g: number, B: number, gw: number): void;
+  dotAxpyRuns(runs: number, r0: number, r1: number, wr: number, a: number, g: number, acc: number, B: number, out: number): void;
+  reduceGroups(dot: number, group: number, n: number, acc: number): void;
   toNodeMajor(x: number, y: number, N: number, B: number, n0: number, n1: number, relu: number): void;
   toBatchMajor(x: number, y: number, N: number, B: number, n0: number, n1: number): void;
   finishGv(d: number, acc: number, gv: number, N: number, B: number, n0: number, n1: number, relu: number): void;
+  eulerUpdate(syn: number, v: number, x: number, bias: number, r: number, out: number, N: number, B: number): void;
+  eulerGs(g: number, r: number, gs: number, N: number, B: number): void;
+  eulerGrad(g: number, v: number, s: number, x: number, bias: number, r: number, d: number, acc: number, gv: number, gX: number, gBias: number, gR: number, N: number, B: number, relu: number): void;
   zero(p: number, bytes: number): void;
 }
-const FNS = ['axpyRunsW', 'axpyRunsE', 'dotRuns', 'gwRuns', 'toNodeMajor', 'toBatchMajor', 'finishGv', 'zero'] as const;
+const FNS = ['axpyRunsW', 'axpyRunsE', 'dotRuns', 'gwRuns', 'dotAxpyRuns', 'reduceGroups', 'toNodeMajor', 'toBatchMajor', 'finishGv', 'eulerUpdate', 'eulerGs', 'eulerGrad', 'zero'] as const;
 type Fn = (typeof FNS)[number];
 
 function instantiate(memory: WasmMemory): Exports {
@@ -219,16 +224,25 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
       const n = p.orig.length;
       const rec = alloc(p.rec.byteLength);
       i32(rec, p.rec.length).set(p.rec);
-      return { ...p, n, recPtr: rec, wPtr: grouped ? alloc(4 * n) : 0, dotPtr: alloc(4 * n) };
+      // the group (dense index) of each run of the part, for reducing run gradients per group
+      const groupPtr = grouped ? alloc(4 * n) : 0;
+      if (grouped) i32(groupPtr, n).set(Int32Array.from(p.orig, (r) => runs.group![r]!));
+      return { ...p, n, recPtr: rec, wPtr: grouped ? alloc(4 * n) : 0, dotPtr: alloc(4 * n), groupPtr };
     });
   const fwd = place(fwdParts);
   const bwd = place(bwdParts);
   const wEdgePtr = grouped ? 0 : alloc(4 * E);
+  const groupAccP = grouped ? alloc(8 * runs.nGroups) : 0;
   let gwPtr = 0; // per-edge gradient buffer, allocated on first use
 
   // Batch buffers, reallocated when a larger batch arrives.
   let cap = 0;
   let vP = 0, aP = 0, gP = 0, accP = 0, tP = 0;
+  // The fused Euler step's batch buffers (x, s, out, act'), allocated on its first use.
+  let eulerCap = 0;
+  let xP = 0, sP = 0, oP = 0, dP = 0;
+  // Per-node buffers of the fused Euler step: bias, r, and the gradients of both.
+  const biasP = alloc(4 * N), rP = alloc(4 * N), gBiasP = alloc(4 * N), gRP = alloc(4 * N);
   const ensureBatch = (B: number): void => {
     if (B <= cap) return;
     cap = B;
@@ -238,6 +252,16 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
     gP = alloc(bytes);
     accP = alloc(bytes);
     tP = alloc(bytes);
+  };
+  const ensureEuler = (B: number): void => {
+    ensureBatch(B);
+    if (B <= eulerCap) return;
+    eulerCap = B;
+    const bytes = 4 * B * N;
+    xP = alloc(bytes);
+    sP = alloc(bytes);
+    oP = alloc(bytes);
+    dP = alloc(bytes);
   };
   const helper = threads === 2 ? new Helper(memory) : null;
   const exec = (calls: Call[], own: Call[]): void => {
@@ -258,6 +282,7 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
   };
 
   let loaded: object | null = null;
+  let nodeParams: { owner: object | null; bias: Float32Array | null; r: Float32Array | null } = { owner: null, bias: null, r: null };
   let disposed = false;
   const live = (): void => {
     if (disposed) throw new KernelError(`${threads === 2 ? 'wasm-threads' : 'wasm'} kernel: used after dispose()`);
@@ -289,8 +314,58 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
         else f32(wEdgePtr, E).set(wCopy!);
         loaded = token;
       };
+      // bias and r of the fused Euler step: per node, fixed during a pass (see BoundSynapses),
+      // so copied into wasm memory only when another array (or another binding) comes.
+      const loadNodeParams = (bias: Float32Array, r: Float32Array): void => {
+        if (nodeParams.owner === token && nodeParams.bias === bias && nodeParams.r === r) return;
+        f32(biasP, N).set(bias);
+        f32(rP, N).set(r);
+        nodeParams = { owner: token, bias, r };
+      };
+      /** accP (zeroed by the caller) += the forward runs over aP. */
+      const forwardRuns = (B: number): void => {
+        if (helper) exec([axpy(fwd[1]!, aP, accP, B, 0, 1)], [axpy(fwd[0]!, aP, accP, B, 0, 1)]);
+        else if (grouped) x.axpyRunsW(fwd[0]!.recPtr, 0, fwd[0]!.n, fwd[0]!.wPtr, aP, accP, B, 0, 1);
+        else x.axpyRunsE(fwd[0]!.recPtr, 0, fwd[0]!.n, wEdgePtr, aP, accP, B, 0, 1);
+      };
       const axpy = (p: (typeof fwd)[number], from: number, to: number, B: number, srcField: number, dstField: number): Call =>
         grouped ? ['axpyRunsW', p.recPtr, 0, p.n, p.wPtr, from, to, B, srcField, dstField] : ['axpyRunsE', p.recPtr, 0, p.n, wEdgePtr, from, to, B, srcField, dstField];
+
+      /**
+       * The runs of the adjoint, with g (node-major) at gP and, when gw or gGroup is given,
+       * act(v) (node-major) at aP: accumulates gw / gGroup and, when withGv, leaves
+       * sum_{e: source = s} w[e] g[target[e]] (node-major) at accP.
+       */
+      const adjointRuns = (B: number, withGv: boolean, gw: Float32Array | null, gGroup: Float32Array | null): void => {
+        if (gw && !gwPtr) gwPtr = alloc(4 * E);
+        if (gw) f32(gwPtr, E).set(gw);
+        if (withGv) x.zero(accP, 4 * B * N);
+        if (!helper && gGroup && withGv) {
+          // One thread, grouped weights: the group gradient and the gv adjoint in one pass.
+          const p = fwd[0]!;
+          x.dotAxpyRuns(p.recPtr, 0, p.n, p.wPtr, aP, gP, accP, B, p.dotPtr);
+          if (gw) x.gwRuns(p.recPtr, 0, p.n, aP, gP, B, gwPtr);
+        } else {
+          // Worker: part 1 of each; main: part 0.
+          const jobs: Call[][] = fwd.map(() => []);
+          fwd.forEach((p, i) => {
+            if (gw) jobs[i]!.push(['gwRuns', p.recPtr, 0, p.n, aP, gP, B, gwPtr]);
+            if (gGroup) jobs[i]!.push(['dotRuns', p.recPtr, 0, p.n, aP, gP, B, p.dotPtr]);
+          });
+          if (withGv) bwd.forEach((p, i) => jobs[i]!.push(axpy(p, gP, accP, B, 1, 0)));
+          if (jobs.length === 2) exec(jobs[1]!, jobs[0]!);
+          else exec([], jobs[0]!);
+        }
+        if (gw) gw.set(f32(gwPtr, E));
+        if (gGroup) {
+          // per run, then per group (f64, in wasm), then into the caller's group slots
+          x.zero(groupAccP, 8 * runs.nGroups);
+          for (const p of fwd) x.reduceGroups(p.dotPtr, p.groupPtr, p.n, groupAccP);
+          const acc = new Float64Array(memory.buffer, groupAccP, runs.nGroups);
+          const ids = runs.groupIds!;
+          for (let k = 0; k < runs.nGroups; k++) gGroup[ids[k]!]! += acc[k]!;
+        }
+      };
 
       const gradients = (v: Float32Array, gOut: Float32Array, B: number, gv: Float32Array | null, gw: Float32Array | null, gGroup: Float32Array | null): void => {
         live();
@@ -299,28 +374,7 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
         activate(v, B);
         f32(tP, B * N).set(gOut);
         x.toNodeMajor(tP, gP, N, B, 0, N, 0);
-        if (gw && !gwPtr) gwPtr = alloc(4 * E);
-        if (gw) f32(gwPtr, E).set(gw);
-        if (gv) x.zero(accP, 4 * B * N);
-        // Worker: part 1 of each; main: part 0.
-        const jobs: Call[][] = fwd.map(() => []);
-        fwd.forEach((p, i) => {
-          if (gw) jobs[i]!.push(['gwRuns', p.recPtr, 0, p.n, aP, gP, B, gwPtr]);
-          if (gGroup) jobs[i]!.push(['dotRuns', p.recPtr, 0, p.n, aP, gP, B, p.dotPtr]);
-        });
-        if (gv) bwd.forEach((p, i) => jobs[i]!.push(axpy(p, gP, accP, B, 1, 0)));
-        if (jobs.length === 2) exec(jobs[1]!, jobs[0]!);
-        else exec([], jobs[0]!);
-        if (gw) gw.set(f32(gwPtr, E));
-        if (gGroup) {
-          const acc = new Float64Array(runs.nGroups);
-          for (const p of fwd) {
-            const d = f32(p.dotPtr, p.n);
-            for (let r = 0; r < p.n; r++) acc[runs.group![p.orig[r]!]!]! += d[r]!;
-          }
-          const ids = runs.groupIds!;
-          for (let k = 0; k < runs.nGroups; k++) gGroup[ids[k]!]! += acc[k]!;
-        }
+        adjointRuns(B, gv !== null, gw, gGroup);
         if (gv) {
           const gvBuf = f32(gP, B * N); // g (node-major) is no longer needed: reuse its buffer
           gvBuf.set(gv);
@@ -342,8 +396,7 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
           load();
           activate(v, B);
           x.zero(accP, 4 * B * N);
-          if (fwd.length === 2) exec([axpy(fwd[1]!, aP, accP, B, 0, 1)], [axpy(fwd[0]!, aP, accP, B, 0, 1)]);
-          else exec([], [axpy(fwd[0]!, aP, accP, B, 0, 1)]);
+          forwardRuns(B);
           if (B === 1) out.set(f32(accP, N));
           else {
             x.toBatchMajor(accP, tP, N, B, 0, N);
@@ -353,6 +406,73 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
         backward(v, gOut, batch, gv, gw) {
           checkBackward(v, gOut, batch, gv, gw, N, E);
           gradients(v, gOut, batch, gv, gw, null);
+        },
+        eulerForward(v, xIn, bias, r, batch, out, s) {
+          live();
+          checkForward(v, batch, out, N);
+          const B = batch;
+          checkLength('input', xIn, B * N);
+          checkLength('bias', bias, N);
+          checkLength('rate', r, N);
+          if (s) checkLength('synaptic input', s, B * N);
+          ensureEuler(B);
+          load();
+          activate(v, B); // also copies v to vP
+          f32(xP, B * N).set(xIn);
+          loadNodeParams(bias, r);
+          x.zero(accP, 4 * B * N);
+          forwardRuns(B);
+          // syn, batch-major (B = 1: the layouts coincide)
+          const syn = B === 1 ? accP : sP;
+          if (B !== 1) x.toBatchMajor(accP, sP, N, B, 0, N);
+          x.eulerUpdate(syn, vP, xP, biasP, rP, oP, N, B);
+          out.set(f32(oP, B * N));
+          if (s) s.set(f32(syn, B * N));
+        },
+        eulerBackward(g, v, s, xIn, bias, r, batch, gv, gBias, gR, gX, gw, perGroup) {
+          live();
+          const B = batch;
+          checkLength('upstream gradient', g, B * N);
+          checkLength('activity', v, B * N);
+          checkLength('synaptic input', s, B * N);
+          checkLength('input', xIn, B * N);
+          checkLength('bias', bias, N);
+          checkLength('rate', r, N);
+          if (gv) checkLength('activity gradient', gv, B * N);
+          if (gBias) checkLength('bias gradient', gBias, N);
+          if (gR) checkLength('rate gradient', gR, N);
+          if (gX) checkLength('input gradient', gX, B * N);
+          if (perGroup && !grouped) throw new KernelError('eulerBackward: per-group weight gradients need a kernel built with weightGroups');
+          if (gw) checkLength(perGroup ? 'group weight gradient' : 'weight gradient', gw, perGroup ? runs.groupSlots : E);
+          ensureEuler(B);
+          load();
+          f32(tP, B * N).set(g);
+          f32(vP, B * N).set(v);
+          f32(sP, B * N).set(s);
+          f32(xP, B * N).set(xIn);
+          loadNodeParams(bias, r);
+          // gs = g r: batch-major at oP, node-major at gP (B = 1: the same)
+          x.eulerGs(tP, rP, B === 1 ? gP : oP, N, B);
+          if (B !== 1) x.toNodeMajor(oP, gP, N, B, 0, N, 0);
+          const runKernel = gv !== null || gw !== null;
+          if (gw) {
+            if (relu) x.toNodeMajor(vP, aP, N, B, 0, N, 1);
+            else {
+              applyActivation(activation, v, f32(dP, B * N));
+              x.toNodeMajor(dP, aP, N, B, 0, N, 0);
+            }
+          }
+          if (runKernel) adjointRuns(B, gv !== null, perGroup ? null : gw, perGroup ? gw : null);
+          // the adjoint's sum, batch-major (B = 1: accP itself); gv overwrites it in place
+          const accBm = B === 1 ? accP : oP;
+          if (gv && B !== 1) x.toBatchMajor(accP, oP, N, B, 0, N);
+          let d = vP;
+          if (gv && !relu) applyActivationGrad(activation, v, f32((d = dP), B * N));
+          x.eulerGrad(tP, vP, sP, xP, biasP, rP, d, gv ? accBm : 0, gv ? accBm : 0, gX ? sP : 0, gBias ? gBiasP : 0, gR ? gRP : 0, N, B, relu);
+          if (gv) gv.set(f32(accBm, B * N));
+          if (gX) gX.set(f32(sP, B * N));
+          if (gBias) gBias.set(f32(gBiasP, N));
+          if (gR) gR.set(f32(gRP, N));
         },
       };
       if (grouped) {

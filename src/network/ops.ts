@@ -1,6 +1,6 @@
 // Autograd ops the network defines on top of the engine: the fused synaptic input (backed by
 // a src/kernels synapse kernel) and the clamp projection of parameters.
-import { Tensor, add, defineOp, indexSelect, mul, scatterSum, sub } from '../autograd/index.ts';
+import { Tensor, add, defineOp, indexSelect, isRecording, mul, scatterSum, sub } from '../autograd/index.ts';
 import { eulerBackward, eulerForward } from '../kernels/euler.ts';
 import { type BoundSynapses, KernelError, type SynapseKernel } from '../kernels/synapse.ts';
 import { clampInPlace, tieToMeanInPlace, type Parameter, type Refinement } from '../init/index.ts';
@@ -132,29 +132,63 @@ export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity:
  * r = dt / max(tau, dt) per node. Inputs [v, bias, r, x, w (per edge) or wg (per group)]; saves
  * the synaptic input (per node) for the VJP.
  */
-const eulerOp = defineOp<SynapseAttrs, Float32Array>({
+interface EulerAttrs extends SynapseAttrs {
+  /** Whether the VJP may run (a tape is recording): only then is the synaptic input saved. */
+  readonly save: boolean;
+}
+
+const eulerOp = defineOp<EulerAttrs, Float32Array | undefined>({
   name: 'eulerSynapticStep',
-  forward([v, bias, r, x], { bound, nNodes }) {
+  forward([v, bias, r, x], { bound, nNodes, save }) {
     const B = v!.size / nNodes;
-    const s = new Float32Array(v!.size);
-    bound.forward(v!.data as Float32Array, B, s);
-    const out = new Float32Array(v!.size);
-    eulerForward(v!.data as Float32Array, s, x!.data as Float32Array, bias!.data as Float32Array, r!.data as Float32Array, B, nNodes, out);
+    const vd = v!.data as Float32Array;
+    const xd = x!.data as Float32Array;
+    const bd = bias!.data as Float32Array;
+    const rd = r!.data as Float32Array;
+    const n = v!.size;
+    if (bound.eulerForward) {
+      // The kernel's fused step: one call; the saved synaptic input (only when a tape may need
+      // it) shares one allocation with the output.
+      const buf = new Float32Array(save ? 2 * n : n);
+      const out = buf.subarray(0, n);
+      const s = save ? buf.subarray(n) : null;
+      bound.eulerForward(vd, xd, bd, rd, B, out, s);
+      return { out: new Tensor(out, v!.shape), saved: s ?? undefined };
+    }
+    const out = new Float32Array(n);
+    const s = new Float32Array(n);
+    bound.forward(vd, B, s);
+    eulerForward(vd, s, xd, bd, rd, B, nNodes, out);
     return { out: new Tensor(out, v!.shape), saved: s };
   },
-  vjp(g, { inputs: [v, bias, r, x, w], attrs: { bound, nNodes, grouped }, saved: s, needsGrad }) {
+  vjp(g, { inputs: [v, bias, r, x, w], attrs: { bound, nNodes, grouped }, saved, needsGrad }) {
+    if (saved === undefined) throw new Error('eulerSynapticStep: the synaptic input was not saved for the backward pass');
+    const s = saved;
     const B = v!.size / nNodes;
-    const gv = needsGrad[0] ? new Float32Array(v!.size) : null;
-    const gs = new Float32Array(v!.size);
-    const gBias = needsGrad[1] ? new Float32Array(nNodes) : null;
-    const gR = needsGrad[2] ? new Float32Array(nNodes) : null;
-    const gX = needsGrad[3] ? new Float32Array(v!.size) : null;
-    const vd = v!.data as Float32Array;
-    eulerBackward(g.data as Float32Array, vd, s, x!.data as Float32Array, bias!.data as Float32Array, r!.data as Float32Array, B, nNodes, gv, gs, gBias, gR, gX);
+    const n = v!.size;
+    // The per-node and per-sample gradients share one allocation.
+    const sizes = [needsGrad[0] ? n : 0, needsGrad[1] ? nNodes : 0, needsGrad[2] ? nNodes : 0, needsGrad[3] ? n : 0];
+    const buf = new Float32Array(sizes[0]! + sizes[1]! + sizes[2]! + sizes[3]!);
+    let at = 0;
+    const part = (i: number): Float32Array | null => (needsGrad[i] ? buf.subarray(at, (at += sizes[i]!)) : null);
+    const gv = part(0);
+    const gBias = part(1);
+    const gR = part(2);
+    const gX = part(3);
     const gw = needsGrad[4] ? new Float32Array(w!.size) : null;
-    if (gv || gw) {
-      if (grouped) bound.backwardGroups!(vd, gs, B, gv, gw);
-      else bound.backward(vd, gs, B, gv, gw);
+    const vd = v!.data as Float32Array;
+    const gd = g.data as Float32Array;
+    const xd = x!.data as Float32Array;
+    const bd = bias!.data as Float32Array;
+    const rd = r!.data as Float32Array;
+    if (bound.eulerBackward) bound.eulerBackward(gd, vd, s, xd, bd, rd, B, gv, gBias, gR, gX, gw, grouped);
+    else {
+      const gs = new Float32Array(v!.size);
+      eulerBackward(gd, vd, s, xd, bd, rd, B, nNodes, gv, gs, gBias, gR, gX);
+      if (gv || gw) {
+        if (grouped) bound.backwardGroups!(vd, gs, B, gv, gw);
+        else bound.backward(vd, gs, B, gv, gw);
+      }
     }
     const t = (d: Float32Array | null, like: Tensor): Tensor | null => d && new Tensor(d, like.shape);
     return [t(gv, v!), t(gBias, bias!), t(gR, r!), t(gX, x!), t(gw, w!)];
@@ -172,13 +206,13 @@ export function eulerStepFn(ctx: SynapseContext): (v: Tensor, bias: Tensor, rate
   return (v, bias, rate, weight, x) => {
     checkWeight(ctx, weight, v, 'eulerStep');
     const N = ctx.nNodes;
+    const f32 = v.dtype === 'float32' && bias.dtype === 'float32' && rate.dtype === 'float32' && weight.dtype === 'float32' && x.dtype === 'float32';
     const fused =
-      [v, bias, rate, weight, x].every((t) => t.dtype === 'float32') &&
-      v.shape.length === 2 && v.shape[1] === N && x.shape.join() === v.shape.join() &&
-      bias.shape.join() === `${N}` && rate.shape.join() === `${N}`;
+      f32 && v.shape.length === 2 && v.shape[1] === N && x.shape.length === 2 && x.shape[0] === v.shape[0] && x.shape[1] === N &&
+      bias.shape.length === 1 && bias.shape[0] === N && rate.shape.length === 1 && rate.shape[0] === N;
     if (!fused) return add(v, mul(rate, add(add(sub(bias, v), synapticInput(weight, v)), x)));
     const b = bind(weight);
-    return eulerOp([v, bias, rate, x, b.input], { bound: b.bound, nNodes: N, grouped: b.grouped });
+    return eulerOp([v, bias, rate, x, b.input], { bound: b.bound, nNodes: N, grouped: b.grouped, save: isRecording() });
   };
 }
 
