@@ -4,7 +4,7 @@
 // stimulus buffer, state hooks); everything it computes goes through pure functions of raw
 // parameter tensors, so `valueAndGrad(p => loss(network.forward(x, dt, { params: p })))`
 // differentiates a whole simulation with respect to any parameters.
-import { Tensor, add, mul, noGrad, scatterSum, stack, tensor, zeros } from '../autograd/index.ts';
+import { Tensor, add, isRecording, mul, noGrad, scatterSum, stack, tensor, zeros } from '../autograd/index.ts';
 import type { Connectome } from '../graph/types.ts';
 import { initDynamics, type DynamicsConfig } from '../dynamics/registry.ts';
 import { activationOp } from '../dynamics/activation-op.ts';
@@ -301,8 +301,13 @@ export class Network {
     const eulerStep = eulerStepFn(synapseContext);
     const data = x.data;
     const dtype = Object.values(s.nodes)[0]?.dtype ?? 'float32';
-    // One sample of the state's dtype: each frame is a view of x (steps only read their input).
-    const frameView = B === 1 && (dtype === 'float64' ? data instanceof Float64Array : data instanceof Float32Array) ? (data as Float32Array | Float64Array) : null;
+    // One sample of the state's dtype: each frame can be a view of x (steps only read their
+    // input), but only when nothing is recorded: a recorded step keeps its input for the
+    // backward pass, and x (often the stimulus buffer) may be overwritten before that runs.
+    const frameView =
+      B === 1 && !isRecording() && (dtype === 'float64' ? data instanceof Float64Array : data instanceof Float32Array)
+        ? (data as Float32Array | Float64Array)
+        : null;
     for (let t = 0; t < T; t++) {
       let xt: Float32Array | Float64Array;
       if (frameView) xt = frameView.subarray(t * N, (t + 1) * N);

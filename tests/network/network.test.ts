@@ -247,6 +247,32 @@ describe('gradients through a simulation', () => {
   });
 });
 
+describe('gradients and the reused stimulus buffer', () => {
+  it('simulate (grey phase and movie in the same buffer) gives the gradients of the two phases run on copies', () => {
+    const net = demo(2);
+    const H = net.stimulus.nInputElements;
+    const N = net.nNodes;
+    const T = 50; // as many frames as the 1 s grey phase: the stimulus buffer is reused, not reallocated
+    const m = movie(1, T, H, (_b, t, h) => ((t + h) % 7) / 7);
+    const w = tensor(Float32Array.from({ length: T * N }, (_, i) => ((i * 13) % 5) - 2), [1, T, N]);
+    const viaSimulate = valueAndGrad((p: Record<string, Tensor>) => sum(mul(net.simulate(m, DT, { params: p, grad: true }) as Tensor, w)))(
+      net.trainableParams(),
+    );
+    const greyX = grey(net, 1, 50);
+    net.stimulus.zero(1, T);
+    net.stimulus.addInput(m);
+    const x = { data: net.stimulus.call().data.slice(), shape: [1, T, N] };
+    const viaCopies = valueAndGrad((p: Record<string, Tensor>) => {
+      const s = net.forward(greyX, DT, { params: p, asStates: true });
+      return sum(mul(net.forward(x, DT, { params: p, state: s[s.length - 1]! }), w));
+    })(net.trainableParams());
+    for (const k of Object.keys(viaCopies.grads)) {
+      const scale = Math.max(...Array.from(viaCopies.grads[k]!.data, Math.abs));
+      close(viaSimulate.grads[k]!.data, viaCopies.grads[k]!.data, 1e-5 * scale);
+    }
+  });
+});
+
 describe.skipIf(!hasShared)('memory of the backward pass at extent 15', () => {
   it('keeps per-node, not per-edge, tensors for each step', () => {
     const net = Network.fromConnectome(ConnectomeFromAvgFilters(CONNECTOME_FILE, 15, 1));
