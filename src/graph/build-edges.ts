@@ -107,7 +107,7 @@ export function buildEdgeColumns(layout: NodeLayout, runs: readonly EdgeRun[]): 
     for (let i = 0; i < at.length; i++) out[i] = from[at[i]!]!;
     return out;
   };
-  return {
+  const columns: Record<string, Column> = {
     source_index: source,
     target_index: target,
     sign,
@@ -115,11 +115,18 @@ export function buildEdgeColumns(layout: NodeLayout, runs: readonly EdgeRun[]): 
     n_syn_certainty: certainty,
     source_type: categorical(sourceType, layout.cellTypes),
     target_type: categorical(targetType, layout.cellTypes),
-    source_u: gather(layout.u, source),
-    target_u: gather(layout.u, target),
-    source_v: gather(layout.v, source),
-    target_v: gather(layout.v, target),
-    du,
-    dv,
   };
+  // flyvis's convenience coordinates of each edge's endpoints: 24 MB at extent 15 that nothing
+  // in a simulation reads, so they are gathered from the nodes on first read (then kept).
+  const lazy = (name: string, from: Int32Array, at: Int32Array): void => {
+    let value: Int32Array | undefined;
+    Object.defineProperty(columns, name, { enumerable: true, get: () => (value ??= gather(from, at)) });
+  };
+  lazy('source_u', layout.u, source);
+  lazy('target_u', layout.u, target);
+  lazy('source_v', layout.v, source);
+  lazy('target_v', layout.v, target);
+  columns.du = du;
+  columns.dv = dv;
+  return columns;
 }

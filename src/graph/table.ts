@@ -16,7 +16,11 @@ export const categorical = (codes: Int32Array, categories: readonly string[]): C
  * columns differ in length or a categorical code is out of range.
  */
 export function makeTable(what: string, columns: Readonly<Record<string, Column>>): Table {
-  const entries = Object.entries(columns);
+  // Columns computed on first read (getters) are derived from the others and not checked here,
+  // so that building a table does not compute them.
+  const entries = Object.entries(Object.getOwnPropertyDescriptors(columns))
+    .filter(([, d]) => d.get === undefined)
+    .map(([name, d]) => [name, d.value as Column] as const);
   const length = entries.length === 0 ? 0 : columnLength(entries[0]![1]);
   for (const [name, c] of entries) {
     if (columnLength(c) !== length) {
