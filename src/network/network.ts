@@ -202,6 +202,10 @@ export class Network {
   setParams(values: ParamTensors): void {
     const unknown = Object.keys(values).filter((k) => !this.paramSet.byName.has(k));
     if (unknown.length > 0) throw new NetworkError(`setParams: unknown parameter(s) ${unknown.join(', ')} (have ${[...this.paramSet.byName.keys()].join(', ')})`);
+    for (const [name, t] of Object.entries(values)) {
+      const bad = t.data.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) throw new NetworkError(`setParams: ${name}[${bad}] is ${t.data[bad]}, expected a finite number`);
+    }
     this.paramSet = makeParameterSet(this.paramSet.parameters.map((p) => (values[p.stateDictName] ? withRaw(p, values[p.stateDictName]!.data) : p)));
     this.clamp();
   }

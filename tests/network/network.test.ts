@@ -244,6 +244,14 @@ describe('gradients through a simulation', () => {
     expect(loss({ ...params, edges_syn_strength: tensor(neg) }).data[0]).toBe(loss({ ...params, edges_syn_strength: tensor(zero) }).data[0]);
     expect(value.data[0]).toBeGreaterThan(0);
     expect(() => net.paramApi({ edges_nope: tensor([1]) })).toThrow(/unknown parameter\(s\) edges_nope/);
+    // setParams stores new values (then clamps them) and rejects wrong names, lengths and non-finite values.
+    const bias = Float32Array.from(params.nodes_bias!.data, (b) => b + 0.25);
+    net.setParams({ nodes_bias: tensor(bias) });
+    expect(Array.from(net.trainableParams().nodes_bias!.data)).toEqual(Array.from(bias));
+    expect(() => net.setParams({ nodes_bias: tensor([1, 2]) })).toThrow(/nodes_bias: expected \d+ values, got 2/);
+    expect(() => net.setParams({ nodes_nope: tensor([1]) })).toThrow(/setParams: unknown parameter\(s\) nodes_nope/);
+    bias[3] = NaN;
+    expect(() => net.setParams({ nodes_bias: tensor(bias) })).toThrow(/setParams: nodes_bias\[3\] is NaN, expected a finite number/);
   });
 });
 
