@@ -21,7 +21,7 @@ describe('src/index.ts', () => {
   it('runs the three researcher workflows end to end on the demo connectome', () => {
     // 1. compose dynamics as pure functions: a leaky variant registered by name
     flyvis.registerDynamics('LeakyPP', (cfg) => {
-      const base = flyvis.PPNeuronIGRSynapses(cfg as never);
+      const base = flyvis.PPNeuronIGRSynapses(cfg);
       return { ...base, type: 'LeakyPP', writeNextState: undefined,
         writeStateVelocity: (s, p, ctx) => {
           const v = base.writeStateVelocity(s, p, ctx);

@@ -23,8 +23,12 @@ function need(record: TensorRecord, route: string, name: string): Tensor {
 /** The synapse weight the solver uses: per edge group when the network has groups, else per edge. */
 const solverWeight = (params: ParamApi): Tensor => params.edgeGroups?.values.weight ?? need(params.edges, 'edges', 'weight');
 
-export function PPNeuronIGRSynapses(config: { readonly activation?: ActivationConfig } = {}): NetworkDynamics {
-  const activation = makeActivation(config.activation ?? { type: 'relu' }, 'dynamics.activation');
+export function PPNeuronIGRSynapses(config: { readonly activation?: ActivationConfig | unknown; readonly [key: string]: unknown } = {}): NetworkDynamics {
+  const a = config.activation ?? { type: 'relu' };
+  if (typeof a !== 'string' && (a === null || typeof a !== 'object' || typeof (a as { type?: unknown }).type !== 'string')) {
+    throw new Error(`dynamics.activation: expected { type: 'relu' | 'elu' | ... } or a name, got ${JSON.stringify(a)}`);
+  }
+  const activation = makeActivation(a as ActivationConfig | string, 'dynamics.activation');
   const f = activationOp(activation);
   // dt / max(tau, dt) per node, computed once per parameter tensor and dt (params are fixed during a pass).
   const rates = new WeakMap<Tensor, Map<number, Tensor>>();

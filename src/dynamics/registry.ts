@@ -6,7 +6,7 @@ import type { NetworkDynamics } from './types.ts';
 export type DynamicsConfig = { readonly type?: string; readonly [key: string]: unknown };
 export type DynamicsFactory = (config: DynamicsConfig) => NetworkDynamics;
 
-const DYNAMICS = new Map<string, DynamicsFactory>([['PPNeuronIGRSynapses', (c) => PPNeuronIGRSynapses(c as never)]]);
+const DYNAMICS = new Map<string, DynamicsFactory>([['PPNeuronIGRSynapses', (c) => PPNeuronIGRSynapses(c)]]);
 
 /** Registers a dynamics type under `name` (usable as `dynamics.type` in a network config). */
 export function registerDynamics(name: string, factory: DynamicsFactory): void {
