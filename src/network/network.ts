@@ -28,7 +28,7 @@ import {
 import { createSynapseKernel, type SynapseKernelOptions } from '../kernels/index.ts';
 import type { SynapseKernel } from '../kernels/synapse.ts';
 import { LayerActivity } from './layer-activity.ts';
-import { eulerStepFn, projectParameter, synapticInputFn } from './ops.ts';
+import { projectParameter, synapseOps } from './ops.ts';
 import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
 import { type ArrayND, Stimulus } from './stimulus.ts';
 import { initConnectome } from '../graph/index.ts';
@@ -252,7 +252,7 @@ export class Network {
     if (x.shape[x.shape.length - 1] !== this.nEdges) {
       throw new NetworkError(`target_sum: expected a last dimension of ${this.nEdges} edges, got shape ${shapeText(x.shape)}`);
     }
-    return scatterSumEdges(x, this.graph);
+    return scatterSum(x, this.graph.target, this.graph.nNodes);
   };
 
   // -- state hooks ------------------------------------------------------------------------
@@ -301,8 +301,7 @@ export class Network {
       ungrouped: () => (this.ungroupedKernel ??= createSynapseKernel(this.graph, this.dynamics.activation, this.kernelOptions)),
       activation,
     };
-    const synapticInput = synapticInputFn(synapseContext);
-    const eulerStep = eulerStepFn(synapseContext);
+    const { synapticInput, eulerStep } = synapseOps(synapseContext);
     const data = x.data;
     const dtype = Object.values(s.nodes)[0]?.dtype ?? 'float32';
     // One sample of the state's dtype: each frame can be a view of x (steps only read their
@@ -563,8 +562,4 @@ export class Network {
     });
     return new Tensor(data, [items.length, T, 1, H]);
   }
-}
-
-function scatterSumEdges(x: Tensor, graph: GraphIndex): Tensor {
-  return scatterSum(x, graph.target, graph.nNodes);
 }

@@ -112,22 +112,6 @@ function checkWeight(ctx: SynapseContext, weight: Tensor, activity: Tensor, what
 }
 
 /**
- * The fused synaptic input targetSum(weight * f(activity[source])), run by the network's
- * kernel. float64 inputs (gradient checks) run the same math through composed autograd ops.
- */
-export function synapticInputFn(ctx: SynapseContext): (weight: Tensor, activity: Tensor) => Tensor {
-  const bind = binder(ctx);
-  return (weight, activity) => {
-    checkWeight(ctx, weight, activity, 'synapticInput');
-    if (weight.dtype === 'float64' || activity.dtype === 'float64') {
-      return scatterSum(mul(perEdge(ctx, weight), ctx.activation(indexSelect(activity, ctx.source))), ctx.target, ctx.nNodes);
-    }
-    const b = bind(weight);
-    return synapseOp([activity, b.input], { bound: b.bound, nNodes: ctx.nNodes, grouped: b.grouped });
-  };
-}
-
-/**
  * One fused Euler step of passive point neurons: v + r * (bias - v + syn(v) + x), with
  * r = dt / max(tau, dt) per node. Inputs [v, bias, r, x, w (per edge) or wg (per group)]; saves
  * the synaptic input (per node) for the VJP.
@@ -195,25 +179,45 @@ const eulerOp = defineOp<EulerAttrs, Float32Array | undefined>({
   },
 });
 
+export type SynapticInput = (weight: Tensor, activity: Tensor) => Tensor;
+export type EulerStep = (v: Tensor, bias: Tensor, rate: Tensor, weight: Tensor, x: Tensor) => Tensor;
+
+/** The Euler step v + rate * (bias - v + synapticInput(weight, v) + x) through composed ops. */
+export const composedEulerStep =
+  (synapticInput: SynapticInput): EulerStep =>
+  (v, bias, rate, weight, x) =>
+    add(v, mul(rate, add(add(sub(bias, v), synapticInput(weight, v)), x)));
+
 /**
- * The fused Euler step v + r * (bias - v + synapticInput(weight, v) + x) for PPNeuron-like
- * dynamics (r = dt / max(tau, dt), per node). Runs as one op on the kernel for float32 inputs of
- * the usual shapes; otherwise (float64, unusual shapes) through composed ops.
+ * The synapse ops of one forward pass, sharing one binding per weight tensor:
+ * - synapticInput: targetSum(weight * f(activity[source])) run by the network's kernel;
+ * - eulerStep: v + r * (bias - v + synapticInput(weight, v) + x) for PPNeuron-like dynamics
+ *   (r = dt / max(tau, dt), per node) as one op on the kernel.
+ * float64 inputs (gradient checks) and unusual shapes run the same math through composed ops.
  */
-export function eulerStepFn(ctx: SynapseContext): (v: Tensor, bias: Tensor, rate: Tensor, weight: Tensor, x: Tensor) => Tensor {
+export function synapseOps(ctx: SynapseContext): { synapticInput: SynapticInput; eulerStep: EulerStep } {
   const bind = binder(ctx);
-  const synapticInput = synapticInputFn(ctx);
-  return (v, bias, rate, weight, x) => {
+  const synapticInput: SynapticInput = (weight, activity) => {
+    checkWeight(ctx, weight, activity, 'synapticInput');
+    if (weight.dtype === 'float64' || activity.dtype === 'float64') {
+      return scatterSum(mul(perEdge(ctx, weight), ctx.activation(indexSelect(activity, ctx.source))), ctx.target, ctx.nNodes);
+    }
+    const b = bind(weight);
+    return synapseOp([activity, b.input], { bound: b.bound, nNodes: ctx.nNodes, grouped: b.grouped });
+  };
+  const composed = composedEulerStep(synapticInput);
+  const eulerStep: EulerStep = (v, bias, rate, weight, x) => {
     checkWeight(ctx, weight, v, 'eulerStep');
     const N = ctx.nNodes;
     const f32 = v.dtype === 'float32' && bias.dtype === 'float32' && rate.dtype === 'float32' && weight.dtype === 'float32' && x.dtype === 'float32';
     const fused =
       f32 && v.shape.length === 2 && v.shape[1] === N && x.shape.length === 2 && x.shape[0] === v.shape[0] && x.shape[1] === N &&
       bias.shape.length === 1 && bias.shape[0] === N && rate.shape.length === 1 && rate.shape[0] === N;
-    if (!fused) return add(v, mul(rate, add(add(sub(bias, v), synapticInput(weight, v)), x)));
+    if (!fused) return composed(v, bias, rate, weight, x);
     const b = bind(weight);
     return eulerOp([v, bias, rate, x, b.input], { bound: b.bound, nNodes: N, grouped: b.grouped, save: isRecording() });
   };
+  return { synapticInput, eulerStep };
 }
 
 /**

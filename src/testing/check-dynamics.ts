@@ -10,11 +10,12 @@
 //   - a fused writeNextState, if the dynamics has one, equals state + dt * velocity (float64), and
 //     a short float32 simulation with it agrees with the explicit solver's.
 import fc from 'fast-check';
-import { type Tensor, add, indexSelect, mul, sub, sum, tensor, valueAndGrad } from '../autograd/index.ts';
+import { type Tensor, add, indexSelect, mul, sum, tensor, valueAndGrad } from '../autograd/index.ts';
 import { activationOp } from '../dynamics/activation-op.ts';
 import type { NetworkDynamics, StateApi } from '../dynamics/types.ts';
 import { compileConnectome, decodeConnectomeSpec, type ConnectomeSpec } from '../graph/index.ts';
 import { Network, type ParamTensors } from '../network/network.ts';
+import { composedEulerStep } from '../network/ops.ts';
 import { buildStateApi } from '../network/param-api.ts';
 
 export interface CheckDynamicsOptions {
@@ -148,8 +149,7 @@ export function dynamicsProperty(dynamics: NetworkDynamics, options: CheckDynami
     const ctx = {
       targetSum: net.targetSum,
       synapticInput,
-      eulerStep: (v: Tensor, bias: Tensor, rate: Tensor, w: Tensor, xx: Tensor) =>
-        add(v, mul(rate, add(add(sub(bias, v), synapticInput(w, v)), xx))),
+      eulerStep: composedEulerStep(synapticInput),
       activation: f,
       x_t: xt,
       dt,
