@@ -1,6 +1,8 @@
 // What every `flyvis` command shares: a small declarative argument parser (flags with values,
 // boolean flags, --help), `UsageError`, one-line error reporting with flyvis's exit codes
-// (0 ok, 1 runtime failure, 2 bad arguments or bad input), and atomic file writes.
+// (0 ok, 1 runtime failure, 2 bad arguments or bad input), time steps given as 0.005 or 1/200,
+// Ctrl-C during a command (a line saying what was kept, exit 130), and atomic file writes.
+import { exitOnInterrupt } from '../io/interrupt.ts';
 export { writeFileAtomic } from '../io/atomic.ts';
 
 /** Bad command-line arguments: reported on one line, exit code 2. */
@@ -19,7 +21,9 @@ interface OptionBase {
 export type OptionSpec =
   | (OptionBase & { readonly type: 'boolean' })
   | (OptionBase & { readonly type: 'string'; readonly default?: string })
-  | (OptionBase & { readonly type: 'integer' | 'number'; readonly default?: number; readonly min?: number });
+  | (OptionBase & { readonly type: 'integer' | 'number'; readonly default?: number; readonly min?: number; readonly max?: number })
+  /** A positive time step in seconds: a number (0.005) or a fraction (1/200). */
+  | (OptionBase & { readonly type: 'dt'; readonly default?: number });
 
 /** A command's flags by name (without the leading `--`). */
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -44,15 +48,36 @@ export interface ParsedArgs<S extends OptionSpecs> {
   readonly help: boolean;
 }
 
+/**
+ * A time step in seconds as typed: a positive finite number (`0.005`, `5e-3`) or a fraction of
+ * two (`1/200`). Throws UsageError naming `--<flag>` and echoing the text as typed.
+ */
+export function parseDt(text: string, flag = 'dt'): number {
+  const m = /^\s*([^/\s]+)\s*(?:\/\s*([^/\s]+)\s*)?$/.exec(text);
+  const num = m === null ? NaN : strictNumber(m[1]!);
+  const den = m === null || m[2] === undefined ? 1 : strictNumber(m[2]);
+  const value = num / den;
+  if (!Number.isFinite(num) || !Number.isFinite(den) || !(value > 0) || !Number.isFinite(value)) {
+    throw new UsageError(`--${flag}: expected a positive time step in seconds such as 0.005 or 1/200, got '${text}'`);
+  }
+  return value;
+}
+
+/** Number(text) without its leniencies ('' and '0x10' are not numbers here). */
+const strictNumber = (text: string): number => (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text.trim()) ? Number(text) : NaN);
+
 function parseValue(name: string, spec: OptionSpec, text: string): string | number {
   if (spec.type === 'string') return text;
+  if (spec.type === 'dt') return parseDt(text, name);
   const isInteger = spec.type === 'integer';
-  const value = isInteger ? (/^[+-]?\d+$/.test(text) ? Number(text) : NaN) : text.trim() === '' ? NaN : Number(text);
+  const value = isInteger ? (/^[+-]?\d+$/.test(text) ? Number(text) : NaN) : strictNumber(text);
   const ok = isInteger ? Number.isSafeInteger(value) : Number.isFinite(value);
   const min = spec.type === 'boolean' ? undefined : spec.min;
-  if (!ok || (min !== undefined && value < min)) {
+  const max = spec.type === 'boolean' ? undefined : spec.max;
+  if (!ok || (min !== undefined && value < min) || (max !== undefined && value > max)) {
     const kind = isInteger ? 'an integer' : 'a finite number';
-    throw new UsageError(`--${name}: expected ${kind}${min === undefined ? '' : ` >= ${min}`}, got '${text}'`);
+    const range = min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` >= ${min}` : max !== undefined ? ` <= ${max}` : '';
+    throw new UsageError(`--${name}: expected ${kind}${range}, got '${text}'`);
   }
   return value;
 }
@@ -148,6 +173,8 @@ export async function runCommand(
   body: () => number | Promise<number>,
   badInput: readonly ErrorClass[] = [],
 ): Promise<number> {
+  const release = exitOnInterrupt(`flyvis ${command}`, () => interruptNote);
+  interruptNote = 'nothing was written';
   try {
     return await body();
   } catch (e) {
@@ -156,5 +183,17 @@ export async function runCommand(
     const bad = error instanceof UsageError || badInput.some((c) => error instanceof c);
     process.stderr.write(`flyvis ${command}: ${bad ? '' : 'error: '}${oneLine}\n`);
     return bad ? 2 : 1;
+  } finally {
+    release();
   }
+}
+
+let interruptNote = 'nothing was written';
+
+/**
+ * What Ctrl-C during the running command leaves on disk, for its message
+ * (`flyvis <command>: interrupted; <note>`, exit 130). Default: 'nothing was written'.
+ */
+export function setInterruptNote(note: string): void {
+  interruptNote = note;
 }

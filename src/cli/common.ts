@@ -6,7 +6,9 @@ import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
 import type { Connectome } from '../graph/types.ts';
 import { CheckpointError, ParameterConfigError } from '../init/index.ts';
 import { JsonFileError } from '../io/json.ts';
+import { OutputPathError } from '../io/output.ts';
 import { NpyError } from '../io/npy.ts';
+import { NonFiniteError } from '../io/finite.ts';
 import { Network, NetworkError, type NetworkOptions } from '../network/network.ts';
 import { StimulusError } from '../network/stimulus.ts';
 import type { ErrorClass, OptionSpecs } from './args.ts';
@@ -24,7 +26,7 @@ export const paramsOption = (metavar = 'CKPT.json', help = "checkpoint in flyvis
 
 /** Errors that mean bad input rather than a failure of the program: exit code 2. */
 export const BAD_INPUT: readonly ErrorClass[] = [
-  ConnectomeError, JsonFileError, NpyError, CheckpointError, ParameterConfigError, NetworkError, StimulusError,
+  ConnectomeError, JsonFileError, NpyError, CheckpointError, ParameterConfigError, NetworkError, StimulusError, NonFiniteError,
 ];
 
 interface ConnectomeFlags {

@@ -105,21 +105,5 @@ export async function train<B>(options: TrainLoopOptions<B>): Promise<TrainResul
   return { status: 'done', checkpoint: done };
 }
 
-/**
- * Calls `handler` on SIGINT / SIGTERM instead of exiting, until the returned function is called.
- * A second signal while the first is being handled exits at once (code 130).
- */
-export function onInterrupt(handler: (signal: NodeJS.Signals) => void): () => void {
-  let seen = false;
-  const listener = (signal: NodeJS.Signals): void => {
-    if (seen) process.exit(130);
-    seen = true;
-    handler(signal);
-  };
-  process.on('SIGINT', listener);
-  process.on('SIGTERM', listener);
-  return () => {
-    process.off('SIGINT', listener);
-    process.off('SIGTERM', listener);
-  };
-}
+/** SIGINT / SIGTERM handling (see src/io/interrupt.ts): the most recently installed handler runs instead of exiting. */
+export { onInterrupt } from '../io/interrupt.ts';
