@@ -3,9 +3,13 @@
 // "edges_syn_strength": [...]}). A flyvis network exports the same with
 //   json.dump({k: v.tolist() for k, v in network.state_dict().items()}, open("params.json", "w"))
 import { readFileSync } from 'node:fs';
+import { compileConnectome } from '../graph/compile.ts';
+import type { ConnectomeSpec } from '../graph/spec.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { CheckpointError, describeValue } from './errors.ts';
-import { type ParameterSet, makeParameterSet, withRaw } from './parameter.ts';
+import { CheckpointError, type CheckpointSizeFit, describeValue } from './errors.ts';
+import { groupRows } from './grouping.ts';
+import { formatKey } from './keys.ts';
+import { type ParameterSet, makeParameterSet, semanticValues, withRaw } from './parameter.ts';
 
 /** A checkpoint: state_dict name to raw values. */
 export type Checkpoint = Record<string, number[]>;
@@ -69,14 +73,147 @@ function checkEntry(name: string, value: unknown, expected: number, problems: st
   return problems.length === start ? values : null;
 }
 
+/** Where a parameter set's connectome came from: what is needed to rebuild it at other extents. */
+export interface ConnectomeOrigin {
+  /** The decoded connectome description the network was compiled from. */
+  readonly spec: ConnectomeSpec;
+  /** The extent the network was compiled at. */
+  readonly extent: number;
+  /** flyvis's n_syn_fill (default 1). */
+  readonly nSynFill?: number;
+  /** How to name the connectome in messages (e.g. its file name; default 'this connectome'). */
+  readonly name?: string;
+}
+
+export interface LoadCheckpointOptions {
+  /**
+   * The connectome the set was built on. When the checkpoint's sizes do not fit, the error then
+   * says which extents of this connectome they fit (CheckpointError.sizeFit), or that none does.
+   */
+  readonly connectome?: ConnectomeOrigin;
+  /** What to do for a suggested extent, in the caller's words (default: `build the network at extent N`). */
+  readonly advice?: (extent: number) => string;
+  /**
+   * Receives warnings about a checkpoint that loads but is suspect (time constants <= 0);
+   * default: process.emitWarning(message, 'CheckpointWarning').
+   */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** The extents searched for a fit: 0 to this. */
+const MAX_FIT_EXTENT = 15;
+
+/**
+ * Which extents (0..15) of the connectome `origin` describes the checkpoint's entry sizes fit, for
+ * the parameters of `set` (same configs, rebuilt at each extent). Only entries the set knows are
+ * compared. Parameter counts can only grow with the extent (a larger lattice has every node and edge
+ * of a smaller one, so every group), so the fitting extents form one range, found by two binary
+ * searches (a few compilations). Returns undefined when every compared size already fits or the
+ * set's configs cannot be applied to the rebuilt connectome.
+ */
+export function checkpointSizeFit(
+  set: ParameterSet,
+  sizes: Readonly<Record<string, number>>,
+  origin: ConnectomeOrigin,
+): CheckpointSizeFit | undefined {
+  const compared = set.parameters.filter((p) => Object.hasOwn(sizes, p.stateDictName));
+  const want = compared.map((p) => sizes[p.stateDictName]!);
+  if (compared.every((p, i) => p.raw.length === want[i])) return undefined;
+  const cache = new Map<number, readonly number[]>();
+  if (origin.extent <= MAX_FIT_EXTENT) cache.set(origin.extent, compared.map((p) => p.raw.length));
+  const counts = (e: number): readonly number[] => {
+    let c = cache.get(e);
+    if (c === undefined) {
+      const connectome = compileConnectome(origin.spec, e, origin.nSynFill ?? 1);
+      cache.set(e, (c = compared.map((p) => groupRows(connectome[p.route], p.groupby).nGroups)));
+    }
+    return c;
+  };
+  /** The first extent in 0..MAX at which `pred` holds, for a predicate false then true (MAX + 1: never). */
+  const first = (pred: (e: number) => boolean): number => {
+    let [lo, hi] = [0, MAX_FIT_EXTENT + 1];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pred(mid)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  let from: number;
+  let to: number;
+  try {
+    from = first((e) => counts(e).every((c, i) => c >= want[i]!)); // no count below the checkpoint's
+    to = first((e) => counts(e).some((c, i) => c > want[i]!)) - 1; // the last with no count above it
+  } catch {
+    return undefined;
+  }
+  const extents = Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+  return {
+    connectome: origin.name ?? 'this connectome',
+    extent: origin.extent,
+    extents,
+    suggestedExtent: extents.length === 0 ? null : extents.includes(15) ? 15 : extents.at(-1)!,
+    searched: [0, MAX_FIT_EXTENT],
+  };
+}
+
+/**
+ * The same error, explained: when some checkpoint entry's size does not fit `set`, a new
+ * CheckpointError with `sizeFit` (which extents of the origin's connectome the checkpoint fits) and
+ * that explanation as the last line of its message. Other errors are returned unchanged.
+ */
+export function explainCheckpointSizes(
+  error: CheckpointError,
+  set: ParameterSet,
+  origin: ConnectomeOrigin,
+  advice?: (extent: number) => string,
+): CheckpointError {
+  if (error.sizes === undefined || error.sizeFit !== undefined) return error;
+  const sizeFit = checkpointSizeFit(set, error.sizes, origin);
+  if (sizeFit === undefined) return error;
+  return new CheckpointError(error.problems, error.source, { sizes: error.sizes, sizeFit, ...(advice ? { advice } : {}) });
+}
+
+/** Warnings listed individually before summarising the rest. */
+const MAX_WARNED_ENTRIES = 3;
+
+/**
+ * A warning for time constants <= 0 (TimeConstant parameters), or null. flyvis accepts them: its
+ * dynamics divide by max(time_const, dt), so such a cell is integrated as if its time constant were
+ * dt, and the gradient with respect to it is 0 (training leaves it where it is).
+ */
+function timeConstantWarning(set: ParameterSet): string | null {
+  const found: string[] = [];
+  let n = 0;
+  for (const p of set.parameters) {
+    if (p.type !== 'TimeConstant') continue;
+    const values = semanticValues(p);
+    values.forEach((x, i) => {
+      if (!(x <= 0)) return;
+      if (found.length < MAX_WARNED_ENTRIES) found.push(`${p.stateDictName}[${i}] = ${x} (${formatKey(p.keys[i])})`);
+      n++;
+    });
+  }
+  if (n === 0) return null;
+  const more = n > found.length ? `, and ${n - found.length} more` : '';
+  return `${n} time constant${n === 1 ? '' : 's'} <= 0: ${found.join(', ')}${more}; ` +
+    'as in flyvis, a time constant below dt is integrated as dt (1 / max(time_const, dt)) and gets no gradient';
+}
+
 /**
  * A new set with the raw values of a checkpoint (a file path or an already parsed object).
  * Checks that every parameter of the set is present with the right number of finite (float32)
  * values and that the checkpoint names nothing else, reports every problem at once in one
- * CheckpointError (each naming its field, e.g. `edges_syn_strength: expected 604 values, got 601`),
- * and changes nothing when it throws.
+ * CheckpointError (each naming its field, e.g. `edges_syn_strength: expected 604 values, got 601`;
+ * with `options.connectome`, also which extents of that connectome the checkpoint's sizes fit),
+ * and changes nothing when it throws. Time constants <= 0 load (flyvis integrates them as dt) with
+ * a warning naming them.
  */
-export function loadCheckpoint(set: ParameterSet, source: string | Readonly<Record<string, unknown>>): ParameterSet {
+export function loadCheckpoint(
+  set: ParameterSet,
+  source: string | Readonly<Record<string, unknown>>,
+  options: LoadCheckpointOptions = {},
+): ParameterSet {
   const label = typeof source === 'string' ? source : undefined;
   const data = typeof source === 'string' ? readJSONFile(source) : source;
   if (typeof data !== 'object' || data === null || Array.isArray(data) || ArrayBuffer.isView(data)) {
@@ -97,6 +234,20 @@ export function loadCheckpoint(set: ParameterSet, source: string | Readonly<Reco
   for (const name of Object.keys(entries)) {
     if (!set.byName.has(name)) problems.push(`${name}: unknown parameter (expected ${known.join(', ')})`);
   }
-  if (problems.length > 0) throw new CheckpointError(problems, label);
-  return makeParameterSet(set.parameters.map((p) => withRaw(p, loaded.get(p.stateDictName)!)));
+  if (problems.length > 0) {
+    const sizes: Record<string, number> = {};
+    for (const [name, value] of Object.entries(entries)) {
+      const list = asList(value);
+      if (list !== null) sizes[name] = list.length;
+    }
+    const error = new CheckpointError(problems, label, { sizes });
+    throw options.connectome ? explainCheckpointSizes(error, set, options.connectome, options.advice) : error;
+  }
+  const result = makeParameterSet(set.parameters.map((p) => withRaw(p, loaded.get(p.stateDictName)!)));
+  const warning = timeConstantWarning(result);
+  if (warning !== null) {
+    const where = label === undefined ? 'checkpoint' : `checkpoint ${label}`;
+    (options.onWarning ?? ((m: string) => process.emitWarning(m, 'CheckpointWarning')))(`${where}: ${warning}`);
+  }
+  return result;
 }

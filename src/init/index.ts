@@ -3,7 +3,8 @@
 // parameter parts of Network).
 export type { ParamConfig, ParamConfigs, DefaultNodeConfig, DefaultEdgeConfig } from './config.ts';
 export { defaultNodeConfig, defaultEdgeConfig, validateParamConfig, validateParamConfigs } from './config.ts';
-export { ParameterConfigError, ParameterError, CheckpointError } from './errors.ts';
+export { ParameterConfigError, ParameterError, CheckpointError, describeSizeFit } from './errors.ts';
+export type { CheckpointSizeFit, CheckpointErrorDetails } from './errors.ts';
 export { Xoshiro128, standardNormals } from './random.ts';
 export type { Transform, DistributionContext, InitialValues, InitialDistributionFactory } from './distributions.ts';
 export {
@@ -47,5 +48,5 @@ export {
 } from './parameter.ts';
 export { initParameter, initParameters } from './init.ts';
 export { clampParameter, clampParameters } from './constraints.ts';
-export type { Checkpoint } from './checkpoint.ts';
-export { checkpointToJSON, saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
+export type { Checkpoint, ConnectomeOrigin, LoadCheckpointOptions } from './checkpoint.ts';
+export { checkpointToJSON, saveCheckpoint, loadCheckpoint, checkpointSizeFit, explainCheckpointSizes } from './checkpoint.ts';

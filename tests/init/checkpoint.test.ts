@@ -38,6 +38,17 @@ function problemsOf(set: ParameterSet, source: string | Record<string, unknown>)
   throw new Error('expected the load to fail');
 }
 
+/** The CheckpointError `f` throws (failing the test when it throws nothing or something else). */
+function errorOf(f: () => unknown): CheckpointError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CheckpointError);
+    return e as CheckpointError;
+  }
+  throw new Error('expected a CheckpointError');
+}
+
 describe('checkpoints', () => {
   it('uses flyvis state_dict names and raw values', () => {
     const set = makeSet();
@@ -124,7 +135,65 @@ describe('checkpoints', () => {
       'edges_syn_strength[2]: expected a finite number, got NaN',
       'extra: unknown parameter (expected nodes_bias, nodes_time_const, edges_sign, edges_syn_count, edges_syn_strength)',
     ]);
-    expect(() => loadCheckpoint(set, data)).toThrow(/^invalid checkpoint \(5 problems\):\n {2}nodes_bias: missing/);
+    {
+      const error = errorOf(() => loadCheckpoint(set, data));
+      // One numbered problem per line, ';' between them, so that it also reads as one line.
+      expect(error.message.split('\n')).toEqual([
+        'invalid checkpoint (5 problems):',
+        '  1) nodes_bias: missing (expected 3 values);',
+        "  2) edges_sign: expected an array of 4 numbers, got 'x';",
+        '  3) edges_syn_strength: expected 4 values, got 3;',
+        '  4) edges_syn_strength[2]: expected a finite number, got NaN;',
+        '  5) extra: unknown parameter (expected nodes_bias, nodes_time_const, edges_sign, edges_syn_count, edges_syn_strength)',
+      ]);
+      expect(error.message.replace(/\s*\n\s*/g, ' ')).toMatch(/^invalid checkpoint \(5 problems\): 1\) nodes_bias: missing \(expected 3 values\); 2\) edges_sign/);
+      // Structured fields: the sizes of the checkpoint's array entries, no size fit without a connectome.
+      expect(error.sizes).toEqual({ edges_syn_count: 8, edges_syn_strength: 3, nodes_time_const: 3, extra: 0 });
+      expect(error.sizeFit).toBeUndefined();
+    }
+  });
+
+  it('names the file, and does not number a single problem', () => {
+    const set = makeSet();
+    const file = join(dir, 'short.json');
+    writeFileSync(file, JSON.stringify({ ...validCheckpoint(set), edges_syn_strength: [1, 2, 3] }));
+    expect(() => loadCheckpoint(set, file)).toThrow(`invalid checkpoint ${file} (1 problem):\n  edges_syn_strength: expected 4 values, got 3`);
+    rmSync(file);
+  });
+
+  it('loads time constants <= 0 (flyvis integrates them as dt) with a warning naming each, not below dt', () => {
+    const set = makeSet();
+    const tau = getParameter(set, 'nodes_time_const');
+    const keys = tau.keys.map((k) => `'${String(k)}'`);
+    const warnings: string[] = [];
+    const onWarning = (m: string) => warnings.push(m);
+    const data = { ...validCheckpoint(set), nodes_time_const: [0.05, 0, -0.5] };
+    const loaded = loadCheckpoint(set, data, { onWarning });
+    expect(Array.from(getParameter(loaded, 'nodes_time_const').raw)).toEqual([0.05, 0, -0.5].map(Math.fround));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toBe(
+      `checkpoint: 2 time constants <= 0: nodes_time_const[1] = 0 (${keys[1]}), nodes_time_const[2] = -0.5 (${keys[2]}); ` +
+        'as in flyvis, a time constant below dt is integrated as dt (1 / max(time_const, dt)) and gets no gradient',
+    );
+    // Positive time constants, even below any dt, load silently (flyvis's trained networks have many).
+    warnings.length = 0;
+    loadCheckpoint(set, { ...validCheckpoint(set), nodes_time_const: [0.001, 0.019, 0.05] }, { onWarning });
+    expect(warnings).toEqual([]);
+    // More than three are summarised; by default the warning goes to process.emitWarning.
+    const emitted: string[] = [];
+    const listener = (w: Error) => emitted.push(`${w.name}: ${w.message}`);
+    const emit = process.emitWarning;
+    process.emitWarning = ((w: string, type: string) => listener(Object.assign(new Error(w), { name: type }))) as typeof process.emitWarning;
+    try {
+      const many = initParameters(tinyConnectome(), { ...defaultNodeConfig(), time_const: { ...defaultNodeConfig().time_const, groupby: ['index'] } }, defaultEdgeConfig());
+      const n = getParameter(many, 'nodes_time_const').raw.length;
+      expect(n).toBeGreaterThan(4);
+      loadCheckpoint(many, { ...checkpointToJSON(many), nodes_time_const: Array(n).fill(-1) });
+    } finally {
+      process.emitWarning = emit;
+    }
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]).toMatch(/^CheckpointWarning: checkpoint: \d+ time constants <= 0: nodes_time_const\[0\] = -1 \(.*\), nodes_time_const\[1\] = -1 .*nodes_time_const\[2\] = -1 \(.*\), and \d+ more; as in flyvis/);
   });
 
   it('reports unreadable files, invalid JSON and non-object checkpoints', () => {
