@@ -2,6 +2,7 @@
 // shape (samples, frames, 1, hexals) go to every input cell type (R1..R8) at each hexal;
 // other cells can be stimulated by writing into `buffer` directly (perturbation experiments).
 import type { Connectome } from '../graph/types.ts';
+import { FLOAT32_MAX } from '../io/finite.ts';
 
 /** Any n-dimensional float array: a Tensor, an .npy array, or a plain { data, shape }. */
 export interface ArrayND {
@@ -148,8 +149,21 @@ export class Stimulus implements StimulusProtocol {
           const idx = this.inputIndex[r]!;
           for (let h = 0; h < idx.length; h++) {
             const v = value(s, f - from, r, h);
-            if (!Number.isFinite(v)) throw new StimulusError(`input: non-finite value ${v} at sample ${s}, frame ${f - from}, hexal ${h}`);
-            buf[base + idx[h]!]! += v;
+            const k = base + idx[h]!;
+            const before = buf[k]!;
+            // Checked after the conversion to float32: a finite float64 beyond float32 range
+            // (1e300) becomes Infinity in the buffer, as does a sum that overflows.
+            buf[k] = before + v;
+            const after = buf[k]!;
+            if (after - after !== 0) {
+              this.zero();
+              const where = `sample ${s}, frame ${f - from}, hexal ${h}`;
+              if (!Number.isFinite(v)) throw new StimulusError(`input: non-finite value ${v} at ${where}`);
+              if (Math.fround(v) - Math.fround(v) !== 0) {
+                throw new StimulusError(`input: value ${v} at ${where} is beyond float32 range (|x| <= ${FLOAT32_MAX})`);
+              }
+              throw new StimulusError(`input: adding ${v} at ${where} to ${before} overflows float32 (|x| <= ${FLOAT32_MAX})`);
+            }
           }
         }
       }

@@ -1,0 +1,76 @@
+// One finiteness mechanism for every place numbers enter or leave the network: movies, stimulus
+// buffers, network states, activity to plot. Platform-neutral (no Node imports), so the browser
+// build and the CLI share it. A NaN or an infinity is never a result: whoever finds one names
+// what it was in (file, field or phase), where (index) and what value it had.
+
+/** Largest finite float32 (values beyond it round to ±Infinity when stored as float32). */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Numbers were expected finite and were not (bad input: the CLI exits 2). */
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+}
+
+/** Index of the first NaN or ±Infinity in data[from, to), or -1 when all are finite. */
+export function firstNonFinite(data: ArrayLike<number>, from = 0, to = data.length): number {
+  for (let i = from; i < to; i++) {
+    const x = data[i]!;
+    // x - x is 0 for every finite x, NaN for NaN and ±Infinity.
+    if (x - x !== 0) return i;
+  }
+  return -1;
+}
+
+/** Number of NaN or ±Infinity values in data[from, to). */
+export function countNonFinite(data: ArrayLike<number>, from = 0, to = data.length): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const x = data[i]!;
+    if (x - x !== 0) n++;
+  }
+  return n;
+}
+
+/** The multi-index of flat index `i` in a C-ordered array of `shape`, as text: '(0, 3, 5)'. */
+export function formatIndex(i: number, shape?: readonly number[]): string {
+  if (shape === undefined || shape.length === 0) return `[${i}]`;
+  const idx: number[] = new Array<number>(shape.length);
+  let r = i;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d]!;
+    idx[d] = n > 0 ? r % n : 0;
+    r = n > 0 ? Math.floor(r / n) : 0;
+  }
+  return `[${idx.join(', ')}]`;
+}
+
+/**
+ * Throws a NonFiniteError naming `what` (a file, field or phase), the index (multi-index when
+ * `shape` is given) and the value of the first NaN or ±Infinity in `data`; returns `data`.
+ */
+export function assertFinite<T extends ArrayLike<number>>(data: T, what: string, shape?: readonly number[]): T {
+  const i = firstNonFinite(data);
+  if (i >= 0) {
+    const n = countNonFinite(data, i);
+    const more = n > 1 ? ` (${n} of ${data.length} values are not finite)` : '';
+    throw new NonFiniteError(`${what}: value at ${formatIndex(i, shape)} is ${data[i]}, expected a finite number${more}`);
+  }
+  return data;
+}
+
+/**
+ * Converts to float32 and checks every value after the conversion: a finite float64 beyond
+ * float32 range (|x| > 3.4e38) becomes ±Infinity when cast, so it is refused as well as NaN and
+ * ±Infinity, naming `what`, the index and the value before conversion. A Float32Array is checked
+ * and returned as is (no copy).
+ */
+export function toFloat32(data: ArrayLike<number>, what: string, shape?: readonly number[]): Float32Array {
+  const out = data instanceof Float32Array ? data : Float32Array.from(data);
+  const i = firstNonFinite(out);
+  if (i >= 0) {
+    const v = data[i]!;
+    const why = Number.isFinite(v) ? ` is beyond float32 range (|x| <= ${FLOAT32_MAX})` : ', expected a finite number';
+    throw new NonFiniteError(`${what}: value at ${formatIndex(i, shape)} is ${v}${why}`);
+  }
+  return out;
+}
