@@ -32,7 +32,8 @@ const OPTIONS = {
 
 const SUMMARY =
   'Compiles a connectome as flyvis does (ConnectomeFromAvgFilters) and prints one JSON object:\n' +
-  'sizes, cell types per role, and the nodes/edges SHA-256 digests of the compiled graph.';
+  'sizes, the cell types (names, roles, nodes per type; counts per role), and the nodes/edges\n' +
+  'SHA-256 digests of the compiled graph.';
 
 /** What an info field contributor sees. */
 export interface InfoContext {
@@ -55,7 +56,18 @@ function nodesPerRole(c: Connectome, role: string): number {
   return column.codes.reduce((n, code) => n + (code === k ? 1 : 0), 0);
 }
 
-/** The connectome's own fields: sizes, cell types per role and the digests. */
+/** Each cell type in unique_cell_types order: name, role (output before input, as flyvis's nodes.role) and number of nodes. */
+function cellTypeList(c: Connectome): { name: string; role: string; n_nodes: number }[] {
+  const inputs = new Set(c.inputCellTypes);
+  const outputs = new Set(c.outputCellTypes);
+  return c.uniqueCellTypes.map((name) => ({
+    name,
+    role: outputs.has(name) ? 'output' : inputs.has(name) ? 'input' : 'intermediate',
+    n_nodes: c.layerIndex.get(name)?.length ?? 0,
+  }));
+}
+
+/** The connectome's own fields: sizes, cell types (counts per role, names, roles, nodes per type) and the digests. */
 const connectomeFields: InfoFields = ({ file, spec, connectome: c, extent, nSynFill }) => ({
   connectome: file,
   ...(typeof spec.raw.description === 'string' ? { description: spec.raw.description } : {}),
@@ -71,6 +83,14 @@ const connectomeFields: InfoFields = ({ file, spec, connectome: c, extent, nSynF
   },
   n_input: nodesPerRole(c, 'input'),
   n_output: nodesPerRole(c, 'output'),
+  // flyvis's connectome.unique_cell_types, input_cell_types, intermediate_cell_types, output_cell_types.
+  unique_cell_types: [...c.uniqueCellTypes],
+  cell_type_names: {
+    input: [...c.inputCellTypes],
+    intermediate: [...c.intermediateCellTypes],
+    output: [...c.outputCellTypes],
+  },
+  cell_type_list: cellTypeList(c),
   nodes_sha256: nodesDigest(c),
   edges_sha256: edgesDigest(c),
 });

@@ -82,6 +82,54 @@ describe('flyvis info (command line)', () => {
     expect(info.description).toMatch(/synthetic/i);
   });
 
+  it('lists the cell types: names per role as flyvis\'s connectome exposes them, and each type\'s role and nodes', () => {
+    const info = JSON.parse(runs.demo!.stdout) as Record<string, unknown>;
+    const c = compileConnectome(loadConnectomeSpec(demoConnectomePath), 15, 1);
+    expect(info.unique_cell_types).toEqual(['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7', 'R8', 'L1', 'L2', 'Lawf2', 'Mi1', 'Tm3', 'T4a']);
+    expect(info.cell_type_names).toEqual({
+      input: ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7', 'R8'],
+      intermediate: c.intermediateCellTypes,
+      output: c.outputCellTypes,
+    });
+    const list = info.cell_type_list as { name: string; role: string; n_nodes: number }[];
+    expect(list.map((t) => t.name)).toEqual(info.unique_cell_types);
+    expect(list[0]).toEqual({ name: 'R1', role: 'input', n_nodes: 721 });
+    for (const t of list) expect(t.n_nodes).toBe(c.layerIndex.get(t.name)!.length);
+    expect(list.reduce((n, t) => n + t.n_nodes, 0)).toBe(c.nodes.length);
+    // Consistent with the counts per role that were there before.
+    for (const role of ['input', 'intermediate', 'output'] as const) {
+      expect(list.filter((t) => t.role === role).map((t) => t.name)).toEqual(
+        c.uniqueCellTypes.filter((name) => (info.cell_type_names as Record<string, string[]>)[role]!.includes(name)),
+      );
+      expect(list.filter((t) => t.role === role).length).toBe((info.cell_types as Record<string, number>)[role]);
+    }
+    expect(list.filter((t) => t.role === 'input').reduce((n, t) => n + t.n_nodes, 0)).toBe(info.n_input);
+    expect(list.filter((t) => t.role === 'output').reduce((n, t) => n + t.n_nodes, 0)).toBe(info.n_output);
+  });
+
+  it.skipIf(!hasShared)("lists flyvis's 65 cell types with flyvis's input, intermediate and output types", () => {
+    const info = JSON.parse(runs.flyvis!.stdout) as Record<string, unknown>;
+    const golden = JSON.parse(readFileSync(join(GOLDEN_DIR, 'extent2', 'golden.json'), 'utf8')) as { cell_types: string[]; n_nodes: number; n_hexals: number };
+    const spec = JSON.parse(readFileSync(CONNECTOME_FILE, 'utf8')) as { output_units: string[] };
+    expect(info.unique_cell_types).toEqual(golden.cell_types);
+    expect(golden.cell_types).toHaveLength(65);
+    expect(info.cell_type_names).toEqual({
+      input: ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7', 'R8'],
+      // flyvis's connectome.intermediate_cell_types (order_node_type_list order)
+      intermediate: [
+        'L1', 'L2', 'L3', 'L4', 'L5', 'Lawf1', 'Lawf2', 'Am', 'C2', 'C3', 'CT1(Lo1)', 'CT1(M10)',
+        'Mi1', 'Mi2', 'Mi3', 'Mi4', 'Mi9', 'Mi10', 'Mi11', 'Mi12', 'Mi13', 'Mi14', 'Mi15',
+      ],
+      output: spec.output_units,
+    });
+    expect(spec.output_units).toHaveLength(34);
+    const list = info.cell_type_list as { name: string; role: string; n_nodes: number }[];
+    expect(list.reduce((n, t) => n + t.n_nodes, 0)).toBe(golden.n_nodes);
+    expect(list.filter((t) => t.role === 'input')).toEqual(['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7', 'R8'].map((name) => ({ name, role: 'input', n_nodes: golden.n_hexals })));
+    expect(list.find((t) => t.name === 'T4a')).toEqual({ name: 'T4a', role: 'output', n_nodes: golden.n_hexals });
+    expect(list.filter((t) => t.role === 'output').map((t) => t.name).sort()).toEqual([...spec.output_units].sort());
+  });
+
   it.skipIf(!hasShared)('reports the default configuration\'s parameter counts: 3,693 and 734 at extent 15', () => {
     const info = JSON.parse(runs.flyvis15!.stdout) as Record<string, unknown>;
     expect(info).toMatchObject({ extent: 15, n_nodes: 45669, n_edges: 1513231, num_parameters: 3693, num_trainable_parameters: 734 });
