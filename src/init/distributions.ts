@@ -1,11 +1,12 @@
 // Initial distributions (flyvis's `initial_dist`): how a parameter's raw values are first set.
 // `Value` (a fixed value), `Normal` (mode 'mean' or seeded 'sample') and `Lognormal` (raw values
 // are the normal's; the value used in computation is exp(raw)). Users add their own with
-// `registerInitialDistribution`.
+// `registerInitialDistribution`. Mode 'sample' draws exactly what flyvis draws on a CPU:
+// torch.normal with a torch.Generator seeded by `seed` (./torch-random.ts).
 import { randomInt } from 'node:crypto';
 import { readPerGroup } from './config.ts';
 import { ParameterConfigError, ParameterError } from './errors.ts';
-import { standardNormals } from './random.ts';
+import { torchNormal } from './torch-random.ts';
 
 /** How raw values map to the values used in computation: as they are, or exp(raw). */
 export type Transform = 'identity' | 'exp';
@@ -49,17 +50,25 @@ export function getInitialDistribution(name: string, path: string): InitialDistr
 
 const toFloat32 = (values: Float64Array): Float32Array => Float32Array.from(values);
 
-/** A seed for mode 'sample': the config's non-negative integer `seed`, or a random one when absent/null. */
+/**
+ * A seed for mode 'sample': the config's integer `seed` (as `torch.Generator.manual_seed` takes
+ * it, negative ones included), or a random one when absent or null (flyvis calls
+ * `generator.seed()`, drawing a fresh seed).
+ */
 function readSeed(config: Readonly<Record<string, unknown>>, path: string): number {
   const seed = config.seed;
   if (seed === undefined || seed === null) return randomInt(0, 2 ** 48 - 1);
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-    throw new ParameterConfigError(`${path}.seed`, 'a non-negative integer or null', seed);
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
+    throw new ParameterConfigError(`${path}.seed`, 'an integer or null', seed);
   }
   return seed;
 }
 
-/** Normal raw values: mode 'mean' gives `mean`, mode 'sample' (default) mean + std * z with seeded z. */
+/**
+ * Normal raw values: mode 'mean' gives `mean`; mode 'sample' (default) gives flyvis's
+ * `torch.normal(tensor(mean).float(), tensor(std).float(), generator=g)` with
+ * `g = torch.Generator(); g.manual_seed(seed)`, bit for bit (torch's CPU generator).
+ */
 function normalRaw({ config, nGroups, path }: DistributionContext): Float32Array {
   const mode = config.mode ?? 'sample';
   const mean = () => readPerGroup(config, 'mean', nGroups, path);
@@ -70,8 +79,7 @@ function normalRaw({ config, nGroups, path }: DistributionContext): Float32Array
   std.forEach((s, i) => {
     if (s < 0) throw new ParameterConfigError(`${path}.std${typeof config.std === 'number' ? '' : `[${i}]`}`, 'a non-negative number', s);
   });
-  const z = standardNormals(readSeed(config, path), nGroups);
-  return toFloat32(mu.map((m, i) => m + std[i]! * z[i]!));
+  return torchNormal(mu, std, readSeed(config, path));
 }
 
 /** `Value`: the config's `value`, one number for all groups or one per group. */

@@ -5,7 +5,8 @@ export type { ParamConfig, ParamConfigs, DefaultNodeConfig, DefaultEdgeConfig } 
 export { defaultNodeConfig, defaultEdgeConfig, validateParamConfig, validateParamConfigs } from './config.ts';
 export { ParameterConfigError, ParameterError, CheckpointError, describeSizeFit } from './errors.ts';
 export type { CheckpointSizeFit, CheckpointErrorDetails } from './errors.ts';
-export { Xoshiro128, standardNormals } from './random.ts';
+export { Xoshiro128 } from './random.ts';
+export { TorchGenerator, torchStandardNormal, torchNormal } from './torch-random.ts';
 export type { Transform, DistributionContext, InitialValues, InitialDistributionFactory } from './distributions.ts';
 export {
   registerInitialDistribution,

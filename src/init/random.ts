@@ -1,11 +1,10 @@
-// The seeded generator behind `Normal` / `Lognormal` mode 'sample'.
+// A small seeded generator of uniform 32-bit integers (xoshiro128**), for the project's own
+// randomness that has no flyvis counterpart to match: the mini-batches `flyvis fit` draws, and
+// synthetic movies and perturbations in examples and tests. It is fast, has a 128-bit state and
+// gives the same stream on every platform.
 //
-// Uniforms: xoshiro128** (Blackman & Vigna), 32-bit state words initialised from the seed by
-// splitmix32. Normals: Box-Muller on pairs of uniforms u1, u2 in (0, 1):
-//   z0 = sqrt(-2 ln u1) cos(2 pi u2),  z1 = sqrt(-2 ln u1) sin(2 pi u2),
-// used in that order, so the k-th sample of a seed is the same on every platform.
-// torch's generator (mt19937 + its own normal transform) cannot be reproduced this way, which is
-// why flyvis's sampled biases are loaded from a checkpoint when exact values matter.
+// flyvis's sampled initial parameters do not come from here: `Normal` / `Lognormal` mode
+// 'sample' use PyTorch's own CPU generator, reproduced bit for bit in ./torch-random.ts.
 
 /** splitmix32: a 32-bit state stepper used only to fill xoshiro's state from a seed. */
 function splitmix32(state: number): [next: number, out: number] {
@@ -61,22 +60,4 @@ export class Xoshiro128 {
     this.s3 = rotl(this.s3, 11);
     return result;
   }
-
-  /** Next uniform number in the open interval (0, 1). */
-  nextUniform(): number {
-    return (this.nextUint32() + 0.5) / 2 ** 32;
-  }
-}
-
-/** `n` standard normal samples from `seed` (Box-Muller over xoshiro128** uniforms). */
-export function standardNormals(seed: number, n: number): Float64Array {
-  const rng = new Xoshiro128(seed);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(rng.nextUniform()));
-    const theta = 2 * Math.PI * rng.nextUniform();
-    out[i] = r * Math.cos(theta);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(theta);
-  }
-  return out;
 }

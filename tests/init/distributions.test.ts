@@ -10,31 +10,18 @@ import {
   registerInitialDistribution,
   registeredInitialDistributions,
   semanticValues,
-  standardNormals,
+  torchNormal,
   valueDistribution,
 } from '../../src/init/index.ts';
 import { tinyConnectome } from './fixtures.ts';
 
 const ctx = (config: Record<string, unknown>, nGroups = 4) => ({ config, nGroups, path: 'node_config.p' });
 
-describe('random generator', () => {
+describe('xoshiro128** (the project\'s own uniform integers)', () => {
   it('reproduces the published xoshiro128** sequence for state [1, 2, 3, 4]', () => {
     const g = Xoshiro128.fromState(1, 2, 3, 4);
     const out = Array.from({ length: 10 }, () => g.nextUint32());
     expect(out).toEqual([11520, 0, 5927040, 70819200, 2031721883, 1637235492, 1287239034, 3734860849, 3729100597, 4258142804]);
-  });
-
-  it('gives standard normals: reproducible per seed, different across seeds, right moments', () => {
-    const a = standardNormals(0, 20_000);
-    expect(standardNormals(0, 20_000)).toEqual(a);
-    expect(standardNormals(1, 5)).not.toEqual(a.slice(0, 5));
-    // Prefixes agree: the k-th sample does not depend on how many are drawn.
-    expect(standardNormals(0, 7)).toEqual(a.slice(0, 7));
-    const mean = a.reduce((s, x) => s + x, 0) / a.length;
-    const variance = a.reduce((s, x) => s + (x - mean) ** 2, 0) / a.length;
-    expect(Math.abs(mean)).toBeLessThan(0.03);
-    expect(Math.abs(variance - 1)).toBeLessThan(0.04);
-    expect(a.every(Number.isFinite)).toBe(true);
   });
 
   it('refuses bad seeds', () => {
@@ -67,15 +54,24 @@ describe('Normal and Lognormal', () => {
     expect(Array.from(normalDistribution(ctx({ mode: 'mean', mean: 0.5, std: 3 })).raw)).toEqual(Array(4).fill(0.5));
   });
 
-  it("mode 'sample' is seeded: mean + std * the seed's standard normals, in float32", () => {
+  it("mode 'sample' is torch.normal(mean, std) from a torch.Generator seeded by `seed`, in float32", () => {
     const cfg = { mode: 'sample', mean: [0, 1, 2, 3], std: 0.5, seed: 7 };
     const a = normalDistribution(ctx(cfg)).raw;
+    expect(a).toBeInstanceOf(Float32Array);
     expect(normalDistribution(ctx(cfg)).raw).toEqual(a);
-    const z = standardNormals(7, 4);
-    expect(Array.from(a)).toEqual([0, 1, 2, 3].map((m, i) => Math.fround(m + 0.5 * z[i]!)));
+    expect(a).toEqual(torchNormal([0, 1, 2, 3], [0.5, 0.5, 0.5, 0.5], 7));
+    // g = torch.Generator(); g.manual_seed(7); torch.normal(tensor([0., 1, 2, 3]), tensor([.5] * 4), generator=g)
+    expect(Array.from(a)).toEqual([-0.07339754700660706, 1.3930706977844238, 2.4734108448028564, 2.4428279399871826]);
     expect(normalDistribution(ctx({ ...cfg, seed: 8 })).raw).not.toEqual(a);
     // Mode defaults to 'sample', as in flyvis.
     expect(normalDistribution(ctx({ mean: [0, 1, 2, 3], std: 0.5, seed: 7 })).raw).toEqual(a);
+    // Seeds are taken as manual_seed takes them: negative ones as 64-bit two's complement.
+    expect(normalDistribution(ctx({ ...cfg, seed: -1 })).raw).toEqual(normalDistribution(ctx({ ...cfg, seed: 2 ** 32 - 1 })).raw);
+  });
+
+  it("gives flyvis's default biases (65 groups, mean 0.5, std 0.05, seed 0)", () => {
+    const raw = normalDistribution({ config: { mode: 'sample', mean: 0.5, std: 0.05, seed: 0 }, nGroups: 65, path: 'node_config.bias' }).raw;
+    expect(Array.from(raw.subarray(0, 3))).toEqual([0.44370800256729126, 0.44238197803497314, 0.4874710738658905]);
   });
 
   it('samples with a fresh random seed when seed is null', () => {
@@ -101,7 +97,10 @@ describe('Normal and Lognormal', () => {
       'node_config.p.std: expected a non-negative number, got -1',
     );
     expect(() => normalDistribution(ctx({ mode: 'sample', mean: 0, std: 1, seed: 'a' }))).toThrow(
-      "node_config.p.seed: expected a non-negative integer or null, got 'a'",
+      "node_config.p.seed: expected an integer or null, got 'a'",
+    );
+    expect(() => normalDistribution(ctx({ mode: 'sample', mean: 0, std: 1, seed: 0.5 }))).toThrow(
+      'node_config.p.seed: expected an integer or null, got 0.5',
     );
   });
 

@@ -1,5 +1,6 @@
 // The default configuration against flyvis 1.1.3's parameters (../shared/golden/extent{2,15}):
-// group keys, order and initial values, the checkpoint's values, and the parameter counts.
+// group keys, order and initial values (the sampled biases included, with no checkpoint), the
+// checkpoint's values, and the parameter counts.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConnectomeFromAvgFilters } from '../../src/graph/index.ts';
@@ -70,8 +71,19 @@ describe.skipIf(!hasShared).each([2, 15])('default parameters at extent %i (flyv
     }
   });
 
-  it("starts from flyvis's initial values (all but the sampled bias)", () => {
-    for (const name of ['time_const', 'sign', 'syn_count', 'syn_strength'] as const) {
+  it("samples flyvis's biases and sets its time constants and signs bit for bit, with no checkpoint", () => {
+    // The biases are torch.normal(0.5, 0.05) from a torch.Generator seeded with 0 (golden/README.md).
+    for (const name of ['nodes_bias', 'nodes_time_const', 'edges_sign']) {
+      const raw = getParameter(initial, name).raw;
+      const ref = checkpoint[name]!;
+      expect(raw.length, name).toBe(ref.length);
+      const differing = ref.flatMap((x, i) => (Object.is(raw[i], x) ? [] : [`[${i}] ${raw[i]} != ${x}`]));
+      expect(differing.slice(0, 5), `${name}: ${differing.length} values differ`).toEqual([]);
+    }
+  });
+
+  it("starts from flyvis's initial values", () => {
+    for (const name of NAMES) {
       const p = getParameter(initial, stateDictName(name));
       expectRelClose(semanticValues(p), golden.params[name]!.values, name);
       // Raw values match the checkpoint too (log counts compared absolutely: they are near 0 for n_syn near 1).
