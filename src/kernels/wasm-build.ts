@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KernelError } from './synapse.ts';
 import { WASM_SOURCE } from './wasm-source.ts';
@@ -49,14 +49,18 @@ function ascCompiler(): { bin: string; version: string } {
   try {
     pkgPath = require.resolve('assemblyscript/package.json');
   } catch {
-    throw new KernelError("the 'wasm' kernel needs the assemblyscript compiler (a devDependency): run npm ci");
+    throw new KernelError("the 'wasm' kernel needs the assemblyscript compiler (a dependency of flyvis-ts): run npm ci");
   }
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string };
   return { bin: join(dirname(pkgPath), 'bin', 'asc.js'), version: pkg.version };
 }
 
+// projectDir is the clone (this file in src/kernels) or the installed package (dist/kernels, or
+// dist/cjs for the CommonJS bundle: the same depth). The cache goes in the clone's node_modules,
+// or in the node_modules folder that holds the installed package, else in the temp folder.
 function cacheDir(): string {
-  const nm = join(projectDir, 'node_modules');
+  const parent = dirname(projectDir);
+  const nm = basename(parent) === 'node_modules' ? parent : join(projectDir, 'node_modules');
   return existsSync(nm) ? join(nm, '.cache', 'flyvis-ts') : join(tmpdir(), 'flyvis-ts-cache');
 }
 

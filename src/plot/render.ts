@@ -1,7 +1,7 @@
 // Rendering Vega-Lite specifications to SVG in Node, through vega's headless View (no browser,
-// no canvas: SVG output needs neither).
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+// no canvas: SVG output needs neither). vega and vega-lite are loaded on first use, not at import:
+// vega's module graph has a top-level await (vega-canvas), which would keep a CommonJS consumer
+// from loading the package and would slow every import of it.
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../io/atomic.ts';
 
@@ -11,8 +11,11 @@ export class PlotError extends Error {
   override name = 'PlotError';
 }
 
+let plotting: Promise<[typeof import('vega'), typeof import('vega-lite')]> | undefined;
+
 /** The SVG text of a Vega-Lite specification. */
 export async function renderSVG(spec: TopLevelSpec): Promise<string> {
+  const [vega, vl] = await (plotting ??= Promise.all([import('vega'), import('vega-lite')]));
   const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {

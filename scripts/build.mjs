@@ -1,0 +1,56 @@
+// Builds the package's JavaScript into dist/ (npm run build; `prepare` runs it on npm ci and
+// npm pack, so a clone and a packed tarball both have it):
+//   dist/**/*.js, *.d.ts   ES modules and declarations, tsc -p tsconfig.build.json (src/ mirrored,
+//                          .ts import specifiers rewritten to .js);
+//   dist/cjs/index.js      the same library as one CommonJS file (esbuild), for require('flyvis-ts'),
+//                          with the declarations copied beside it under {"type": "commonjs"}.
+// Why a CommonJS build rather than Node's require(esm): on Node 20.19 (the oldest Node that
+// package.json accepts) require(esm) prints an ExperimentalWarning a user must wonder about, and
+// it refuses module graphs with a top-level await. dist/cjs sits two folders below the package
+// root, like src/graph and dist/graph, so the paths found from a module's own location (data/,
+// the wasm kernel's cache) are the same in all three.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const require = createRequire(import.meta.url);
+
+rmSync(dist, { recursive: true, force: true });
+try {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+} catch {
+  rmSync(dist, { recursive: true, force: true });
+  console.error('build: tsc -p tsconfig.build.json failed (above); dist/ not written');
+  process.exit(1);
+}
+
+const cjs = join(dist, 'cjs');
+const { buildSync } = await import('esbuild');
+buildSync({
+  entryPoints: [join(dist, 'index.js')],
+  outfile: join(cjs, 'index.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20.19',
+  format: 'cjs',
+  packages: 'external', // dependencies stay require()s (vega / vega-lite stay dynamic import()s)
+  define: { 'import.meta.url': '__flyvis_module_url' },
+  banner: { js: "'use strict';\nconst __flyvis_module_url = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+});
+writeFileSync(join(cjs, 'package.json'), '{ "type": "commonjs" }\n');
+// The declarations again, read as CommonJS declarations for require() consumers.
+for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue;
+  const from = join(entry.parentPath, entry.name);
+  const rel = relative(dist, from);
+  if (rel.startsWith('cjs/') || rel.startsWith('cli/')) continue; // the bundle has no command line
+
+  const to = join(cjs, rel);
+  mkdirSync(dirname(to), { recursive: true });
+  cpSync(from, to);
+}
