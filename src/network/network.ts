@@ -24,6 +24,7 @@ import {
   makeParameterSet,
   commonRefinement,
   type Refinement,
+  type Parameter,
 } from '../init/index.ts';
 import { createSynapseKernel, type SynapseKernelOptions } from '../kernels/index.ts';
 import type { SynapseKernel } from '../kernels/synapse.ts';
@@ -32,6 +33,9 @@ import { projectParameter, synapseOps } from './ops.ts';
 import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
 import { type ArrayND, Stimulus } from './stimulus.ts';
 import { initConnectome } from '../graph/index.ts';
+import { cellValue, isCategorical } from '../graph/types.ts';
+import { formatKey } from '../init/keys.ts';
+import { FLOAT32_MAX, NonFiniteError, allFinite, countNonFinite, firstNonFinite } from '../io/finite.ts';
 import { readNetworkConfig } from './config-file.ts';
 
 type Config = Readonly<Record<string, unknown>>;
@@ -73,6 +77,8 @@ export interface ForwardOptions {
   readonly asStates?: boolean;
   /** Parameter values to use instead of the network's own (any subset, by state_dict name). */
   readonly params?: ParamTensors;
+  /** Let NaN / ±Infinity input and states through instead of throwing (default false). */
+  readonly allowNonFinite?: boolean;
 }
 
 /** A dataset of movies for stimulusResponse: item i is (frames, hexals) or (frames, 1, hexals). */
@@ -86,6 +92,63 @@ export interface MovieDataset {
 export class NetworkError extends Error {
   override name = 'NetworkError';
 }
+
+/** Which integration a step belongs to, for error messages. */
+export type IntegrationPhase = 'steady state' | 'fade-in' | 'simulation';
+
+/** Where the state first became non-finite (NonFiniteActivityError.details). */
+export interface NonFiniteActivityDetails {
+  readonly phase: IntegrationPhase;
+  /** 1-based Euler step of the phase, and the phase's number of steps. */
+  readonly step: number;
+  readonly steps: number;
+  /** Seconds into the phase at the end of that step (step * dt); 0 for a given initial state. */
+  readonly time: number;
+  /** The state variable ('activity', ...) and whether it is a node or an edge state. */
+  readonly variable: string;
+  readonly route: 'nodes' | 'edges';
+  readonly sample: number;
+  /** The first offending node (for an edge state: the edge's target node). */
+  readonly node: number;
+  readonly edge?: number;
+  readonly cellType?: string;
+  readonly u?: number;
+  readonly v?: number;
+  readonly value: number;
+  /** Non-finite values in that state variable at that step (all samples). */
+  readonly count: number;
+  /** The parameter groups involved, as text ('nodes_bias['T4a'] = 0.5', ...). */
+  readonly parameters: readonly string[];
+}
+
+/**
+ * The network's state became NaN or ±Infinity during integration (the parameters make the
+ * dynamics blow up, or the input or initial state was not finite). Bad input: the CLI exits 2.
+ */
+export class NonFiniteActivityError extends NonFiniteError {
+  override name = 'NonFiniteActivityError';
+  constructor(
+    message: string,
+    readonly details: NonFiniteActivityDetails,
+  ) {
+    super(message);
+  }
+}
+
+/** What integrate checks and how it names what it finds. */
+interface IntegrationCheck {
+  readonly phase: IntegrationPhase;
+  readonly allowNonFinite: boolean;
+  /** Parameters given instead of the network's own (for the error's parameter report). */
+  readonly params?: ParamTensors | undefined;
+}
+
+const SIMULATION_CHECK: IntegrationCheck = { phase: 'simulation', allowNonFinite: false };
+const checkOf = (phase: IntegrationPhase, o: { allowNonFinite?: boolean; params?: ParamTensors }): IntegrationCheck => ({
+  phase,
+  allowNonFinite: o.allowNonFinite ?? false,
+  params: o.params,
+});
 
 const DEFAULT_CONNECTOME: Config = { type: 'ConnectomeFromAvgFilters', file: 'fib25-fib19_v2.2.json', extent: 15, n_syn_fill: 1 };
 const DEFAULT_DYNAMICS: DynamicsConfig = { type: 'PPNeuronIGRSynapses', activation: { type: 'relu' } };
@@ -284,13 +347,150 @@ export class Network {
     });
   }
 
-  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, onState: (s: State) => void): State {
+  /**
+   * Throws when any state variable holds NaN or ±Infinity after a step (reads values only, so
+   * recorded gradients are unaffected): a NetworkError naming the input when the frame that
+   * step read was not finite (after its conversion to the state's dtype: 1e300 is Infinity as
+   * float32), a NonFiniteActivityError otherwise. A non-finite input makes the state non-finite
+   * in the same step, so the input needs no scan of its own.
+   */
+  private checkState(s: State, check: IntegrationCheck, step: number, steps: number, dt: number, x?: ArrayND, xt?: Float32Array | Float64Array): void {
+    for (const route of ['nodes', 'edges'] as const) {
+      for (const name in s[route]) {
+        const t = s[route][name]!;
+        if (allFinite(t.data)) continue;
+        const badInput = xt === undefined ? -1 : firstNonFinite(xt);
+        if (badInput >= 0) this.throwNonFiniteInput(x!, step - 1, badInput, t.dtype, check.phase);
+        throw this.nonFiniteStateError(t, name, route, firstNonFinite(t.data), check, step, steps, dt);
+      }
+    }
+  }
+
+  /** Cell type and lattice position of a node, as text and fields. */
+  private describeNode(node: number): { text: string; cellType?: string; u?: number; v?: number } {
+    const cols = this.connectome.nodes.columns;
+    const type = cols.type !== undefined && isCategorical(cols.type) ? (cellValue(cols.type, node) as string) : undefined;
+    const u = cols.u !== undefined && !isCategorical(cols.u) ? cols.u[node] : undefined;
+    const v = cols.v !== undefined && !isCategorical(cols.v) ? cols.v[node] : undefined;
+    const parts = [`node ${node}`, ...(type !== undefined ? [`cell type ${type}`] : []), ...(u !== undefined && v !== undefined ? [`u ${u}, v ${v}`] : [])];
+    return { text: parts.join(', '), ...(type !== undefined ? { cellType: type } : {}), ...(u !== undefined ? { u } : {}), ...(v !== undefined ? { v } : {}) };
+  }
+
+  /**
+   * The parameter groups involved in a node's dynamics, as text: any parameter that is itself
+   * non-finite or beyond float32 range, the node's own parameters (bias, time constant, ...)
+   * and, per edge parameter, the largest groups among the node's incoming edges.
+   */
+  private parameterReport(node: number, given: ParamTensors | undefined): string[] {
+    const semanticOf = (p: Parameter): ArrayLike<number> => {
+      const g = given?.[p.stateDictName];
+      const raw = g ? noGrad(() => projectParameter(g, p)).data : p.raw;
+      return p.transform === 'exp' ? Array.from(raw, Math.exp) : raw;
+    };
+    const fmt = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(6))) : String(x));
+    const groupText = (p: Parameter, g: number, x: number): string =>
+      `${p.stateDictName}[${formatKey(p.keys[g] ?? g)}] = ${fmt(x)}`;
+    const bad: string[] = [];
+    const own: string[] = [];
+    const incoming: string[] = [];
+    const inEdges: number[] = [];
+    for (let e = 0; e < this.nEdges; e++) if (this.graph.target[e] === node) inEdges.push(e);
+    for (const p of this.paramSet.parameters) {
+      const values = semanticOf(p);
+      for (let g = 0; g < values.length && bad.length < 4; g++) {
+        const x = values[g]!;
+        if (!(Math.abs(x) <= FLOAT32_MAX)) bad.push(groupText(p, g, x));
+      }
+      if (p.route === 'nodes') {
+        const g = p.indices[node]!;
+        own.push(groupText(p, g, values[g]!));
+      } else {
+        const groups = [...new Set(inEdges.map((e) => p.indices[e]!))];
+        // A fixed parameter of magnitude <= 1 (the sign) cannot make the dynamics blow up.
+        if (!p.trainable && groups.every((g) => Math.abs(values[g]!) <= 1)) continue;
+        const mag = (g: number): number => (Number.isNaN(values[g]!) ? Infinity : Math.abs(values[g]!));
+        groups.sort((a, b) => mag(b) - mag(a) || a - b);
+        const top = groups.slice(0, 3).map((g) => groupText(p, g, values[g]!));
+        if (top.length > 0) incoming.push(top.join(', ') + (groups.length > 3 ? ` (largest 3 of ${groups.length} incoming groups)` : ''));
+      }
+    }
+    return [
+      ...(bad.length > 0 ? [`non-finite or out-of-range parameters: ${bad.join(', ')}`] : []),
+      ...own,
+      ...(inEdges.length > 0 ? incoming.map((t) => `incoming ${t}`) : ['no incoming edges']),
+    ];
+  }
+
+  private nonFiniteStateError(
+    t: Tensor,
+    variable: string,
+    route: 'nodes' | 'edges',
+    i: number,
+    check: IntegrationCheck,
+    step: number,
+    steps: number,
+    dt: number,
+  ): NonFiniteActivityError {
+    const width = route === 'nodes' ? this.nNodes : this.nEdges;
+    const sample = Math.floor(i / width);
+    const edge = route === 'edges' ? i % width : undefined;
+    const node = edge === undefined ? i % width : this.graph.target[edge]!;
+    const value = t.data[i]!;
+    const count = countNonFinite(t.data, i);
+    const where = this.describeNode(node);
+    const parameters = this.parameterReport(node, check.params);
+    const time = step * dt;
+    const when = step === 0 ? `in the initial state of the ${check.phase}` : `at step ${step} of ${steps} (t = ${Number(time.toPrecision(6))} s) of the ${check.phase}`;
+    const what = edge === undefined ? `${where.text}: ${variable} = ${value}` : `edge ${edge} into ${where.text}: ${variable} = ${value}`;
+    const message =
+      `non-finite ${route === 'nodes' ? 'node' : 'edge'} state ${when}, sample ${sample}, ${what}` +
+      ` (${count} of ${t.data.length} values not finite); parameters involved: ${parameters.join('; ')}` +
+      ` (pass allowNonFinite: true to let non-finite states through)`;
+    return new NonFiniteActivityError(message, {
+      phase: check.phase,
+      step,
+      steps,
+      time,
+      variable,
+      route,
+      sample,
+      node,
+      ...(edge !== undefined ? { edge } : {}),
+      ...(where.cellType !== undefined ? { cellType: where.cellType } : {}),
+      ...(where.u !== undefined ? { u: where.u } : {}),
+      ...(where.v !== undefined ? { v: where.v } : {}),
+      value,
+      count,
+      parameters,
+    });
+  }
+
+  /** A non-finite input frame (after the conversion to the state's dtype): names the index, cell type and value. */
+  private throwNonFiniteInput(x: ArrayND, t: number, i: number, dtype: string, phase: IntegrationPhase): never {
+    const [, T, N] = x.shape as [number, number, number];
+    const b = Math.floor(i / N);
+    const n = i % N;
+    const v = x.data[(b * T + t) * N + n]!;
+    const why = Number.isFinite(v) ? `is beyond ${dtype} range` : 'is not finite';
+    throw new NetworkError(`${phase} input: x[${b}, ${t}, ${n}] (${this.describeNode(n).text}) = ${v} ${why}, expected finite input`);
+  }
+
+  private integrate(
+    params: ParamApi,
+    x: ArrayND,
+    dt: number,
+    state: State | null | undefined,
+    onState: (s: State) => void,
+    check: IntegrationCheck = SIMULATION_CHECK,
+  ): State {
     if (x.shape.length !== 3 || x.shape[2] !== this.nNodes) {
       throw new NetworkError(`forward: input must have shape (batch, frames, ${this.nNodes}), got ${shapeText(x.shape)}`);
     }
     if (!(dt > 0) || !Number.isFinite(dt)) throw new NetworkError(`dt: expected a positive finite number, got ${dt}`);
     const [B, T, N] = x.shape as [number, number, number];
     let s = state ?? this.initialState(params, B);
+    const checked = !check.allowNonFinite;
+    if (checked) this.checkState(s, check, 0, T, dt);
     const activation = activationOp(this.dynamics.activation);
     const synapseContext = {
       nNodes: N,
@@ -326,6 +526,7 @@ export class Network {
       const ctx = { targetSum: this.targetSum, synapticInput, eulerStep, activation, x_t: new Tensor(xt, [B, N]), dt };
       if (this.dynamics.writeNextState && !this.explicitEuler) {
         s = this.hooked(this.dynamics.writeNextState(api, params, ctx));
+        if (checked) this.checkState(s, check, t + 1, T, dt, x, xt);
         onState(s);
         continue;
       }
@@ -339,6 +540,7 @@ export class Network {
           }),
         );
       s = this.hooked({ nodes: next(s.nodes, vel.nodes, 'node'), edges: next(s.edges, vel.edges, 'edge') });
+      if (checked) this.checkState(s, check, t + 1, T, dt, x, xt);
       onState(s);
     }
     return s;
@@ -356,14 +558,21 @@ export class Network {
     const params = this.paramApi(options.params);
     const states: State[] = [];
     const activity: Tensor[] = [];
-    this.integrate(params, x, dt, options.state, (s) => {
-      if (options.asStates) states.push(s);
-      else {
-        const a = s.nodes.activity;
-        if (a === undefined) throw new NetworkError(`${this.dynamics.type}: no node state 'activity' to return (use asStates)`);
-        activity.push(a);
-      }
-    });
+    this.integrate(
+      params,
+      x,
+      dt,
+      options.state,
+      (s) => {
+        if (options.asStates) states.push(s);
+        else {
+          const a = s.nodes.activity;
+          if (a === undefined) throw new NetworkError(`${this.dynamics.type}: no node state 'activity' to return (use asStates)`);
+          activity.push(a);
+        }
+      },
+      checkOf('simulation', options),
+    );
     if (options.asStates) return states;
     if (activity.length === 0) return new Tensor(new Float32Array(0), [x.shape[0]!, 0, this.nNodes]);
     return stack(activity, 1);
@@ -377,14 +586,14 @@ export class Network {
     tPre: number,
     dt: number,
     batchSize: number,
-    options: { value?: number | null; state?: State | null; grad?: boolean; params?: ParamTensors } = {},
+    options: { value?: number | null; state?: State | null; grad?: boolean; params?: ParamTensors; allowNonFinite?: boolean } = {},
   ): State | null {
     const value = options.value === undefined ? 0.5 : options.value;
     if (!(tPre > 0) || value === null) return options.state ?? null;
     const steps = Math.trunc(tPre / dt);
     this.stimulus.zero(batchSize, steps);
     this.stimulus.addPreStim(value);
-    return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, options.params));
+    return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, checkOf('steady state', options)));
   }
 
   /**
@@ -395,7 +604,7 @@ export class Network {
     tFadeIn: number,
     dt: number,
     initialFrames: ArrayND,
-    options: { state?: State | null; grad?: boolean; params?: ParamTensors } = {},
+    options: { state?: State | null; grad?: boolean; params?: ParamTensors; allowNonFinite?: boolean } = {},
   ): State | null {
     if (!(tFadeIn > 0)) return options.state ?? null;
     const n = Math.trunc(tFadeIn / dt);
@@ -411,12 +620,12 @@ export class Network {
       }
     this.stimulus.zero(B, n);
     this.stimulus.addInput({ data: ramp, shape: [B, n, 1, H] });
-    return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, options.params));
+    return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, checkOf('fade-in', options)));
   }
 
-  private lastState(x: ArrayND, dt: number, state: State | null | undefined, params?: ParamTensors): State {
-    if (!params) this.clamp();
-    return this.integrate(this.paramApi(params), x, dt, state, () => {});
+  private lastState(x: ArrayND, dt: number, state: State | null | undefined, check: IntegrationCheck): State {
+    if (!check.params) this.clamp();
+    return this.integrate(this.paramApi(check.params), x, dt, state, () => {}, check);
   }
 
   private withGrad<T>(grad: boolean, fn: () => T): T {
@@ -438,6 +647,8 @@ export class Network {
       grad?: boolean;
       params?: ParamTensors;
       onWarning?: (message: string) => void;
+      /** Let NaN / ±Infinity states through instead of throwing NonFiniteActivityError (default false). */
+      allowNonFinite?: boolean;
     } = {},
   ): Tensor | State[] | LayerActivity {
     if (movie.shape.length !== 4) {
@@ -455,13 +666,14 @@ export class Network {
     }
     const [B, T] = movie.shape as [number, number];
     const grad = options.grad ?? false;
+    const allowNonFinite = options.allowNonFinite ?? false;
     return this.withGrad(grad, () => {
       const init = options.initialState === undefined || options.initialState === 'auto'
-        ? this.steadyState(1.0, dt, B, { grad, ...(options.params ? { params: options.params } : {}) })
+        ? this.steadyState(1.0, dt, B, { grad, allowNonFinite, ...(options.params ? { params: options.params } : {}) })
         : options.initialState;
       this.stimulus.zero(B, T);
       this.stimulus.addInput(movie);
-      const fwd = { state: init, ...(options.params ? { params: options.params } : {}) };
+      const fwd = { state: init, allowNonFinite, ...(options.params ? { params: options.params } : {}) };
       if (options.asStates) return this.forward(this.stimulus.call(), dt, { ...fwd, asStates: true });
       const activity = this.forward(this.stimulus.call(), dt, fwd);
       return options.asLayerActivity ? new LayerActivity(activity, this.connectome) : activity;
@@ -483,6 +695,8 @@ export class Network {
       batchSize?: number;
       /** A precomputed grey steady state (batch 1) to start from instead of computing it from tPre. */
       initialState?: State | null;
+      /** Let NaN / ±Infinity states through instead of throwing NonFiniteActivityError (default false). */
+      allowNonFinite?: boolean;
     } = {},
   ): Generator<{ stimulus: Tensor; response: Tensor; indices: number[] }> {
     dataset.dt = dt;
@@ -490,7 +704,8 @@ export class Network {
     const batchSize = options.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new NetworkError(`batch_size: expected a positive integer, got ${batchSize}`);
     const grad = options.grad ?? false;
-    const initial = options.initialState !== undefined ? options.initialState : this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5 });
+    const allowNonFinite = options.allowNonFinite ?? false;
+    const initial = options.initialState !== undefined ? options.initialState : this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5, allowNonFinite });
     for (let i = 0; i < indices.length; i += batchSize) {
       const batch = indices.slice(i, i + batchSize);
       const stim = this.batchMovies(dataset, batch);
@@ -498,10 +713,10 @@ export class Network {
         const [B, , , H] = stim.shape as [number, number, number, number];
         const first = new Float32Array(B * H);
         for (let b = 0; b < B; b++) first.set(stim.data.subarray(b * stim.shape[1]! * H, b * stim.shape[1]! * H + H), b * H);
-        const fadeIn = this.fadeInState(options.tFadeIn ?? 0, dt, { data: first, shape: [B, 1, H] }, { state: initial, grad });
+        const fadeIn = this.fadeInState(options.tFadeIn ?? 0, dt, { data: first, shape: [B, 1, H] }, { state: initial, grad, allowNonFinite });
         this.stimulus.zero(B, stim.shape[1]!);
         this.stimulus.addInput(stim);
-        const response = this.forward(this.stimulus.call(), dt, { state: fadeIn });
+        const response = this.forward(this.stimulus.call(), dt, { state: fadeIn, allowNonFinite });
         return { stimulus: stim, response, indices: batch };
       });
     }
@@ -514,26 +729,34 @@ export class Network {
   *currentResponse(
     dataset: MovieDataset,
     dt: number,
-    options: { indices?: readonly number[]; tPre?: number; tFadeIn?: number } = {},
+    options: { indices?: readonly number[]; tPre?: number; tFadeIn?: number; allowNonFinite?: boolean } = {},
   ): Generator<{ stimulus: Tensor; activity: Tensor; currents: Tensor; index: number }> {
     dataset.dt = dt;
     const indices = options.indices ?? Array.from({ length: dataset.length }, (_, i) => i);
-    const initial = this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5 });
+    const allowNonFinite = options.allowNonFinite ?? false;
+    const initial = this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5, allowNonFinite });
     for (const index of indices) {
       yield noGrad(() => {
         const stim = this.batchMovies(dataset, [index]);
         const [, T, , H] = stim.shape as [number, number, number, number];
-        const fadeIn = this.fadeInState(options.tFadeIn ?? 0, dt, { data: stim.data.subarray(0, H), shape: [1, 1, H] }, { state: initial });
+        const fadeIn = this.fadeInState(options.tFadeIn ?? 0, dt, { data: stim.data.subarray(0, H), shape: [1, 1, H] }, { state: initial, allowNonFinite });
         this.stimulus.zero(1, T);
         this.stimulus.addInput(stim);
         this.clamp();
         const params = this.paramApi();
         const acts: Tensor[] = [];
         const currents: Tensor[] = [];
-        this.integrate(params, this.stimulus.call(), dt, fadeIn, (s) => {
-          acts.push(s.nodes.activity!);
-          currents.push(this.dynamics.currents(buildStateApi(s, this.graph), params));
-        });
+        this.integrate(
+          params,
+          this.stimulus.call(),
+          dt,
+          fadeIn,
+          (s) => {
+            acts.push(s.nodes.activity!);
+            currents.push(this.dynamics.currents(buildStateApi(s, this.graph), params));
+          },
+          { phase: 'simulation', allowNonFinite },
+        );
         return {
           stimulus: new Tensor(stim.data, [T, H]),
           activity: new Tensor(stack(acts, 1).data, [T, this.nNodes]),

@@ -68,9 +68,11 @@ export function simulateStates(net: Network, params: ParamTensors, movie: ArrayN
 function simulateWith(net: Network, params: ParamTensors, movie: ArrayND, dt: number, options: SimulateOptions, asStates: boolean): Tensor | State[] {
   const tPre = options.tPre ?? 1;
   const B = movie.shape[0] ?? 0;
-  const steady = (): State | null => net.steadyState(tPre, dt, B, { grad: true, params });
+  // A diverging fit yields a non-finite loss, which the training loop stops on (keeping the
+  // last good parameters), so non-finite states are let through here.
+  const steady = (): State | null => net.steadyState(tPre, dt, B, { grad: true, params, allowNonFinite: true });
   const initialState = (options.gradSteadyState ?? true) ? steady() : noGrad(steady);
-  const run = { params, grad: true, initialState, onWarning: () => {} } as const;
+  const run = { params, grad: true, initialState, onWarning: () => {}, allowNonFinite: true } as const;
   return asStates ? (net.simulate(movie, dt, { ...run, asStates: true }) as State[]) : (net.simulate(movie, dt, run) as Tensor);
 }
 
