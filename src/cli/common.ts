@@ -1,5 +1,6 @@
 // What the commands that build a network share: the connectome / extent / n-syn-fill / params
 // flags, building the network from them, and the error classes that mean bad input (exit 2).
+import { BudgetError } from '../budget.ts';
 import { compileConnectome } from '../graph/compile.ts';
 import { demoConnectomePath } from '../graph/demo.ts';
 import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
@@ -27,6 +28,7 @@ export const paramsOption = (metavar = 'CKPT.json', help = "checkpoint in flyvis
 /** Errors that mean bad input rather than a failure of the program: exit code 2. */
 export const BAD_INPUT: readonly ErrorClass[] = [
   ConnectomeError, JsonFileError, NpyError, CheckpointError, ParameterConfigError, NetworkError, StimulusError, NonFiniteError,
+  BudgetError,
 ];
 
 interface ConnectomeFlags {

@@ -2,10 +2,10 @@
 // ({"nodes_bias": [...], "nodes_time_const": [...], "edges_sign": [...], "edges_syn_count": [...],
 // "edges_syn_strength": [...]}). A flyvis network exports the same with
 //   json.dump({k: v.tolist() for k, v in network.state_dict().items()}, open("params.json", "w"))
-import { readFileSync } from 'node:fs';
 import { compileConnectome } from '../graph/compile.ts';
 import type { ConnectomeSpec } from '../graph/spec.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
+import { BoundedReadError, MAX_JSON_BYTES, readTextFileBounded } from '../io/read-bounded.ts';
 import { CheckpointError, type CheckpointSizeFit, describeValue } from './errors.ts';
 import { groupRows } from './grouping.ts';
 import { formatKey } from './keys.ts';
@@ -32,9 +32,10 @@ const MAX_ENTRY_PROBLEMS = 3;
 function readJSONFile(file: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFileBounded(file, MAX_JSON_BYTES, 'JSON input');
   } catch (e) {
-    throw new CheckpointError([`${file}: cannot read (${(e as Error).message})`]);
+    const bounded = e instanceof BoundedReadError && e.problem !== 'missing';
+    throw new CheckpointError([bounded ? e.message : `${file}: cannot read (${(e as Error).message})`]);
   }
   try {
     return JSON.parse(text) as unknown;

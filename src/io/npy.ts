@@ -1,8 +1,10 @@
 // Reading and writing NumPy .npy files (format versions 1-3, C order, little-endian
 // float32 / float64 / int32 / int64), the array format flyvis users exchange movies and
 // activity in.
-import { readFileSync } from 'node:fs';
+import '../budget-env.ts';
+import { resolveBudget } from '../budget.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { BoundedReadError, readFileBounded } from './read-bounded.ts';
 import { toFloat32 } from './finite.ts';
 
 export type NpyData = Float32Array | Float64Array | Int32Array;
@@ -204,13 +206,18 @@ export function parseNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
   }
 }
 
-/** Reads a .npy file; errors name the file. */
+/**
+ * Reads a .npy file; errors name the file. Files above the memory budget (src/budget.ts) and
+ * devices such as /dev/zero are refused before reading; a pipe is read up to the budget.
+ */
 export function readNpy(file: string): NpyArray {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    const hint = ' (the memory budget; raise it with FLYVIS_MAX_MEMORY_GB or --max-memory)';
+    bytes = readFileBounded(file, resolveBudget().maxMemoryBytes, '.npy input', hint);
   } catch (e) {
-    throw new NpyError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    if (e instanceof BoundedReadError) throw new NpyError(`${file}: ${e.problem === 'missing' ? 'cannot read (ENOENT)' : e.detail}`);
+    throw e;
   }
   return parseNpy(bytes, file);
 }

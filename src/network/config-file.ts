@@ -1,9 +1,27 @@
 // flyvis network configs from files: the YAML (or JSON) flyvis writes and users keep, in
 // flyvis's own schema, either the network block itself or a whole training config whose
 // `network:` key holds it.
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import '../budget-env.ts';
+import { BoundedReadError, guardNesting, MAX_JSON_BYTES, readTextFileBounded } from '../io/read-bounded.ts';
 import type { NetworkConfig } from './network.ts';
+
+/** Configs may nest at most this deep (flyvis's nest 4 or 5 levels); deeper is refused. */
+export const MAX_CONFIG_DEPTH = 64;
+
+/** The nesting depth of a parsed value (a scalar is 0), counted without recursion. */
+function nestingDepth(root: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > MAX_CONFIG_DEPTH) return max;
+    for (const v of Object.values(x)) stack.push([v, d + 1]);
+  }
+  return max;
+}
 
 export class NetworkConfigError extends Error {
   override name = 'NetworkConfigError';
@@ -18,6 +36,7 @@ export function networkConfigFrom(raw: unknown, where = 'config'): NetworkConfig
   const block = isRecord(raw) && isRecord(raw.network) ? raw.network : raw;
   const path = isRecord(raw) && isRecord(raw.network) ? `${where}: network` : where;
   if (!isRecord(block)) throw new NetworkConfigError(`${path}: expected a mapping with ${KEYS.join(', ')}`);
+  if (nestingDepth(raw) > MAX_CONFIG_DEPTH) throw new NetworkConfigError(`${where}: nested more than ${MAX_CONFIG_DEPTH} levels deep (flyvis's configs nest 4 or 5)`);
   const problems: string[] = [];
   for (const k of Object.keys(block)) {
     if (!(KEYS as readonly string[]).includes(k)) problems.push(`${path}.${k}: unknown key (expected ${KEYS.join(', ')})`);
@@ -29,18 +48,24 @@ export function networkConfigFrom(raw: unknown, where = 'config'): NetworkConfig
   return block as NetworkConfig;
 }
 
-/** Reads a flyvis network config (.yaml, .yml or .json). */
+/**
+ * Reads a flyvis network config (.yaml, .yml or .json) of at most MAX_JSON_BYTES (256 MB); a
+ * device (/dev/zero) or a deeper nesting than MAX_CONFIG_DEPTH is refused, naming the file.
+ */
 export function readNetworkConfig(file: string): NetworkConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFileBounded(file, MAX_JSON_BYTES, 'config input');
   } catch (e) {
-    throw new NetworkConfigError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    if (!(e instanceof BoundedReadError)) throw e;
+    throw new NetworkConfigError(`${file}: ${e.problem === 'missing' ? 'cannot read (ENOENT)' : e.detail}`);
   }
   let raw: unknown;
   try {
-    raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
+    const tooDeep = (): Error => new NetworkConfigError(`${file}: nested too deeply to read (the parser exhausted the call stack)`);
+    raw = guardNesting(() => (/\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text)) as unknown, tooDeep);
   } catch (e) {
+    if (e instanceof NetworkConfigError) throw e;
     throw new NetworkConfigError(`${file}: not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`);
   }
   return networkConfigFrom(raw, file);
