@@ -20,7 +20,8 @@ export { checkDynamics, dynamicsProperty, arbitraryConnectomeSpec, type CheckDyn
 export { createSynapseKernel, listKernels, autoKernelName, KERNEL_NAMES, type KernelName, type SynapseKernelOptions } from './kernels/index.ts';
 export { makeActivation, ACTIVATION_NAMES, type Activation, type ActivationConfig, type ActivationName } from './kernels/activation.ts';
 export type { BoundSynapses, EdgeIndex, SynapseKernel } from './kernels/synapse.ts';
-export { readNpy, writeNpy, parseNpy, encodeNpy, NpyError, type NpyArray } from './io/npy.ts';
+export { readNpy, writeNpy, parseNpy, encodeNpy, npyToFloat32, NpyError, type NpyArray } from './io/npy.ts';
+export { NonFiniteError, FLOAT32_MAX, allFinite, firstNonFinite, countNonFinite, assertFinite, toFloat32 } from './io/finite.ts';
 export { writeFileAtomic } from './io/atomic.ts';
 export * from './train/index.ts'; // optimizers, schedules, the pure train step, losses, the training loop
 export * from './plot/index.ts'; // Vega-Lite specs rendered to SVG / PNG
