@@ -2,15 +2,20 @@
 // (nothing half-built) with one error that names the file and lists every problem.
 import * as E from 'fp-ts/lib/Either.js';
 import { resolve } from 'node:path';
-import { JsonFileError, readJsonFile } from '../io/json.ts';
+import { JsonFileError, readJsonFile, tooDeepDetail } from '../io/json.ts';
+import { guardNesting } from '../io/read-bounded.ts';
 import { decodeConnectomeSpec } from './decode.ts';
 import { connectomeSearchDirs, findConnectomeFile } from './paths.ts';
 import type { ConnectomeSpec } from './spec.ts';
 
+/** The message lists at most this many problems, then says how many more there are. */
+export const MAX_LISTED_PROBLEMS = 20;
+
 /**
- * A connectome file that cannot be used: missing, unreadable, not JSON, or not a valid
- * description. `problems` lists each problem (with its path inside the file where it has one);
- * the message names the file and lists them all on one line.
+ * A connectome file that cannot be used: missing, unreadable, too large, not JSON, or not a
+ * valid description. `problems` lists each problem (with its path inside the file where it has
+ * one); the message names the file and lists them on one line (the first MAX_LISTED_PROBLEMS,
+ * then `... and N more`).
  */
 export class ConnectomeError extends Error {
   override name = 'ConnectomeError';
@@ -19,15 +24,18 @@ export class ConnectomeError extends Error {
     readonly problems: readonly string[],
   ) {
     const n = problems.length;
-    super(`connectome file ${file}: ${n === 1 ? '' : `${n} problems: `}${problems.join('; ')}`);
+    const listed = problems.slice(0, MAX_LISTED_PROBLEMS).join('; ');
+    const more = n > MAX_LISTED_PROBLEMS ? `; ... and ${n - MAX_LISTED_PROBLEMS} more` : '';
+    super(`connectome file ${file}: ${n === 1 ? '' : `${n} problems: `}${listed}${more}`);
   }
 }
 
 /**
  * Reads and decodes a connectome description (flyvis's JSON schema). `file` is a path, or (as
  * in flyvis) the name of a description bundled in the project's data/ folder. Throws
- * `ConnectomeError` naming the file for a missing file, invalid JSON, or any decoding problem
- * (all are listed).
+ * `ConnectomeError` naming the file for a missing file, a file above the JSON size limit (256
+ * MB) or not a regular file, invalid JSON, too deep nesting, or any decoding problem (all are
+ * listed).
  */
 export function loadConnectomeSpec(file: string): ConnectomeSpec {
   const path = findConnectomeFile(file);
@@ -43,7 +51,10 @@ export function loadConnectomeSpec(file: string): ConnectomeSpec {
     }
     throw e;
   }
-  const decoded = decodeConnectomeSpec(json);
+  const decoded = guardNesting(
+    () => decodeConnectomeSpec(json),
+    () => new ConnectomeError(path, [tooDeepDetail]),
+  );
   if (E.isLeft(decoded)) throw new ConnectomeError(path, decoded.left);
   return decoded.right;
 }
