@@ -37,6 +37,7 @@ import { cellValue, isCategorical } from '../graph/types.ts';
 import { formatKey } from '../init/keys.ts';
 import { FLOAT32_MAX, NonFiniteError, allFinite, countNonFinite, firstNonFinite } from '../io/finite.ts';
 import { readNetworkConfig } from './config-file.ts';
+import { checkSimulation, GRAD_RECORDS, type BudgetOptions } from '../budget.ts';
 
 type Config = Readonly<Record<string, unknown>>;
 
@@ -79,6 +80,8 @@ export interface ForwardOptions {
   readonly params?: ParamTensors;
   /** Let NaN / ±Infinity input and states through instead of throwing (default false). */
   readonly allowNonFinite?: boolean;
+  /** The input budget for this call (src/budget.ts). */
+  readonly budget?: BudgetOptions;
 }
 
 /** A dataset of movies for stimulusResponse: item i is (frames, hexals) or (frames, 1, hexals). */
@@ -554,6 +557,8 @@ export class Network {
   forward(x: ArrayND, dt: number, options: ForwardOptions & { asStates: true }): State[];
   forward(x: ArrayND, dt: number, options?: ForwardOptions): Tensor;
   forward(x: ArrayND, dt: number, options: ForwardOptions = {}): Tensor | State[] {
+    const size = { batch: x.shape[0] ?? 0, steps: x.shape[1] ?? 0, nodes: this.nNodes, records: 2 + (isRecording() ? GRAD_RECORDS : 0) };
+    checkSimulation(`forward (${size.steps} frames)`, size, options.budget);
     if (!options.params) this.clamp();
     const params = this.paramApi(options.params);
     const states: State[] = [];
@@ -586,11 +591,13 @@ export class Network {
     tPre: number,
     dt: number,
     batchSize: number,
-    options: { value?: number | null; state?: State | null; grad?: boolean; params?: ParamTensors; allowNonFinite?: boolean } = {},
+    options: { value?: number | null; state?: State | null; grad?: boolean; params?: ParamTensors; allowNonFinite?: boolean; budget?: BudgetOptions } = {},
   ): State | null {
     const value = options.value === undefined ? 0.5 : options.value;
     if (!(tPre > 0) || value === null) return options.state ?? null;
     const steps = Math.trunc(tPre / dt);
+    const size = { batch: batchSize, steps, nodes: this.nNodes, records: 1 + (options.grad ? GRAD_RECORDS : 0) };
+    checkSimulation(`steady state (t_pre ${tPre} s at dt ${dt} s)`, size, options.budget);
     this.stimulus.zero(batchSize, steps);
     this.stimulus.addPreStim(value);
     return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, checkOf('steady state', options)));
@@ -604,10 +611,12 @@ export class Network {
     tFadeIn: number,
     dt: number,
     initialFrames: ArrayND,
-    options: { state?: State | null; grad?: boolean; params?: ParamTensors; allowNonFinite?: boolean } = {},
+    options: { state?: State | null; grad?: boolean; params?: ParamTensors; allowNonFinite?: boolean; budget?: BudgetOptions } = {},
   ): State | null {
     if (!(tFadeIn > 0)) return options.state ?? null;
     const n = Math.trunc(tFadeIn / dt);
+    const size = { batch: initialFrames.shape[0] ?? 0, steps: n, nodes: this.nNodes, records: 2 + (options.grad ? GRAD_RECORDS : 0) };
+    checkSimulation(`fade-in (t_fade_in ${tFadeIn} s at dt ${dt} s)`, size, options.budget);
     const [B, , H] = initialFrames.shape.length === 3 ? (initialFrames.shape as [number, number, number]) : [0, 0, 0];
     if (initialFrames.shape.length !== 3 || initialFrames.shape[1] !== 1) {
       throw new NetworkError(`fade_in_state: initial_frames must have shape (batch, 1, hexals), got ${shapeText(initialFrames.shape)}`);
@@ -649,8 +658,13 @@ export class Network {
       onWarning?: (message: string) => void;
       /** Let NaN / ±Infinity states through instead of throwing NonFiniteActivityError (default false). */
       allowNonFinite?: boolean;
+      /** The input budget for this call and its steady state (src/budget.ts). */
+      budget?: BudgetOptions;
     } = {},
   ): Tensor | State[] | LayerActivity {
+    const records = 3 + (options.asStates ? 1 : 0) + (options.grad ? GRAD_RECORDS : 0);
+    const size = { batch: movie.shape[0] ?? 0, steps: movie.shape[1] ?? 0, nodes: this.nNodes, records };
+    checkSimulation(`simulate (${size.steps} frames)`, size, options.budget);
     if (movie.shape.length !== 4) {
       throw new NetworkError(`simulate: requires shape (sample, frame, 1, hexals), got ${shapeText(movie.shape)}`);
     }
@@ -669,7 +683,7 @@ export class Network {
     const allowNonFinite = options.allowNonFinite ?? false;
     return this.withGrad(grad, () => {
       const init = options.initialState === undefined || options.initialState === 'auto'
-        ? this.steadyState(1.0, dt, B, { grad, allowNonFinite, ...(options.params ? { params: options.params } : {}) })
+        ? this.steadyState(1.0, dt, B, { grad, allowNonFinite, ...(options.params ? { params: options.params } : {}), ...(options.budget ? { budget: options.budget } : {}) })
         : options.initialState;
       this.stimulus.zero(B, T);
       this.stimulus.addInput(movie);

@@ -3,6 +3,7 @@
 // network sets before reading items. Items are rendered for the current dt on access, so the
 // network's dt decides the frame count. Every dataset labels its items (`params`) and tells
 // where its time origin is (`tPre`: seconds of grey at the start of each item).
+import { BYTES_PER_VALUE, checkMemory, checkSimulation, formatCount, latticePoints } from '../budget.ts';
 import { BoxEye } from './box-eye.ts';
 import { checkInteger, checkNonEmpty, checkPositive, checkFinite, fail } from './errors.ts';
 import { discIndices, hexLattice, type HexLattice } from './hex.ts';
@@ -36,6 +37,30 @@ function currentDt(d: { dt?: number }, name: string): number {
 
 function checkIndex(i: number, length: number, name: string): void {
   if (!Number.isInteger(i) || i < 0 || i >= length) fail(`${name} index`, `an integer in [0, ${length})`, i);
+}
+
+// -- size checks: the input budget (src/budget.ts), before anything is allocated ---------------
+
+/**
+ * Refuses a receptor lattice, and with `ppo` a HexEye's monitor (ppo (2 extent + 1) pixels
+ * square), above the memory budget. Malformed values are left to the constructors' checks.
+ */
+function checkLattice(name: string, extent: unknown, ppo?: unknown): void {
+  if (typeof extent !== 'number' || !Number.isSafeInteger(extent) || extent < 0) return;
+  const hexals = latticePoints(extent);
+  let what = `${name}: extent ${extent} gives ${formatCount(hexals)} hexals`;
+  let bytes = hexals * 2 * BYTES_PER_VALUE;
+  if (typeof ppo === 'number' && Number.isSafeInteger(ppo) && ppo >= 1) {
+    const side = ppo * (2 * extent + 1);
+    what += ` on a ${formatCount(side)} x ${formatCount(side)} pixel monitor (ppo ${ppo})`;
+    bytes += side * side * 2 * BYTES_PER_VALUE; // a rendered image, and every hexal's pixels
+  }
+  checkMemory(what, bytes);
+}
+
+/** Refuses rendering item `index` at the current dt above the step or memory budget (frames x hexals). */
+function checkItem(d: StimulusDataset, index: number): void {
+  checkSimulation(`${d.name}[${index}] at dt ${d.dt} s`, { batch: 1, steps: d.frameCount(index), nodes: d.nHexals, records: 3 });
 }
 
 function product<T extends readonly unknown[][]>(...lists: T): { [K in keyof T]: T[K] extends (infer E)[] ? E : never }[] {
@@ -72,6 +97,7 @@ export class Flashes implements StimulusDataset {
   dt?: number;
 
   constructor(o: FlashesOptions = {}) {
+    checkLattice(this.name, o.extent ?? 15);
     this.lattice = hexLattice(o.extent ?? 15);
     const range = o.dynamicRange ?? [0, 1];
     if (range.length !== 2) fail('dynamic_range', 'two intensities [low, high]', range);
@@ -104,7 +130,7 @@ export class Flashes implements StimulusDataset {
   }
 
   get(index: number): Frames {
-    checkIndex(index, this.length, this.name);
+    checkItem(this, index);
     const dt = currentDt(this, this.name);
     const p = this.params[index]!;
     const H = this.lattice.length;
@@ -172,6 +198,7 @@ export class MovingBar implements StimulusDataset {
   private readonly barLoc: number;
 
   constructor(o: MovingBarOptions = {}) {
+    checkLattice(this.name, o.extent ?? 15, o.ppo ?? 25);
     this.eye = new HexEye(o.extent ?? 15, o.ppo ?? 25);
     this.angles = checkNonEmpty('angles', o.angles ?? DEFAULT_ANGLES).map((a, i) => checkFinite(`angles[${i}]`, a));
     this.widths = checkNonEmpty('widths', o.widths ?? [1, 2, 4]).map((w, i) => checkPositive(`widths[${i}]`, w));
@@ -180,6 +207,8 @@ export class MovingBar implements StimulusDataset {
     const off = o.offsets ?? [-10, 11];
     if (off.length === 2) {
       if (!(Number.isInteger(off[0]) && Number.isInteger(off[1]) && off[1]! > off[0]!)) fail('offsets', '[first, last + 1) integers with last + 1 > first, or a list of consecutive offsets', off);
+      const n = off[1]! - off[0]!;
+      checkMemory(`${this.name}: offsets [${off[0]}, ${off[1]}) give ${formatCount(n)} frames of ${formatCount(this.eye.hexals)} hexals per bar`, n * this.eye.hexals * BYTES_PER_VALUE);
       this.offsets = Array.from({ length: off[1]! - off[0]! }, (_, i) => off[0]! + i);
     } else {
       checkNonEmpty('offsets', off);
@@ -251,7 +280,7 @@ export class MovingBar implements StimulusDataset {
   }
 
   get(index: number): Frames {
-    checkIndex(index, this.length, this.name);
+    checkItem(this, index);
     const dt = currentDt(this, this.name);
     const p = this.params[index]!;
     const t = p.t_stim!;
@@ -314,9 +343,12 @@ export class Gratings implements StimulusDataset {
   private readonly bg: number;
 
   constructor(o: GratingsOptions = {}) {
+    checkLattice(this.name, o.extent ?? 15, o.ppo ?? 25);
     this.eye = new HexEye(o.extent ?? 15, o.ppo ?? 25);
     const angles = checkNonEmpty('angles', o.angles ?? DEFAULT_ANGLES).map((a, i) => checkFinite(`angles[${i}]`, a));
     const periods = checkNonEmpty('periods', o.periods ?? [20]).map((p, i) => checkPositive(`periods[${i}]`, p));
+    const phaseFrames = periods.reduce((sum, p) => sum + Math.ceil(p / (OMMATIDIUM_DEG / 2)), 0);
+    checkMemory(`${this.name}: periods give ${formatCount(phaseFrames)} phase frames of ${formatCount(this.eye.hexals)} hexals`, phaseFrames * this.eye.hexals * BYTES_PER_VALUE);
     const tfs = checkNonEmpty('temporal_frequencies', o.temporalFrequencies ?? [1, 2, 4]).map((f, i) => checkPositive(`temporal_frequencies[${i}]`, f));
     this.intensity = checkFinite('intensity', o.intensity ?? 1);
     this.bg = checkFinite('bg_intensity', o.bgIntensity ?? 0);
@@ -358,7 +390,7 @@ export class Gratings implements StimulusDataset {
   }
 
   get(index: number): Frames {
-    checkIndex(index, this.length, this.name);
+    checkItem(this, index);
     const dt = currentDt(this, this.name);
     const p = this.params[index]!;
     const H = this.eye.hexals;
@@ -410,10 +442,13 @@ export class Dots implements StimulusDataset {
   private readonly discs: Int32Array[];
 
   constructor(o: DotsOptions = {}) {
+    checkLattice(this.name, o.extent ?? 15);
     this.lattice = hexLattice(o.extent ?? 15);
     const radius = checkInteger('dot_column_radius', o.dotColumnRadius ?? 0, 0);
     const maxExtent = checkInteger('max_extent', o.maxExtent ?? this.lattice.extent, 0);
     if (radius > maxExtent) fail('dot_column_radius', `at most max_extent (${maxExtent})`, radius);
+    const dots = latticePoints(Math.min(maxExtent, this.lattice.extent));
+    checkMemory(`${this.name}: ${formatCount(dots)} dots of radius ${radius}`, dots * latticePoints(radius) * BYTES_PER_VALUE);
     this.bgIntensity = checkFinite('bg_intensity', o.bgIntensity ?? 0.5);
     this.tStim = checkPositive('t_stim', o.tStim ?? 5);
     this.tPre = checkFinite('t_pre', o.tPre ?? 2);
@@ -467,7 +502,7 @@ export class Dots implements StimulusDataset {
   }
 
   get(index: number): Frames {
-    checkIndex(index, this.length, this.name);
+    checkItem(this, index);
     const dt = currentDt(this, this.name);
     const p = this.params[index]!;
     const H = this.lattice.length;
@@ -556,7 +591,7 @@ export class UserMovies implements StimulusDataset {
   }
 
   get(index: number): Frames {
-    checkIndex(index, this.length, this.name);
+    checkItem(this, index);
     const H = this.nHexals;
     const movie: Frames = { data: this.data.subarray(index * this.nFrames * H, (index + 1) * this.nFrames * H), shape: [this.nFrames, H] };
     return this.o.frameDt === undefined ? movie : resample(movie, this.nFrames * this.o.frameDt, currentDt(this, this.name));
