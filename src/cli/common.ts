@@ -18,7 +18,9 @@ import type { ErrorClass, OptionSpecs } from './args.ts';
 export const CONNECTOME_OPTIONS = {
   connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
   extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
-  'n-syn-fill': { type: 'number', metavar: 'X', min: 0, default: 1, help: 'synapse count given to offsets filled into the convex hull (0: no fill)' },
+  // Counts are stored as float32: a fill above its range would become Infinity deep inside the
+  // parameter configuration, so it is refused here, naming the flag.
+  'n-syn-fill': { type: 'number', metavar: 'X', min: 0, max: 3.4e38, default: 1, help: 'synapse count given to offsets filled into the convex hull (0: no fill)' },
 } as const satisfies OptionSpecs;
 
 /** --params, with the command's own placeholder and help. */
@@ -28,8 +30,16 @@ export const paramsOption = (metavar = 'CKPT.json', help = "checkpoint in flyvis
 /** Errors that mean bad input rather than a failure of the program: exit code 2. */
 export const BAD_INPUT: readonly ErrorClass[] = [
   ConnectomeError, JsonFileError, NpyError, CheckpointError, ParameterConfigError, NetworkError, StimulusError, NonFiniteError,
-  BudgetError,
+  OutputPathError, BudgetError,
 ];
+
+/** The files the connectome / params flags read (an output must not replace them). */
+export function connectomeInputs(o: { readonly connectome?: string | undefined; readonly params?: string | undefined }): { flag: string; path: string | undefined }[] {
+  return [
+    { flag: 'connectome', path: o.connectome },
+    { flag: 'params', path: o.params },
+  ];
+}
 
 interface ConnectomeFlags {
   readonly connectome?: string | undefined;

@@ -6,33 +6,41 @@
 // recorded; the loss is the mean squared error over recorded entries between TARGET and the
 // activity `flyvis simulate` would produce with the same movie, dt and t-pre. Adam (default) or
 // SGD, gradients through the whole simulation (the grey t-pre phase included), clamp after every
-// update. Progress on stderr; every --checkpoint-every iterations FIT.json (state_dict JSON) and
-// FIT.train.json (optimizer state, loss history: what --resume needs) are written atomically;
-// Ctrl-C writes both and exits 130; a non-finite loss stops the run (exit 1) keeping the last
-// good state. The last line on stdout is {"initial_loss", "final_loss", "iters"}.
+// update. Progress on stderr from the start; every --checkpoint-every iterations FIT.json
+// (state_dict JSON) and FIT.train.json (optimizer state, loss history: what --resume needs) are
+// written as a pair: both staged to temporary files, then renamed (FIT.train.json first); the
+// training state records the SHA-256 of its FIT.json, and --resume rewrites a FIT.json left
+// behind by a kill between the two renames. An existing run is never replaced without --resume
+// or --force. Every output is checked (and locked) before any work. Ctrl-C writes the pair and
+// exits 130; a non-finite loss stops the run keeping the last good state (exit 2 when it happens
+// at the very first iteration: the initial parameters or inputs, not the learning rate; exit 1
+// later); a loss --divergence-factor times above the first stops it keeping the state with the
+// lowest loss (exit 1). The last line on stdout is {"initial_loss", "final_loss", "iters",
+// "status", "diverged", "iteration", "out"}.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Tensor, noGrad } from '../autograd/index.ts';
 import { demoConnectomePath } from '../graph/demo.ts';
 import { Xoshiro128 } from '../init/index.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { openOutputs } from '../io/output.ts';
 import { type NpyArray, readNpy } from '../io/npy.ts';
-import { PlotError, lossCurveSpec, writePlot } from '../plot/index.ts';
+import { PlotError, lossCurveSpec } from '../plot/index.ts';
 import {
   type Optimizer, type Params, type Recording, type RunDescription, type TrainCheckpoint, OptimizerError, Progress, ScheduleError,
   TrainStateError, adam, countRecorded, initialCheckpoint, makeTrainStep, maskedMSE, networkProjection, onInterrupt, parseSchedule,
-  readTrainState, sgd, simulateActivity, train, trainStatePath, writeTrainState,
+  readTrainState, sgd, simulateActivity, train, trainStatePath, trainStateToJSON,
 } from '../train/index.ts';
-import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions, paramsOption } from './common.ts';
-import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, connectomeInputs, networkFromOptions, paramsOption } from './common.ts';
+import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
+import { plotBytes } from './plot.ts';
 
 const OPTIONS = {
   ...CONNECTOME_OPTIONS,
   ...paramsOption('INIT.json', "initial parameters, a state_dict checkpoint (default: flyvis's initialization)"),
   movie: { type: 'string', metavar: 'MOVIE.npy', help: 'float32 movie of shape (batch, frames, 1, hexals)' },
   target: { type: 'string', metavar: 'TARGET.npy', help: 'float32 recorded activity (batch, frames, n_nodes), NaN where not recorded' },
-  dt: { type: 'number', metavar: 'DT', help: 'integration time step in seconds' },
+  dt: { type: 'dt', metavar: 'DT', help: 'integration time step in seconds, e.g. 0.02 or 1/50' },
   't-pre': { type: 'number', metavar: 'SECONDS', min: 0, default: 1, help: 'seconds of uniform 0.5 input before the movie, from v = bias' },
   'detach-t-pre': { type: 'boolean', help: 'do not differentiate through the t-pre phase (faster, approximate gradient)' },
   iters: { type: 'integer', metavar: 'K', min: 0, help: 'total optimizer iterations (a resumed run continues up to K)' },
@@ -44,6 +52,8 @@ const OPTIONS = {
   seed: { type: 'integer', metavar: 'S', min: 0, default: 0, help: 'seed for drawing batches' },
   'checkpoint-every': { type: 'integer', metavar: 'N', min: 0, default: 50, help: 'write the checkpoint every N iterations (0: only at the end)' },
   resume: { type: 'boolean', help: 'continue the run recorded in FIT.train.json beside --out' },
+  force: { type: 'boolean', help: 'replace an existing run at --out (FIT.json / FIT.train.json) instead of refusing' },
+  'divergence-factor': { type: 'number', metavar: 'X', min: 0, default: 1000, help: 'stop when the loss exceeds X times the first loss, keeping the lowest-loss parameters (0: never)' },
   out: { type: 'string', metavar: 'FIT.json', help: 'where to write the fitted parameters (state_dict JSON); FIT.train.json goes beside it' },
   'loss-plot': { type: 'string', metavar: 'FILE.svg', help: 'also plot the loss curve (.svg, or .png)' },
   'progress-every': { type: 'number', metavar: 'SECONDS', min: 0, default: 2, help: 'seconds between progress lines when stderr is not a terminal' },
@@ -52,16 +62,21 @@ const OPTIONS = {
 const SUMMARY =
   'Fits the trainable parameters to recorded activity (NaN = not recorded) by minimising the mean\n' +
   'squared error of the simulated activity over recorded entries, with checkpoints, Ctrl-C safety\n' +
-  'and --resume. The last stdout line is {"initial_loss", "final_loss", "iters"}.';
+  'and --resume. The last stdout line is {"initial_loss", "final_loss", "iters", "status", ...}.';
 
 /** Bad TARGET or MOVIE data. */
 export class FitInputError extends Error {
   override name = 'FitInputError';
 }
 
-/** A run stopped by a non-finite loss (exit 1). */
+/** A run stopped by a non-finite loss after some updates, or by divergence (exit 1). */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
+}
+
+/** A non-finite loss or gradient at the very first iteration: the initial parameters or inputs are bad (exit 2). */
+export class BadStartError extends Error {
+  override name = 'BadStartError';
 }
 
 const digest = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
@@ -124,110 +139,210 @@ export function run(argv: readonly string[]): Promise<number> {
       }
       const dt = o.dt!;
       const iters = o.iters!;
-      if (!(dt > 0)) throw new UsageError(`--dt: expected a positive number, got '${dt}'`);
-      const out = resolve(o.out!);
-      if (o['loss-plot'] !== undefined && !/\.(svg|png)$/i.test(o['loss-plot'])) {
-        throw new UsageError(`--loss-plot: expected a file name ending in .svg or .png, got '${o['loss-plot']}'`);
-      }
+      if (o.resume && o.force) throw new UsageError('--resume and --force: expected one of them (continue the run, or replace it)');
+      const divergence = o['divergence-factor'];
+      if (divergence !== 0 && !(divergence > 1)) throw new UsageError(`--divergence-factor: expected 0 (never) or a number > 1, got '${divergence}'`);
       const optimizer = makeOptimizer(o.optimizer, o.lr, o.schedule, o.momentum, iters);
-
-      const connectomeFile = o.connectome ?? demoConnectomePath;
-      const net = networkFromOptions(o);
-      const movieNpy = readNpy(o.movie!);
-      const H = net.stimulus.nInputElements;
-      if (movieNpy.shape.length !== 4 || movieNpy.shape[2] !== 1 || movieNpy.shape[3] !== H) {
-        throw new FitInputError(`${o.movie}: movie has shape (${movieNpy.shape.join(', ')}), expected (batch, frames, 1, ${H}) for extent ${o.extent}`);
-      }
-      const movie = { data: Float32Array.from(movieNpy.data), shape: movieNpy.shape };
-      const [B, T] = movie.shape as [number, number];
-      if (B === 0 || T === 0) throw new FitInputError(`${o.movie}: movie has shape (${movie.shape.join(', ')}), expected at least one sample and one frame`);
-      const target = checkTarget(readNpy(o.target!), o.target!, B, T, net.nNodes) as { data: Float32Array; shape: readonly number[] };
-      const batchSize = o['batch-size'];
-
-      const runDescription: RunDescription = {
-        connectome: o.connectome === undefined ? 'demo' : digest(connectomeFile),
-        extent: o.extent,
-        n_syn_fill: o['n-syn-fill'],
-        init_params: o.params === undefined ? 'default' : digest(o.params),
-        movie: digest(o.movie!),
-        target: digest(o.target!),
-        dt,
-        t_pre: o['t-pre'],
-        detach_t_pre: o['detach-t-pre'],
-        lr: o.lr,
-        schedule: o.schedule,
-        batch_size: batchSize ?? B,
-        seed: o.seed,
-      };
-      const initial = net.trainableParams();
-      const trainFile = trainStatePath(out);
-      let start: TrainCheckpoint;
-      if (o.resume) {
-        if (!existsSync(trainFile)) throw new UsageError(`--resume: no training state ${trainFile} to resume (run without --resume first)`);
-        start = readTrainState(trainFile, optimizer, initial, runDescription);
-        if (start.iteration > iters) throw new UsageError(`--iters: the run in ${trainFile} is at iteration ${start.iteration}, expected --iters >= ${start.iteration}, got ${iters}`);
-      } else start = initialCheckpoint(initial, optimizer);
-
-      const sim = { tPre: o['t-pre'], gradSteadyState: !o['detach-t-pre'] };
-      const lossOn = (p: Params, index: readonly number[]): Tensor =>
-        index.length === B ? maskedMSE(simulateActivity(net, p, movie, dt, sim), target) : maskedMSE(simulateActivity(net, p, samples(movie, index), dt, sim), samples(target, index));
-      const fullLoss = (p: Params): number => noGrad(() => lossOn(p, batchIndices(B, undefined, 0, 0)).item());
-      const step = makeTrainStep({ loss: lossOn, optimizer, project: networkProjection(net) });
-
-      // Writes FIT.json (every parameter, state_dict JSON) and FIT.train.json; each atomic.
-      const save = (c: TrainCheckpoint): void => {
-        const dict = net.stateDict();
-        for (const [k, t] of Object.entries(c.params)) dict[k] = Array.from(t.data);
-        writeTrainState(trainFile, c, optimizer, runDescription);
-        writeFileAtomic(out, `${JSON.stringify(dict)}\n`);
-      };
-
-      const progress = new Progress({ total: iters, label: 'flyvis fit', intervalMs: o['progress-every'] * 1000, startIteration: start.iteration });
-      let interrupted = false;
-      const release = onInterrupt(() => {
-        interrupted = true;
-      });
-      let result;
+      const trainDisplay = trainStatePath(o.out!);
+      const outs = openOutputs(
+        'fit',
+        [
+          { flag: 'out', path: o.out, nonRegular: 'refuse', why: 'fit rewrites its checkpoint and reads it back on --resume', extensions: undefined, example: 'fit.json' },
+          { id: 'train', flag: 'out', path: trainDisplay, nonRegular: 'refuse', why: 'the training state is read back on --resume' },
+          { flag: 'loss-plot', path: o['loss-plot'], extensions: ['.svg', '.png'] },
+        ],
+        [{ flag: 'movie', path: o.movie }, { flag: 'target', path: o.target }, ...connectomeInputs(o)],
+      );
       try {
-        result = await train({
-          step,
-          start,
-          iters,
-          batch: (i) => batchIndices(B, batchSize, o.seed, i),
-          checkpointEvery: o['checkpoint-every'],
-          onCheckpoint: save,
-          onIteration: (done, loss) => progress.update(done, loss),
-          interrupted: () => interrupted,
-        });
+        return await fitRun(o, outs, optimizer, dt, iters, divergence === 0 ? Infinity : divergence);
       } finally {
-        progress.finish();
-        release();
+        outs.release();
       }
-      if (result.status === 'interrupted') {
-        process.stderr.write(
-          `flyvis fit: interrupted at iteration ${result.checkpoint.iteration} of ${iters}; checkpoint written to ${out} (continue with --resume)\n`,
-        );
-        return 130;
-      }
-      if (result.status === 'nonfinite') {
-        const what = Number.isFinite(result.loss) ? `the gradient is not finite (norm ${result.gradNorm})` : `the loss is ${result.loss}`;
-        const kept = result.checkpoint === null
-          ? o.resume ? `the checkpoint of iteration ${start.iteration} in ${out} is kept` : 'no checkpoint was written'
-          : `the last good parameters (iteration ${result.checkpoint.iteration}) are in ${out}`;
-        throw new NonFiniteLossError(`${what} at iteration ${result.iteration + 1}; stopped (${kept}); try a smaller --lr`);
-      }
-      const { losses } = result.checkpoint;
-      const initialLoss = losses.length > 0 && (batchSize === undefined || batchSize >= B) ? losses[0]! : fullLoss(initial);
-      const finalLoss = fullLoss(result.checkpoint.params);
-      if (o['loss-plot'] !== undefined && losses.length > 0) {
-        await writePlot(resolve(o['loss-plot']), lossCurveSpec(losses, { title: `flyvis fit: loss (${o.optimizer}, lr ${o.lr})` }));
-      }
-      process.stdout.write(`${JSON.stringify({ initial_loss: initialLoss, final_loss: finalLoss, iters })}\n`);
-      return 0;
     },
     [
-      ...BAD_INPUT, FitInputError,
+      ...BAD_INPUT, FitInputError, BadStartError,
       TrainStateError, OptimizerError, ScheduleError, PlotError,
     ],
   );
+}
+
+type FitOptions = ReturnType<typeof parseArgs<typeof OPTIONS>>['options'];
+
+async function fitRun(
+  o: FitOptions,
+  outs: ReturnType<typeof openOutputs>,
+  optimizer: Optimizer,
+  dt: number,
+  iters: number,
+  divergenceFactor: number,
+): Promise<number> {
+  const outFile = outs.file('out')!;
+  const trainFile = outs.file('train')!;
+  const out = outFile.display;
+  const trainDisplay = trainFile.display;
+  // An existing run is continued (--resume) or replaced (--force), never silently overwritten.
+  const existing = [outFile, trainFile].filter((f) => f.exists).map((f) => f.display);
+  if (!o.resume && !o.force && existing.length > 0) {
+    const at = trainFile.exists ? describeRun(trainFile.path) : '';
+    throw new UsageError(
+      `--out ${out}: a run already exists there (${existing.join(', ')}${at}); continue it with --resume, or replace it with --force`,
+    );
+  }
+  if (o.resume && !trainFile.exists) {
+    throw new UsageError(`--resume: no training state ${trainDisplay} to resume (run without --resume first)`);
+  }
+  setInterruptNote(existing.length > 0 ? `${existing.join(' and ')} unchanged` : 'nothing was written');
+
+  const connectomeFile = o.connectome ?? demoConnectomePath;
+  const net = networkFromOptions(o);
+  const movieNpy = readNpy(o.movie!);
+  const H = net.stimulus.nInputElements;
+  if (movieNpy.shape.length !== 4 || movieNpy.shape[2] !== 1 || movieNpy.shape[3] !== H) {
+    throw new FitInputError(`${o.movie}: movie has shape (${movieNpy.shape.join(', ')}), expected (batch, frames, 1, ${H}) for extent ${o.extent}`);
+  }
+  const movie = { data: Float32Array.from(movieNpy.data), shape: movieNpy.shape };
+  const [B, T] = movie.shape as [number, number];
+  if (B === 0 || T === 0) throw new FitInputError(`${o.movie}: movie has shape (${movie.shape.join(', ')}), expected at least one sample and one frame`);
+  const target = checkTarget(readNpy(o.target!), o.target!, B, T, net.nNodes) as { data: Float32Array; shape: readonly number[] };
+  const batchSize = o['batch-size'];
+
+  const runDescription: RunDescription = {
+    connectome: o.connectome === undefined ? 'demo' : digest(connectomeFile),
+    extent: o.extent,
+    n_syn_fill: o['n-syn-fill'],
+    init_params: o.params === undefined ? 'default' : digest(o.params),
+    movie: digest(o.movie!),
+    target: digest(o.target!),
+    dt,
+    t_pre: o['t-pre'],
+    detach_t_pre: o['detach-t-pre'],
+    lr: o.lr,
+    schedule: o.schedule,
+    batch_size: batchSize ?? B,
+    seed: o.seed,
+  };
+  const initial = net.trainableParams();
+  const stateDictText = (c: TrainCheckpoint): string => {
+    const dict = net.stateDict();
+    for (const [k, t] of Object.entries(c.params)) dict[k] = Array.from(t.data);
+    return `${JSON.stringify(dict)}\n`;
+  };
+  const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+  // Stages FIT.train.json and FIT.json, then renames both (the training state first): a failure
+  // while staging (a full disk) leaves the previous pair as it was.
+  const save = (c: TrainCheckpoint): void => {
+    const text = stateDictText(c);
+    outs.stage('train', `${JSON.stringify(trainStateToJSON(c, optimizer, runDescription, { checkpoint_sha256: sha(text) }))}\n`);
+    outs.stage('out', text);
+    outs.commit();
+  };
+
+  let start: TrainCheckpoint;
+  if (o.resume) {
+    start = readTrainState(trainFile.path, optimizer, initial, runDescription);
+    if (start.iteration > iters) throw new UsageError(`--iters: the run in ${trainDisplay} is at iteration ${start.iteration}, expected --iters >= ${start.iteration}, got ${iters}`);
+    // FIT.json must be the state_dict of this training state; a kill between the two renames
+    // (or a lost FIT.json) leaves it behind: rewrite it from the training state.
+    const expected = stateDictText(start);
+    const actual = outFile.exists ? readFileSync(outFile.path, 'utf8') : undefined;
+    if (actual !== expected) {
+      outs.stage('out', expected);
+      outs.commit();
+      process.stderr.write(`flyvis fit: ${out} ${actual === undefined ? 'was missing' : 'did not match'} ${trainDisplay} (iteration ${start.iteration}); rewrote it from the training state\n`);
+    }
+    setInterruptNote(`the checkpoint of iteration ${start.iteration} in ${out} is kept`);
+  } else start = initialCheckpoint(initial, optimizer);
+
+  const sim = { tPre: o['t-pre'], gradSteadyState: !o['detach-t-pre'] };
+  const lossOn = (p: Params, index: readonly number[]): Tensor =>
+    index.length === B ? maskedMSE(simulateActivity(net, p, movie, dt, sim), target) : maskedMSE(simulateActivity(net, p, samples(movie, index), dt, sim), samples(target, index));
+  const fullLoss = (p: Params): number => noGrad(() => lossOn(p, batchIndices(B, undefined, 0, 0)).item());
+  const step = makeTrainStep({ loss: lossOn, optimizer, project: networkProjection(net) });
+
+  const nParams = Object.values(initial).reduce((n, t) => n + t.size, 0);
+  const every = o['checkpoint-every'];
+  process.stderr.write(
+    `flyvis fit: ${nParams} trainable parameters, ${B} x ${T} frames at dt ${dt} s, iterations ${start.iteration + 1}-${iters}; ` +
+      `checkpoints ${every > 0 ? `every ${every} iterations ` : 'at the end '}to ${out} and ${trainDisplay}\n`,
+  );
+  const progress = new Progress({ total: iters, label: 'flyvis fit', intervalMs: o['progress-every'] * 1000, startIteration: start.iteration });
+  let interrupted = false;
+  const release = onInterrupt(() => {
+    interrupted = true;
+  });
+  let result;
+  try {
+    result = await train({
+      step,
+      start,
+      iters,
+      batch: (i) => batchIndices(B, batchSize, o.seed, i),
+      checkpointEvery: every,
+      onCheckpoint: save,
+      onIteration: (done, loss) => progress.update(done, loss),
+      interrupted: () => interrupted,
+      divergenceFactor,
+    });
+  } finally {
+    progress.finish();
+    release();
+  }
+  const summary = (status: string, params: Params, iteration: number, extra: Record<string, unknown> = {}): void => {
+    const { losses } = result!.checkpoint ?? { losses: [] as number[] };
+    const initialLoss = losses.length > 0 && (batchSize === undefined || batchSize >= B) ? losses[0]! : fullLoss(initial);
+    const finalLoss = fullLoss(params);
+    process.stdout.write(
+      `${JSON.stringify({ initial_loss: initialLoss, final_loss: finalLoss, iters, status, diverged: status === 'diverged', iteration, out: resolve(out), ...extra })}\n`,
+    );
+  };
+  if (result.status === 'interrupted') {
+    process.stderr.write(
+      `flyvis fit: interrupted at iteration ${result.checkpoint.iteration} of ${iters}; checkpoint written to ${out} (continue with --resume)\n`,
+    );
+    return 130;
+  }
+  if (result.status === 'nonfinite') {
+    const what = Number.isFinite(result.loss) ? `the gradient is not finite (norm ${result.gradNorm})` : `the loss is ${result.loss}`;
+    if (result.iteration === 0) {
+      const init = o.params === undefined ? "flyvis's initialization" : `--params ${o.params}`;
+      throw new BadStartError(
+        `${what} at the first iteration, before any update: the initial parameters (${init}) with --movie ${o.movie}, --dt ${dt} and --t-pre ${o['t-pre']} do not give a finite simulation; check them (the learning rate is not involved yet); nothing was written`,
+      );
+    }
+    const kept = result.checkpoint === null
+      ? o.resume ? `the checkpoint of iteration ${start.iteration} in ${out} is kept` : 'no checkpoint was written'
+      : `the last good parameters (iteration ${result.checkpoint.iteration}) are in ${out}`;
+    if (result.checkpoint !== null) summary('nonfinite', result.checkpoint.params, result.checkpoint.iteration);
+    throw new NonFiniteLossError(`${what} at iteration ${result.iteration + 1}; stopped (${kept}); try a smaller --lr`);
+  }
+  if (result.status === 'diverged') {
+    const c = result.checkpoint;
+    summary('diverged', c.params, c.iteration, { divergence_loss: result.loss });
+    throw new NonFiniteLossError(
+      `the loss diverged: ${result.loss.toExponential(3)} at iteration ${result.iteration + 1}, more than ${divergenceFactor} times the first loss ` +
+        `${result.reference.toExponential(3)}; stopped, and wrote the parameters with the lowest loss (${result.best.toExponential(3)}, iteration ${c.iteration}) to ${out}; ` +
+        `try a smaller --lr (now ${o.lr}), or --divergence-factor 0 to let it run`,
+    );
+  }
+  const { losses } = result.checkpoint;
+  if (o['loss-plot'] !== undefined && losses.length > 0) {
+    outs.stage('loss-plot', await plotBytes(o['loss-plot'], lossCurveSpec(losses, { title: `flyvis fit: loss (${o.optimizer}, lr ${o.lr})` })));
+    outs.commit();
+  }
+  process.stderr.write(
+    `flyvis fit: wrote ${out} (fitted parameters, iteration ${result.checkpoint.iteration}) and ${trainDisplay} (training state)` +
+      `${o['loss-plot'] !== undefined && losses.length > 0 ? ` and ${o['loss-plot']}` : ''}\n`,
+  );
+  summary('done', result.checkpoint.params, result.checkpoint.iteration);
+  return 0;
+}
+
+/** " at iteration 37 of 100" from a training-state file, or '' when it cannot be read. */
+function describeRun(trainFile: string): string {
+  try {
+    const json = JSON.parse(readFileSync(trainFile, 'utf8')) as { iteration?: unknown };
+    return typeof json.iteration === 'number' ? `, at iteration ${json.iteration}` : '';
+  } catch {
+    return '';
+  }
 }

@@ -4,20 +4,33 @@
 // Renders activity written by `flyvis simulate` / `flyvis run` ((batch, frames, n_nodes) float32):
 // the central cells' traces of the chosen cell types over time, and one frame of a cell type's
 // activity on the hexagonal lattice. .svg (vega), or .png (rasterised by resvg).
-import { resolve } from 'node:path';
-import { ConnectomeError } from '../graph/load.ts';
+//
+// The activity's sidecar (ACTIVITY.npy.json, written beside it by simulate, run and fit) is the
+// truth: connectome, extent, n_syn_fill, dt and the frame times come from it, and a flag that
+// contradicts it is refused, naming the run that wrote the file. Without a sidecar the flags
+// are used, and the defaults (extent 15, dt 0.02) with a warning.
+import { existsSync } from 'node:fs';
+import { demoConnectomePath } from '../graph/demo.ts';
+import { nodesDigest } from '../graph/digest.ts';
+import { findConnectomeFile } from '../graph/paths.ts';
 import type { Connectome } from '../graph/types.ts';
-import { NpyError, readNpy } from '../io/npy.ts';
-import { PlotError, centralTracesSpec, hexFrameSpec, writePlot } from '../plot/index.ts';
-import { connectomeFromOptions } from './common.ts';
+import { readNpy } from '../io/npy.ts';
+import { openOutputs } from '../io/output.ts';
+import { type ActivitySidecar, SidecarError, describeProducer, readSidecar, sidecarPath } from '../io/sidecar.ts';
+import { PlotError, centralTracesSpec, hexFrameSpec, renderSVG, svgToPNG, type TopLevelSpec } from '../plot/index.ts';
+import { BAD_INPUT, connectomeFromOptions } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
+
+const DEFAULT_EXTENT = 15;
+const DEFAULT_DT = 0.02;
+const DEFAULT_N_SYN_FILL = 1;
 
 const OPTIONS = {
   activity: { type: 'string', metavar: 'ACTIVITY.npy', help: 'activity (batch, frames, n_nodes) or (frames, n_nodes), as flyvis simulate writes' },
-  connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
-  extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius the activity was simulated at' },
-  'n-syn-fill': { type: 'number', metavar: 'X', min: 0, default: 1, help: 'as given to simulate' },
-  dt: { type: 'number', metavar: 'DT', default: 0.02, help: 'seconds per frame (time axis)' },
+  connectome: { type: 'string', metavar: 'FILE', help: 'connectome description (default: from ACTIVITY.npy.json, else the built-in synthetic demo)' },
+  extent: { type: 'integer', metavar: 'N', min: 0, help: `lattice radius the activity was simulated at (default: from ACTIVITY.npy.json, else ${DEFAULT_EXTENT})` },
+  'n-syn-fill': { type: 'number', metavar: 'X', min: 0, max: 3.4e38, help: `as given to simulate (default: from ACTIVITY.npy.json, else ${DEFAULT_N_SYN_FILL})` },
+  dt: { type: 'dt', metavar: 'DT', help: `seconds per frame, e.g. 0.01 or 1/100 (default: from ACTIVITY.npy.json, else ${DEFAULT_DT})` },
   sample: { type: 'integer', metavar: 'I', min: 0, default: 0, help: 'which sample of the batch' },
   types: { type: 'string', metavar: 'T1,T2,...', help: 'cell types whose central cells to trace (default: a few from input to output)' },
   traces: { type: 'string', metavar: 'OUT.svg', help: 'write the traces plot here (.svg or .png)' },
@@ -28,7 +41,8 @@ const OPTIONS = {
 
 const SUMMARY =
   "Plots activity: the central cells' traces of chosen cell types over time (--traces) and one\n" +
-  "frame of a cell type's activity on the hexagonal lattice (--frame-out). SVG, or PNG by extension.";
+  "frame of a cell type's activity on the hexagonal lattice (--frame-out). SVG, or PNG by extension.\n" +
+  'Connectome, extent and dt come from the activity\'s sidecar (ACTIVITY.npy.json) when there is one.';
 
 const PREFERRED = ['R1', 'L1', 'L2', 'L3', 'Mi1', 'Tm3', 'Mi4', 'Mi9', 'T4a', 'T5a'];
 
@@ -38,10 +52,63 @@ export function defaultCellTypes(connectome: Connectome): string[] {
   return have.length >= 2 ? have : connectome.uniqueCellTypes.slice(0, 6);
 }
 
-const checkOut = (flag: string, file: string): string => {
-  if (!/\.(svg|png)$/i.test(file)) throw new UsageError(`--${flag}: expected a file name ending in .svg or .png, got '${file}'`);
-  return resolve(file);
-};
+/** Bytes of a plot: PNG when the name ends in .png, SVG otherwise. */
+export async function plotBytes(file: string, spec: TopLevelSpec): Promise<string | Uint8Array> {
+  const svg = await renderSVG(spec);
+  return file.toLowerCase().endsWith('.png') ? svgToPNG(svg) : svg;
+}
+
+const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+
+interface Resolved {
+  readonly connectome: Connectome;
+  readonly dt: number;
+  readonly t0: number | undefined;
+  /** What was assumed for lack of a sidecar (printed once the plots are written). */
+  readonly warning?: string | undefined;
+}
+
+/**
+ * Connectome, dt and first frame time for plotting `o.activity`: from its sidecar when there is
+ * one (a contradicting flag is refused, naming the run that wrote the file), else from the
+ * flags and the defaults (with a warning on stderr).
+ */
+export function plotSettings(
+  o: { connectome?: string | undefined; extent?: number | undefined; 'n-syn-fill'?: number | undefined; dt?: number | undefined; activity: string },
+  sidecar: ActivitySidecar | undefined,
+): Resolved {
+  if (sidecar === undefined) {
+    const assumed = [
+      ...(o.extent === undefined ? [`--extent ${DEFAULT_EXTENT}`] : []),
+      ...(o.dt === undefined ? [`--dt ${DEFAULT_DT}`] : []),
+    ];
+    const warning = assumed.length === 0
+      ? undefined
+      : `${o.activity} has no sidecar (${sidecarPath(o.activity)}); assuming ${assumed.join(' and ')} (give them to silence this)`;
+    const connectome = connectomeFromOptions({ connectome: o.connectome, extent: o.extent ?? DEFAULT_EXTENT, 'n-syn-fill': o['n-syn-fill'] ?? DEFAULT_N_SYN_FILL });
+    return { connectome, dt: o.dt ?? DEFAULT_DT, t0: undefined, warning };
+  }
+  const from = `${o.activity} was written by ${describeProducer(sidecar)}`;
+  const contradicts = (flag: string, given: number, recorded: number): void => {
+    if (!close(given, recorded)) throw new UsageError(`--${flag} ${given} contradicts ${sidecarPath(o.activity)}: ${from}; drop --${flag} or pass ${recorded}`);
+  };
+  if (o.extent !== undefined) contradicts('extent', o.extent, sidecar.extent);
+  if (o['n-syn-fill'] !== undefined) contradicts('n-syn-fill', o['n-syn-fill'], sidecar.n_syn_fill);
+  if (o.dt !== undefined) contradicts('dt', o.dt, sidecar.dt);
+  let file = o.connectome;
+  if (file === undefined) {
+    file = sidecar.connectome === 'demo' ? demoConnectomePath : sidecar.connectome;
+    if (!existsSync(file)) {
+      throw new UsageError(`${sidecarPath(o.activity)}: the connectome ${sidecar.connectome} it names is missing; pass --connectome`);
+    }
+  }
+  const connectome = connectomeFromOptions({ connectome: file, extent: sidecar.extent, 'n-syn-fill': sidecar.n_syn_fill });
+  if (o.connectome !== undefined && nodesDigest(connectome) !== sidecar.node_order.nodes_sha256) {
+    const found = findConnectomeFile(o.connectome) ?? o.connectome;
+    throw new UsageError(`--connectome ${o.connectome} contradicts ${sidecarPath(o.activity)}: ${from}, and ${found} gives other nodes; drop --connectome`);
+  }
+  return { connectome, dt: sidecar.dt, t0: sidecar.frame_times.first_s, warning: undefined };
+}
 
 export function run(argv: readonly string[]): Promise<number> {
   return runCommand(
@@ -54,27 +121,40 @@ export function run(argv: readonly string[]): Promise<number> {
       }
       if (o.activity === undefined) throw new UsageError('--activity is required');
       if (o.traces === undefined && o['frame-out'] === undefined) throw new UsageError('expected --traces and/or --frame-out (where to write the plots)');
-      if (!(o.dt > 0)) throw new UsageError(`--dt: expected a positive number, got '${o.dt}'`);
       const frame = /^-?\d+$/.test(o.frame) ? Number(o.frame) : NaN;
       if (!Number.isSafeInteger(frame)) throw new UsageError(`--frame: expected an integer, got '${o.frame}'`);
-      const traces = o.traces === undefined ? undefined : checkOut('traces', o.traces);
-      const frameOut = o['frame-out'] === undefined ? undefined : checkOut('frame-out', o['frame-out']);
-      const connectome = connectomeFromOptions(o);
-      const activity = readNpy(o.activity);
-      const types = o.types === undefined ? defaultCellTypes(connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
-      // Build every spec before writing anything, so bad input leaves no files.
-      const specs: [string, Parameters<typeof writePlot>[1]][] = [];
-      if (traces !== undefined) specs.push([traces, centralTracesSpec(connectome, activity, { cellTypes: types, dt: o.dt, sample: o.sample })]);
-      if (frameOut !== undefined) {
-        const cellType = o['frame-type'] ?? types[0]!;
-        specs.push([frameOut, hexFrameSpec(connectome, activity, { cellType, frame, sample: o.sample })]);
+      const ext = ['.svg', '.png'];
+      const outs = openOutputs(
+        'plot',
+        [
+          { flag: 'traces', path: o.traces, extensions: ext },
+          { flag: 'frame-out', path: o['frame-out'], extensions: ext },
+        ],
+        [{ flag: 'activity', path: o.activity }, { flag: 'connectome', path: o.connectome }],
+      );
+      try {
+        const activity = readNpy(o.activity);
+        const sidecar = readSidecar(o.activity, activity.shape);
+        const { connectome, dt, t0, warning } = plotSettings({ ...o, activity: o.activity }, sidecar);
+        if (activity.shape.length >= 2 && activity.shape[activity.shape.length - 2] === 0) {
+          throw new UsageError(`--activity ${o.activity}: has shape (${activity.shape.join(', ')}), expected at least one frame`);
+        }
+        const types = o.types === undefined ? defaultCellTypes(connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
+        // Build and render every plot before writing anything, so bad input leaves no files.
+        const traces = { cellTypes: types, dt, sample: o.sample, ...(t0 === undefined ? {} : { t0 }) };
+        if (o.traces !== undefined) outs.stage('traces', await plotBytes(o.traces, centralTracesSpec(connectome, activity, traces)));
+        if (o['frame-out'] !== undefined) {
+          const cellType = o['frame-type'] ?? types[0]!;
+          outs.stage('frame-out', await plotBytes(o['frame-out'], hexFrameSpec(connectome, activity, { cellType, frame, sample: o.sample })));
+        }
+        const written = outs.commit();
+        if (warning !== undefined) process.stderr.write(`flyvis plot: warning: ${warning}\n`);
+        for (const file of written) process.stdout.write(`${file}\n`);
+        return 0;
+      } finally {
+        outs.release();
       }
-      for (const [file, spec] of specs) {
-        await writePlot(file, spec);
-        process.stdout.write(`${file}\n`);
-      }
-      return 0;
     },
-    [ConnectomeError, NpyError, PlotError],
+    [...BAD_INPUT, PlotError, SidecarError],
   );
 }

@@ -1,19 +1,24 @@
 // `flyvis run [--connectome FILE] [--extent N] [--params CKPT] [--out-dir DIR]`: the main job in
 // one command. Simulates a full-field flash as flyvis's flash stimuli do (grey 0.5, then 1.0,
 // then 0.0, after t-pre seconds of grey) and writes DIR/activity.npy (1, frames, n_nodes) and
-// DIR/responses.svg (central-cell traces), printing where they are.
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { writeNpy } from '../io/npy.ts';
-import { PlotError, centralTracesSpec, writePlot } from '../plot/index.ts';
-import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions, paramsOption } from './common.ts';
+// DIR/responses.svg (central-cell traces), with DIR/activity.npy.json describing the activity
+// (connectome, extent, dt, frame times, ...; flyvis plot reads it), printing where they are.
+// DIR and its files are checked before the simulation and written together at the end; a
+// missing DIR is created only then, so a failure leaves no empty folder.
+import { basename, join, resolve } from 'node:path';
+import { findConnectomeFile } from '../graph/paths.ts';
+import { encodeNpy } from '../io/npy.ts';
+import { openOutputs } from '../io/output.ts';
+import { describeActivity, encodeSidecar } from '../io/sidecar.ts';
+import { PlotError, centralTracesSpec } from '../plot/index.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, connectomeInputs, networkFromOptions, paramsOption } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
-import { defaultCellTypes } from './plot.ts';
+import { defaultCellTypes, plotBytes } from './plot.ts';
 
 const OPTIONS = {
   ...CONNECTOME_OPTIONS,
   ...paramsOption(),
-  dt: { type: 'number', metavar: 'DT', default: 0.01, help: 'integration time step in seconds' },
+  dt: { type: 'dt', metavar: 'DT', default: 0.01, help: 'integration time step in seconds, e.g. 0.01 or 1/100' },
   't-pre': { type: 'number', metavar: 'SECONDS', min: 0, default: 1, help: 'seconds of grey before the movie (steady state)' },
   grey: { type: 'number', metavar: 'SECONDS', min: 0, default: 0.2, help: 'grey (0.5) at the start of the movie' },
   on: { type: 'number', metavar: 'SECONDS', min: 0, default: 0.5, help: 'flash at intensity 1.0' },
@@ -43,24 +48,45 @@ export function run(argv: readonly string[]): Promise<number> {
         process.stdout.write(formatHelp('run', SUMMARY, OPTIONS));
         return 0;
       }
-      if (!(o.dt > 0)) throw new UsageError(`--dt: expected a positive number, got '${o.dt}'`);
       const frames = { grey: Math.round(o.grey / o.dt), on: Math.round(o.on / o.dt), off: Math.round(o.off / o.dt) };
       if (frames.grey + frames.on + frames.off === 0) throw new UsageError('--grey, --on, --off: expected at least one frame in total');
-      const net = networkFromOptions(o);
-      const types = o.types === undefined ? defaultCellTypes(net.connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
-      const movie = flashMovie(net.stimulus.nInputElements, frames);
-      const warn = (m: string): void => void process.stderr.write(`flyvis run: warning: ${m}\n`);
-      const initialState = net.steadyState(o['t-pre'], o.dt, 1);
-      const activity = net.simulate(movie, o.dt, { initialState, onWarning: warn }) as { data: Float32Array; shape: readonly number[] };
-      const title = `Flash responses (${o.connectome === undefined ? 'demo connectome' : 'connectome'}, extent ${o.extent}; on at ${o.grey} s, off at ${o.grey + o.on} s)`;
-      const spec = centralTracesSpec(net.connectome, activity, { cellTypes: types, dt: o.dt, title });
-      const dir = resolve(o['out-dir']);
-      mkdirSync(dir, { recursive: true });
-      const npy = join(dir, 'activity.npy');
-      const svg = join(dir, 'responses.svg');
-      writeNpy(npy, activity.data, activity.shape);
-      await writePlot(svg, spec);
-      process.stdout.write(`activity: ${npy} (float32, shape (${activity.shape.join(', ')}), dt ${o.dt} s)\nresponses: ${svg} (${types.join(', ')})\n`);
+      const files = ['activity.npy', 'activity.npy.json', 'responses.svg'];
+      const outs = openOutputs('run', [{ flag: 'out-dir', path: o['out-dir'], kind: 'dir', files }], connectomeInputs(o));
+      try {
+        const net = networkFromOptions(o);
+        const types = o.types === undefined ? defaultCellTypes(net.connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
+        const movie = flashMovie(net.stimulus.nInputElements, frames);
+        const warn = (m: string): void => void process.stderr.write(`flyvis run: warning: ${m}\n`);
+        const initialState = net.steadyState(o['t-pre'], o.dt, 1);
+        const activity = net.simulate(movie, o.dt, { initialState, onWarning: warn }) as { data: Float32Array; shape: readonly number[] };
+        const connectomeFile = o.connectome === undefined ? undefined : (findConnectomeFile(o.connectome) ?? resolve(o.connectome));
+        const name = connectomeFile === undefined ? 'demo connectome' : basename(connectomeFile).replace(/\.json$/i, '');
+        const title = `Flash responses (${name}, extent ${o.extent}; on at ${o.grey} s, off at ${o.grey + o.on} s)`;
+        const spec = centralTracesSpec(net.connectome, activity, { cellTypes: types, dt: o.dt, title });
+        const sidecar = describeActivity({
+          producer: 'flyvis run',
+          connectomeFile,
+          connectome: net.connectome,
+          extent: o.extent,
+          nSynFill: o['n-syn-fill'],
+          params: o.params === undefined ? undefined : resolve(o.params),
+          dt: o.dt,
+          tPre: o['t-pre'],
+          shape: activity.shape,
+          extra: { stimulus: { type: 'flash', grey_s: o.grey, on_s: o.on, off_s: o.off, frames } },
+        });
+        outs.stage('out-dir', encodeNpy(activity.data, activity.shape), 'activity.npy');
+        outs.stage('out-dir', encodeSidecar(sidecar), 'activity.npy.json');
+        outs.stage('out-dir', await plotBytes('responses.svg', spec), 'responses.svg');
+        outs.commit();
+        const dir = resolve(o['out-dir']);
+        const [npy, json, svg] = files.map((f) => join(dir, f));
+        process.stdout.write(
+          `activity: ${npy} (float32, shape (${activity.shape.join(', ')}), dt ${o.dt} s)\nresponses: ${svg} (${types.join(', ')})\ndescription: ${json}\n`,
+        );
+      } finally {
+        outs.release();
+      }
       return 0;
     },
     [...BAD_INPUT, PlotError],

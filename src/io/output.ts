@@ -52,6 +52,8 @@ export interface OutputRequest {
   readonly nonRegular?: 'in-place' | 'refuse';
   /** Why a non-regular target is refused (appended to the message). */
   readonly why?: string;
+  /** A file name to suggest when a directory is given instead of a file, e.g. 'activity.npy'. */
+  readonly example?: string;
 }
 
 /** One input a command reads: an output may not be the same file. */
@@ -132,7 +134,7 @@ function checkFile(req: OutputRequest, id: string, name: string | undefined, dis
   let inPlace = false;
   if (s !== undefined && !s.isFile()) {
     if (s.isDirectory()) {
-      throw new OutputPathError(`--${flag}: ${display} is a directory, expected a file name${name === undefined ? ` (e.g. ${join(display, 'out' + (req.extensions?.[0] ?? ''))})` : ''}`);
+      throw new OutputPathError(`--${flag}: ${display} is a directory, expected a file name${name === undefined && req.example !== undefined ? ` (e.g. ${join(display, req.example)})` : ''}`);
     }
     if (!writableInPlace(s) || req.nonRegular === 'refuse') {
       throw new OutputPathError(`--${flag}: ${display} is ${fileKind(s)}, expected a regular file${req.why ? ` (${req.why})` : ''}`);

@@ -1,6 +1,7 @@
 // The training loop for long runs: iterates a pure TrainStep, reports progress, hands out
 // checkpoints (every N iterations, on an interrupt, at the end) and stops on a non-finite loss
-// keeping the last good state. Between iterations it yields to the event loop so a SIGINT
+// keeping the last good state, or on divergence (a loss `divergenceFactor` times above the run's
+// first loss) keeping the state with the lowest loss. Between iterations it yields to the event loop so a SIGINT
 // handler can run; the loop itself installs none (see onInterrupt).
 import type { Tensor } from '../autograd/index.ts';
 import type { Optimizer, OptimizerState, Params } from './optimizers.ts';
@@ -16,7 +17,7 @@ export interface TrainCheckpoint {
   readonly losses: readonly number[];
 }
 
-export type CheckpointReason = 'periodic' | 'interrupt' | 'nonfinite' | 'done';
+export type CheckpointReason = 'periodic' | 'interrupt' | 'nonfinite' | 'diverged' | 'done';
 
 /** The checkpoint a fresh run starts from. */
 export function initialCheckpoint(params: Params, optimizer: Optimizer): TrainCheckpoint {
@@ -38,6 +39,11 @@ export interface TrainLoopOptions<B> {
   readonly onIteration?: (done: number, loss: number) => void;
   /** Polled before every iteration; true stops the run with an 'interrupt' checkpoint. */
   readonly interrupted?: () => boolean;
+  /**
+   * Stop when a loss exceeds this many times the run's first loss (losses[0]), handing out the
+   * state with the lowest loss so far as a 'diverged' checkpoint. Default: never (Infinity).
+   */
+  readonly divergenceFactor?: number;
 }
 
 export type TrainResult =
@@ -51,13 +57,25 @@ export type TrainResult =
       readonly iteration: number;
       readonly loss: number;
       readonly gradNorm: number;
+    }
+  | {
+      readonly status: 'diverged';
+      /** The state with the lowest loss seen (the start when no update lowered it). */
+      readonly checkpoint: TrainCheckpoint;
+      /** The iteration whose loss exceeded divergenceFactor x reference, and that loss. */
+      readonly iteration: number;
+      readonly loss: number;
+      /** The run's first loss (losses[0]) and the lowest loss seen (at checkpoint.iteration). */
+      readonly reference: number;
+      readonly best: number;
     };
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs the loop; see TrainLoopOptions. Deterministic: the same start and batches give the same parameters. */
 export async function train<B>(options: TrainLoopOptions<B>): Promise<TrainResult> {
-  const { step, iters, batch, checkpointEvery = 0, onCheckpoint, onIteration, interrupted } = options;
+  const { step, iters, batch, checkpointEvery = 0, onCheckpoint, onIteration, interrupted, divergenceFactor = Infinity } = options;
+  if (!(divergenceFactor > 1)) throw new TrainError(`divergenceFactor: expected a number > 1 (Infinity: never), got ${divergenceFactor}`);
   if (!Number.isSafeInteger(iters) || iters < 0) throw new TrainError(`iters: expected an integer >= 0, got ${iters}`);
   if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 0) {
     throw new TrainError(`checkpointEvery: expected an integer >= 0, got ${checkpointEvery}`);
@@ -75,6 +93,8 @@ export async function train<B>(options: TrainLoopOptions<B>): Promise<TrainResul
   const snapshot = (s: Live): TrainCheckpoint => ({ ...s, losses: losses.slice(0, s.iteration) });
   let current: Live = first;
   let previous: Live | null = null;
+  // The state with the lowest loss seen (losses[i] is the loss at the state of iteration i).
+  let best: { state: Live; loss: number } | null = null;
   while (current.iteration < iters) {
     await tick();
     if (interrupted?.()) {
@@ -93,6 +113,13 @@ export async function train<B>(options: TrainLoopOptions<B>): Promise<TrainResul
       return { status: 'nonfinite', checkpoint: c, iteration: i, loss: r.loss, gradNorm: r.gradNorm };
     }
     losses[i] = r.loss;
+    if (best === null || r.loss < best.loss) best = { state: current, loss: r.loss };
+    const reference = losses[0]!;
+    if (reference > 0 && r.loss > divergenceFactor * reference) {
+      const c = snapshot(best.state);
+      onCheckpoint?.(c, 'diverged');
+      return { status: 'diverged', checkpoint: c, iteration: i, loss: r.loss, reference, best: best.loss };
+    }
     previous = current;
     current = { iteration: i + 1, params: r.params, optimizerState: r.state };
     onIteration?.(current.iteration, r.loss);

@@ -3,7 +3,10 @@
 //   FIT.train.json  what resuming needs: iteration, trainable parameters, optimizer state,
 //                   loss history, and a description of the run (inputs' digests, settings)
 //                   so that --resume refuses to continue a different run.
-// Float32 values survive JSON exactly, so a resumed run continues bit for bit.
+// Float32 values survive JSON exactly, so a resumed run continues bit for bit. A writer may
+// record extra fields (flyvis fit records `checkpoint_sha256`, the SHA-256 of the FIT.json
+// written with it, so that a pair left inconsistent by a kill between the two renames is
+// recognised and FIT.json rewritten from FIT.train.json on --resume).
 import { readFileSync } from 'node:fs';
 import { Tensor } from '../autograd/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -25,11 +28,12 @@ export function trainStatePath(checkpointFile: string): string {
   return checkpointFile.endsWith('.json') ? `${checkpointFile.slice(0, -5)}.train.json` : `${checkpointFile}.train.json`;
 }
 
-export function trainStateToJSON(checkpoint: TrainCheckpoint, optimizer: Optimizer, run: RunDescription): object {
+export function trainStateToJSON(checkpoint: TrainCheckpoint, optimizer: Optimizer, run: RunDescription, extra: Readonly<Record<string, unknown>> = {}): object {
   return {
     format: TRAIN_STATE_FORMAT,
     version: TRAIN_STATE_VERSION,
     iteration: checkpoint.iteration,
+    ...extra,
     run,
     optimizer: { name: optimizer.name, hyper: optimizer.hyper },
     params: Object.fromEntries(Object.entries(checkpoint.params).map(([k, t]) => [k, Array.from(t.data)])),
@@ -43,7 +47,8 @@ export function writeTrainState(file: string, checkpoint: TrainCheckpoint, optim
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (JSON.stringify(v) ?? String(v)).slice(0, 60);
+// Numbers as written (JSON.stringify would show 1e400, parsed as Infinity, as 'null').
+const show = (v: unknown): string => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)).slice(0, 60));
 
 /**
  * Reads a training-state file and checks it against this run: same optimizer and

@@ -1,5 +1,6 @@
 // `flyvis fit`: the teacher-student contract (loss down >= 100x on the training movies, >= 10x
 // better predictions on a held-out movie), resume, interrupt, non-finite loss, bad targets.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +99,9 @@ describe('flyvis fit: long runs', () => {
     expect(resumed.stderr).toMatch(/iter 12\/12/);
     expect(resumed.code).toBe(0);
     expect(readFileSync(parts, 'utf8')).toBe(readFileSync(whole, 'utf8'));
-    expect(lastJsonLine(resumed.stdout)).toEqual(lastJsonLine((await inProcess(fit, ...common, '--iters', '12', '--out', join(dir, 'again.json'))).stdout));
+    const { out: _resumedOut, ...resumedSummary } = lastJsonLine(resumed.stdout);
+    const { out: _againOut, ...againSummary } = lastJsonLine((await inProcess(fit, ...common, '--iters', '12', '--out', join(dir, 'again.json'))).stdout);
+    expect(resumedSummary).toEqual(againSummary);
     // A different run is refused, naming what differs.
     const other = await inProcess(fit, ...common, '--iters', '14', '--lr', '0.02', '--out', parts, '--resume');
     expect(other.code).toBe(2);
@@ -119,6 +122,10 @@ describe('flyvis fit: long runs', () => {
       });
     });
     expect(existsSync(out)).toBe(false); // --checkpoint-every 0: nothing written yet
+    // A second writer of the same output is refused while the first runs, naming it.
+    const second = await inProcess(fit, ...common, '--iters', '3', '--out', out, '--force');
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(new RegExp(`^flyvis fit: --out ${out}: is being written by flyvis fit \\(pid ${child.pid} on .*\\); wait for it to finish or choose another output\n$`));
     child.kill('SIGINT');
     const code = await exited;
     expect(code).toBe(130);
@@ -147,7 +154,11 @@ describe('flyvis fit: long runs', () => {
     expect(Object.values(kept).flat().every(Number.isFinite)).toBe(true);
     const net = new Network(t.net.config as never, {}, t.net.connectome);
     net.loadCheckpoint(out);
-    expect(r.stdout).toBe('');
+    const summary = lastJsonLine(r.stdout) as unknown as { status: string; diverged: boolean; iteration: number; final_loss: number };
+    expect(summary.status).toBe('nonfinite');
+    expect(summary.diverged).toBe(false);
+    expect(line).toContain(`(iteration ${summary.iteration})`);
+    expect(Number.isFinite(summary.final_loss)).toBe(true);
   }, 60_000);
 
   it('rejects bad targets and arguments with exit 2, one line, and no output file', async () => {
@@ -180,6 +191,112 @@ describe('flyvis fit: long runs', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(existsSync(out)).toBe(false);
       expect(readdirSync(dir).filter((f) => f.includes('.tmp') || f.startsWith('out'))).toEqual([]);
+    }
+  }, 60_000);
+  it('never replaces an existing run without --resume or --force', async () => {
+    const { dir, common } = setup();
+    const out = join(dir, 'fit.json');
+    const first = await inProcess(fit, ...common, '--iters', '4', '--out', out);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`flyvis fit: wrote ${out} (fitted parameters, iteration 4) and ${join(dir, 'fit.train.json')} (training state)`);
+    const summary = lastJsonLine(first.stdout) as unknown as Record<string, unknown>;
+    expect(summary).toMatchObject({ iters: 4, status: 'done', diverged: false, iteration: 4, out });
+    const before = readFileSync(out, 'utf8');
+    const again = await inProcess(fit, ...common, '--iters', '2', '--out', out);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toBe(
+      `flyvis fit: --out ${out}: a run already exists there (${out}, ${join(dir, 'fit.train.json')}, at iteration 4); continue it with --resume, or replace it with --force\n`,
+    );
+    expect(readFileSync(out, 'utf8')).toBe(before);
+    expect((await inProcess(fit, ...common, '--iters', '2', '--out', out, '--resume', '--force')).stderr).toMatch(/--resume and --force: expected one of them/);
+    const forced = await inProcess(fit, ...common, '--iters', '2', '--out', out, '--force');
+    expect(forced.code).toBe(0);
+    expect((JSON.parse(readFileSync(join(dir, 'fit.train.json'), 'utf8')) as { iteration: number }).iteration).toBe(2);
+  }, 30_000);
+
+  it('checks every output before any work', async () => {
+    const { dir, common } = setup();
+    writeFileSync(join(dir, 'file'), 'x');
+    const target = common[common.indexOf('--target') + 1]!;
+    const cases: [string[], string][] = [
+      [['--out', join(dir, 'file', 'fit.json'), '--checkpoint-every', '0'], `flyvis fit: --out: ${join(dir, 'file', 'fit.json')}: ${join(dir, 'file')} is a regular file, expected a folder`],
+      [['--out', dir], `flyvis fit: --out: ${dir} is a directory, expected a file name (e.g. ${join(dir, 'fit.json')})`],
+      [['--out', target], `flyvis fit: --out: ${target} is the same file as --target ${target}; an output must not replace an input`],
+      [['--out', '/dev/null'], 'flyvis fit: --out: /dev/null is a character device, expected a regular file (fit rewrites its checkpoint and reads it back on --resume)'],
+      [['--out', join(dir, 'a.json'), '--loss-plot', join(dir, 'a.json')], `flyvis fit: --loss-plot: expected a file name ending in .svg or .png, got '${join(dir, 'a.json')}'`],
+      [['--out', join(dir, 'a.json'), '--lr', '-1'], "flyvis fit: --lr: expected a positive number, got '-1'"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await inProcess(fit, ...common, '--iters', '300', ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(`${message}\n`); // no progress: refused before training
+    }
+    expect(readdirSync(dir).sort()).toEqual(['file', 'movie.npy', 'target.npy']);
+  }, 30_000);
+
+  it('stops a diverging run, keeping the parameters with the lowest loss, and says so', async () => {
+    const { dir, common } = setup();
+    const out = join(dir, 'fit.json');
+    const r = await inProcess(fit, ...common, '--iters', '50', '--lr', '100', '--out', out);
+    expect(r.code).toBe(1);
+    const summary = lastJsonLine(r.stdout) as unknown as { status: string; diverged: boolean; iteration: number; initial_loss: number; final_loss: number; divergence_loss: number };
+    expect(summary.status).toBe('diverged');
+    expect(summary.diverged).toBe(true);
+    expect(summary.divergence_loss).toBeGreaterThan(1000 * summary.initial_loss);
+    expect(summary.final_loss).toBeLessThanOrEqual(summary.initial_loss);
+    const line = r.stderr.trim().split('\n').at(-1)!;
+    expect(line).toMatch(
+      new RegExp(`^flyvis fit: error: the loss diverged: \\S+ at iteration \\d+, more than 1000 times the first loss \\S+; stopped, and wrote the parameters with the lowest loss \\(\\S+, iteration ${summary.iteration}\\) to ${out}; try a smaller --lr \\(now 100\\), or --divergence-factor 0 to let it run$`),
+    );
+    const state = JSON.parse(readFileSync(join(dir, 'fit.train.json'), 'utf8')) as { iteration: number; losses: number[] };
+    expect(state.iteration).toBe(summary.iteration);
+    expect(Math.min(...state.losses, summary.final_loss)).toBe(summary.final_loss);
+    // --divergence-factor 0 lets it run (here into a non-finite loss or to the end).
+    const free = await inProcess(fit, ...common, '--iters', '3', '--lr', '100', '--divergence-factor', '0', '--out', join(dir, 'free.json'));
+    expect(free.stderr).not.toMatch(/diverged/);
+  }, 30_000);
+
+  it('blames a non-finite loss at the first iteration on the start, not the learning rate (exit 2, nothing written)', async () => {
+    const { dir, common } = setup();
+    const huge = join(dir, 'huge.npy');
+    writeFileSync(huge, encodeNpy(new Float32Array(6 * t.hexals).fill(3e38), [1, 6, 1, t.hexals]));
+    const args = common.map((a, i) => (common[i - 1] === '--movie' ? huge : a));
+    const r = await inProcess(fit, ...args, '--iters', '5', '--out', join(dir, 'fit.json'));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      `flyvis fit: the loss is Infinity at the first iteration, before any update: the initial parameters (flyvis's initialization) with --movie ${huge}, --dt ${DT} and --t-pre 0.1 do not give a finite simulation; check them (the learning rate is not involved yet); nothing was written`,
+    );
+    expect(readdirSync(dir).filter((f) => f.startsWith('fit'))).toEqual([]);
+  }, 30_000);
+
+  it('SIGKILL at any moment leaves a consistent checkpoint pair (or one --resume repairs) and no debris', async () => {
+    const { dir, common } = setup();
+    const out = join(dir, 'fit.json');
+    const trainFile = join(dir, 'fit.train.json');
+    const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    let done = 0;
+    for (const [k, killAfter] of [[0, 3], [1, 6], [2, 10]] as const) {
+      const child = flyvisChild('fit', ...common, '--iters', '100000', '--checkpoint-every', '1', '--progress-every', '0', '--out', out, ...(k === 0 ? [] : ['--resume']));
+      const exited = new Promise((res) => child.on('close', res));
+      let stderr = '';
+      await new Promise<void>((res) => {
+        child.stderr.on('data', (b: Buffer) => {
+          stderr += b.toString();
+          if ((stderr.match(/iter +\d+\/100000/g) ?? []).length >= killAfter) res();
+        });
+      });
+      child.kill('SIGKILL');
+      await exited;
+      const state = JSON.parse(readFileSync(trainFile, 'utf8')) as { iteration: number; checkpoint_sha256: string };
+      expect(state.iteration).toBeGreaterThan(done);
+      done = state.iteration;
+      const consistent = sha(out) === state.checkpoint_sha256;
+      // Finishing the run with --resume repairs an inconsistent pair and cleans up after the killed process.
+      const r = await inProcess(fit, ...common, '--iters', String(done), '--checkpoint-every', '1', '--out', out, '--resume');
+      expect(r.code).toBe(0);
+      if (!consistent) expect(r.stderr).toContain('rewrote it from the training state');
+      expect(sha(out)).toBe((JSON.parse(readFileSync(trainFile, 'utf8')) as { checkpoint_sha256: string }).checkpoint_sha256);
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     }
   }, 60_000);
 });

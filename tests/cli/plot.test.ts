@@ -20,7 +20,8 @@ describe('flyvis plot', () => {
     const traces = join(dir, 'traces.svg');
     const frame = join(dir, 'frame.png');
     const r = await inProcess(plot, '--activity', act, '--extent', '2', '--types', 'R1,L2,Mi1,T4a', '--traces', traces, '--frame-type', 'L2', '--frame-out', frame);
-    expect(r.stderr).toBe('');
+    // No sidecar beside the activity: the default dt is assumed, and said.
+    expect(r.stderr).toBe(`flyvis plot: warning: ${act} has no sidecar (${act}.json); assuming --dt 0.02 (give them to silence this)\n`);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([traces, frame]);
     const svg = readFileSync(traces, 'utf8');

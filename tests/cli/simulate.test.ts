@@ -89,7 +89,7 @@ describe('flyvis simulate on the demo connectome', () => {
     expectBadInput(['--movie', good, '--params', ckpt, ...common], /bad\.json/, dir);
     expectBadInput(['--movie', good, '--extent', '1', '--dt', '0.02'], /--out is required/, dir);
     expectBadInput(['--movie', good, ...common, '--dt', '0.01'], /--dt given more than once/, dir);
-    expectBadInput(['--movie', good, '--extent', '1', '--dt', '-1', '--out', out], /--dt: expected a positive number/, dir);
+    expectBadInput(['--movie', good, '--extent', '1', '--dt', '-1', '--out', out], /--dt: expected a positive time step in seconds such as 0.005 or 1\/200, got '-1'/, dir);
     expectBadInput(['--movie', good, ...common, '--frobnicate'], /unknown option '--frobnicate'/, dir);
     expectBadInput(['--movie', good, ...common, '--connectome', join(dir, 'nope.json')], /nope\.json/, dir);
     expect(existsSync(out)).toBe(false);
