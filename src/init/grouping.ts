@@ -4,6 +4,7 @@
 // ids through a lookup table (or a Map when the combined key space is large).
 import { type Column, type Table, isCategorical } from '../graph/types.ts';
 import { ParameterError } from './errors.ts';
+import { kahanMeanFloat32 } from './float32-math.ts';
 
 /** Rows of a table grouped by some of its columns. */
 export interface Grouping {
@@ -150,13 +151,25 @@ export function scatterIndices(table: Table, columns: readonly string[], options
   return groupRows(table, columns, options).indices;
 }
 
-/** Mean of `values` (one per row) over each group, accumulated in float64. */
+/**
+ * Mean of `values` (one per row) over each group, accumulated in float64. flyvis's means of
+ * float32 columns (pandas) are `groupMeanFloat32`'s, which can differ in the last float32 bit.
+ */
 export function groupMean(grouping: Grouping, values: ArrayLike<number>): Float64Array {
   const sums = new Float64Array(grouping.nGroups);
   const idx = grouping.indices;
   for (let i = 0; i < idx.length; i++) sums[idx[i]!]! += values[i]!;
   for (let g = 0; g < sums.length; g++) sums[g]! /= grouping.counts[g]!;
   return sums;
+}
+
+/**
+ * Mean of float32 `values` (one per row) over each group as pandas' `groupby(...).mean()` takes
+ * it, bit for bit: a Kahan-compensated float32 sum over the rows in table order, divided by the
+ * count in float32 (see `kahanMeanFloat32`). This is how flyvis averages the edges' n_syn.
+ */
+export function groupMeanFloat32(grouping: Grouping, values: ArrayLike<number>): Float32Array {
+  return kahanMeanFloat32(grouping.indices, values, grouping.nGroups);
 }
 
 /** Gathers one value per row from one value per group: `out[i] = values[indices[i]]`. */

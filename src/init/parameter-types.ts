@@ -6,7 +6,8 @@
 import { type NumericColumn, type Table, isCategorical } from '../graph/types.ts';
 import { type ParamConfig, readNumber } from './config.ts';
 import { ParameterConfigError, ParameterError } from './errors.ts';
-import { type Grouping, groupMean } from './grouping.ts';
+import { npLogFloat32Array } from './float32-math.ts';
+import { type Grouping, groupMeanFloat32 } from './grouping.ts';
 import type { Route } from './parameter.ts';
 
 /** What a parameter type sees when it initializes a parameter. */
@@ -65,9 +66,13 @@ export function requireNumericColumn(ctx: ParameterTypeContext, column: string, 
   return col;
 }
 
-/** Mean n_syn of each group, as flyvis takes it (pandas mean of a float32 column: a float32). */
-function meanSynapseCount(ctx: ParameterTypeContext, typeName: string): Float64Array {
-  return groupMean(ctx.grouping, requireNumericColumn(ctx, 'n_syn', typeName)).map(Math.fround);
+/**
+ * Mean n_syn of each group, as flyvis takes it: `edges.groupby(groupby, sort=False).mean()` of
+ * the float32 n_syn column, which pandas sums in float32 with Kahan compensation, rows in edge
+ * order, and divides by the count in float32.
+ */
+function meanSynapseCount(ctx: ParameterTypeContext, typeName: string): Float32Array {
+  return groupMeanFloat32(ctx.grouping, requireNumericColumn(ctx, 'n_syn', typeName));
 }
 
 const EDGE_TYPE_KEYS = ['source_type', 'target_type'] as const;
@@ -90,8 +95,9 @@ export const SynapseSign: ParameterTypeDefinition = {
 
 /**
  * Synapse counts per edge group (default by source_type, target_type, dv, du; keys are
- * (source_type, target_type, du, dv) as flyvis): raw `mean` = log of the group's mean n_syn.
- * Only mode 'mean' exists.
+ * (source_type, target_type, du, dv) as flyvis): raw `mean` = log of the group's mean n_syn,
+ * `np.log` of the float32 means as flyvis takes it (numpy's float32 log, `npLogFloat32`, which
+ * is not correctly rounded). Only mode 'mean' exists.
  */
 export const SynapseCount: ParameterTypeDefinition = {
   table: 'edges',
@@ -99,12 +105,13 @@ export const SynapseCount: ParameterTypeDefinition = {
   validate: (config, path) => {
     if (config.mode !== 'mean') throw new ParameterConfigError(`${path}.mode`, "'mean'", config.mode);
   },
-  groupFields: (ctx) => ({ mode: 'mean', mean: Array.from(meanSynapseCount(ctx, 'SynapseCount'), (m) => Math.fround(Math.log(m))) }),
+  groupFields: (ctx) => ({ mode: 'mean', mean: Array.from(npLogFloat32Array(meanSynapseCount(ctx, 'SynapseCount'))) }),
 };
 
 /**
  * Synapse strengths per edge group: `value` = scale / (mean n_syn over the group's edges), with
- * config `scale` (default 0.01), computed in float32 as flyvis (numpy) does.
+ * config `scale` (default 0.01), computed in float32 as flyvis (numpy) does: the Python float
+ * `scale` divided by the float32 means is a float32 division by float32(scale).
  */
 export const SynapseCountScaling: ParameterTypeDefinition = {
   table: 'edges',
