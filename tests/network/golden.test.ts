@@ -1,5 +1,7 @@
 // The network against flyvis's reference outputs (../shared/golden): steady state, flash
-// response and gradients at extents 2 and 15, with the tolerances golden/README.md states.
+// response and gradients at extents 2 and 15, with the tolerances golden/README.md states, for a
+// network built from flyvis's default config with no checkpoint (its parameters equal the
+// golden params.json bit for bit; loading that checkpoint changes nothing).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Tensor, indexSelect, square, sum, valueAndGrad } from '../../src/autograd/index.ts';
@@ -42,6 +44,16 @@ const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return Math.sqrt(num / den);
 };
 
+/** Float32 values whose bits differ (at most the first 5, as readable lines; [] when all equal). */
+const bitDifferences = (actual: ArrayLike<number>, expected: ArrayLike<number>): string[] => {
+  if (actual.length !== expected.length) return [`${actual.length} values, expected ${expected.length}`];
+  const out: string[] = [];
+  for (let i = 0; i < expected.length && out.length < 5; i++) {
+    if (!Object.is(actual[i], expected[i])) out.push(`[${i}] ${actual[i]} != ${expected[i]}`);
+  }
+  return out;
+};
+
 /** Flash movie per frame: frames 0-4 at 0.5, 5-14 at 1.0, 15-24 at 0.0. */
 const FLASH = Array.from({ length: 25 }, (_, t) => (t < 5 ? 0.5 : t < 15 ? 1.0 : 0.0));
 
@@ -58,14 +70,20 @@ for (const { extent, kernel } of runs) {
     let golden: Golden;
     let central: Int32Array;
     let steady: State;
+    const paramsFile = sharedPath('golden', `extent${extent}`, 'params.json');
 
     afterAll(() => net.dispose());
 
     beforeAll(() => {
       golden = JSON.parse(readFileSync(sharedPath('golden', `extent${extent}`, 'golden.json'), 'utf8')) as Golden;
       net = Network.fromConnectome(ConnectomeFromAvgFilters(CONNECTOME_FILE, extent, 1), {}, { kernel });
-      net.loadCheckpoint(sharedPath('golden', `extent${extent}`, 'params.json'));
       central = Int32Array.from(golden.cell_types.map((t) => golden.central_cells_index[t]!));
+    });
+
+    it("starts from flyvis's default parameters, bit for bit, with no checkpoint", () => {
+      const reference = JSON.parse(readFileSync(paramsFile, 'utf8')) as Record<string, number[]>;
+      expect(net.parameters.parameters.map((p) => p.stateDictName)).toEqual(Object.keys(reference));
+      for (const p of net.parameters.parameters) expect(bitDifferences(p.raw, reference[p.stateDictName]!), p.stateDictName).toEqual([]);
     });
 
     it('reaches the reference steady state after 1 s of grey', () => {
@@ -99,6 +117,12 @@ for (const { extent, kernel } of runs) {
       expect(relL2(grads.nodes_bias!.data, golden.grad.bias)).toBeLessThan(1e-4);
       expect(relL2(grads.nodes_time_const!.data, golden.grad.time_const)).toBeLessThan(1e-4);
       expect(relL2(grads.edges_syn_strength!.data, golden.grad.syn_strength)).toBeLessThan(1e-4);
+    });
+
+    it("keeps the same values when flyvis's checkpoint is loaded", () => {
+      const before = net.parameters.parameters.map((p) => p.raw.slice());
+      net.loadCheckpoint(paramsFile);
+      net.parameters.parameters.forEach((p, i) => expect(bitDifferences(p.raw, before[i]!), p.stateDictName).toEqual([]));
     });
   });
 }
