@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   CheckpointError,
   type ParameterSet,
@@ -181,19 +181,19 @@ describe('checkpoints', () => {
     expect(warnings).toEqual([]);
     // More than three are summarised; by default the warning goes to process.emitWarning.
     const emitted: string[] = [];
-    const listener = (w: Error) => emitted.push(`${w.name}: ${w.message}`);
-    const emit = process.emitWarning;
-    process.emitWarning = ((w: string, type: string) => listener(Object.assign(new Error(w), { name: type }))) as typeof process.emitWarning;
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       const many = initParameters(tinyConnectome(), { ...defaultNodeConfig(), time_const: { ...defaultNodeConfig().time_const, groupby: ['index'] } }, defaultEdgeConfig());
       const n = getParameter(many, 'nodes_time_const').raw.length;
       expect(n).toBeGreaterThan(4);
       loadCheckpoint(many, { ...checkpointToJSON(many), nodes_time_const: Array(n).fill(-1) });
+      expect(spy.mock.calls.map((c) => [c[0], c[1]])).toEqual([[expect.any(String), 'CheckpointWarning']]);
+      emitted.push(String(spy.mock.calls[0]![0]));
     } finally {
-      process.emitWarning = emit;
+      spy.mockRestore();
     }
     expect(emitted).toHaveLength(1);
-    expect(emitted[0]).toMatch(/^CheckpointWarning: checkpoint: \d+ time constants <= 0: nodes_time_const\[0\] = -1 \(.*\), nodes_time_const\[1\] = -1 .*nodes_time_const\[2\] = -1 \(.*\), and \d+ more; as in flyvis/);
+    expect(emitted[0]).toMatch(/^checkpoint: \d+ time constants <= 0: nodes_time_const\[0\] = -1 \(.*\), nodes_time_const\[1\] = -1 .*nodes_time_const\[2\] = -1 \(.*\), and \d+ more; as in flyvis/);
   });
 
   it('reports unreadable files, invalid JSON and non-object checkpoints', () => {
