@@ -303,7 +303,7 @@ describe.skipIf(torchPython === null)('against PyTorch', () => {
 
   it('reads views as torch does: offsets and strides in elements, one storage shared', () => {
     const v = readTorchFile(readFileSync(join(dir, 'views_p2.pt'))) as TorchDict;
-    const get = (k: string) => v.get(k) as TorchTensor;
+    const get = (k: string) => v.get(k) as TorchTensor & { data: Float32Array };
     expect(Array.from(get('slice').data)).toEqual([8, 9, 10, 14, 15, 16]);
     expect(get('t').shape).toEqual([6, 4]);
     expect(Array.from(get('t').data.subarray(0, 5))).toEqual([0, 6, 12, 18, 1]);

@@ -82,7 +82,7 @@ describe.skipIf(!hasPretrained)("flyvis's v0.1.0 trained networks", () => {
     const net = dict(v, 'network');
     expect(net.ordered).toBe(true);
     const bias = tensor(net, 'nodes_bias');
-    expect(Array.from(bias.data.subarray(0, 3))).toEqual([0.4442286491394043, 0.47239699959754944, 0.2865675687789917]);
+    expect(Array.from((bias.data as Float32Array).subarray(0, 3))).toEqual([0.4442286491394043, 0.47239699959754944, 0.2865675687789917]);
     expect(bias.data[64]).toBe(0.49917635321617126);
     expect(bias.device).toBe('cuda:0');
     // float64 sums in file order, as pt_reader.py computes them
@@ -92,12 +92,12 @@ describe.skipIf(!hasPretrained)("flyvis's v0.1.0 trained networks", () => {
     expect(sum(tensor(net, 'edges_syn_count').data as Float32Array)).toBe(1509.0034253111808);
     expect(sum(tensor(net, 'edges_syn_strength').data as Float32Array)).toBe(22.835869116719213);
     const flow = dict(dict(v, 'decoder'), 'flow');
-    expect(Array.from(tensor(flow, 'base.0.bias').data.subarray(0, 1))).toEqual([-0.007250863593071699]);
-    expect(Array.from(tensor(flow, 'decoder.0.bias').data)).toEqual([0.02869599312543869, expect.any(Number), 0.8478461503982544]);
+    expect(Array.from((tensor(flow, 'base.0.bias').data as Float32Array).subarray(0, 1))).toEqual([-0.007250863593071699]);
+    expect(Array.from(tensor(flow, 'decoder.0.bias').data as Float32Array)).toEqual([0.02869599312543869, expect.any(Number), 0.8478461503982544]);
     const tracked = tensor(flow, 'base.1.num_batches_tracked');
     expect(tracked.dtype).toBe('int64');
     expect(tracked.shape).toEqual([]);
-    expect(Array.from(tracked.data)).toEqual([232080n]);
+    expect(Array.from(tracked.data as BigInt64Array)).toEqual([232080n]);
     // The state_dict's _metadata (an OrderedDict attribute) is kept.
     expect(net.attributes).toBeInstanceOf(TorchDict);
     expect((net.attributes as TorchDict).has('_metadata')).toBe(true);

@@ -168,17 +168,17 @@ export function readTorchFile(bytes: Uint8Array, name = 'torch file'): TorchValu
   }
 
   const storages = new Map<string, StorageRef>();
-  const persistentLoad = (pid: unknown, at: string): StorageRef => {
+  const persistentLoad = (pid: unknown, failAt: (problem: string) => never): StorageRef => {
     const items = pid instanceof TorchTuple ? (pid.items as readonly unknown[]) : undefined;
     if (items === undefined || items.length !== 5 || items[0] !== 'storage') {
-      return fail(`${at}: persistent id is not ('storage', type, key, location, numel)`);
+      return failAt("persistent id is not ('storage', type, key, location, numel)");
     }
     const [, type, key, location, numel] = items;
     if (!(type instanceof GlobalRef) || !STORAGE_DTYPES.has(type.name) || type.module !== 'torch') {
-      return fail(`${at}: persistent id names no storage type`);
+      return failAt('persistent id names no storage type');
     }
     if (typeof key !== 'string' || typeof location !== 'string' || typeof numel !== 'bigint' || numel < 0n) {
-      return fail(`${at}: malformed storage reference`);
+      return failAt('malformed storage reference');
     }
     const cached = storages.get(key);
     if (cached !== undefined) return cached; // as torch: a storage is loaded once, with its first dtype
@@ -223,7 +223,7 @@ function unpickle(
   data: Uint8Array,
   record: string,
   failFile: (problem: string) => never,
-  persistentLoad: (pid: unknown, at: string) => StorageRef,
+  persistentLoad: (pid: unknown, fail: (problem: string) => never) => StorageRef,
 ): TorchValue {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const end = data.length;
@@ -681,7 +681,7 @@ function unpickle(
         stack.push(new TorchSet(popMark() as TorchValue[], true));
         break;
       case 0x51: // BINPERSID
-        stack.push(persistentLoad(pop(), `${record} (at byte ${opPos})`));
+        stack.push(persistentLoad(pop(), fail));
         break;
       case 0x30: // POP
         if (stack.length > floor()) stack.pop();
