@@ -24,7 +24,7 @@ import { Tensor, noGrad } from '../autograd/index.ts';
 import { demoConnectomePath } from '../graph/demo.ts';
 import { Xoshiro128 } from '../init/index.ts';
 import { openOutputs } from '../io/output.ts';
-import { type NpyArray, readNpy } from '../io/npy.ts';
+import { type NpyArray, npyToFloat32, readNpy } from '../io/npy.ts';
 import { PlotError, lossCurveSpec } from '../plot/index.ts';
 import {
   type Optimizer, type Params, type Recording, type RunDescription, type TrainCheckpoint, OptimizerError, Progress, ScheduleError,
@@ -200,7 +200,7 @@ async function fitRun(
   if (movieNpy.shape.length !== 4 || movieNpy.shape[2] !== 1 || movieNpy.shape[3] !== H) {
     throw new FitInputError(`${o.movie}: movie has shape (${movieNpy.shape.join(', ')}), expected (batch, frames, 1, ${H}) for extent ${o.extent}`);
   }
-  const movie = { data: Float32Array.from(movieNpy.data), shape: movieNpy.shape };
+  const movie = { data: npyToFloat32(movieNpy, o.movie!), shape: movieNpy.shape }; // finite after the float32 cast
   const [B, T] = movie.shape as [number, number];
   if (B === 0 || T === 0) throw new FitInputError(`${o.movie}: movie has shape (${movie.shape.join(', ')}), expected at least one sample and one frame`);
   const target = checkTarget(readNpy(o.target!), o.target!, B, T, net.nNodes) as { data: Float32Array; shape: readonly number[] };

@@ -13,7 +13,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { findConnectomeFile } from '../graph/paths.ts';
 import { npyHeader } from '../io/npy-stream.ts';
-import { readNpy } from '../io/npy.ts';
+import { npyToFloat32, readNpy } from '../io/npy.ts';
 import { openOutputs } from '../io/output.ts';
 import { describeActivity, encodeSidecar, sidecarPath } from '../io/sidecar.ts';
 import { NetworkError, type State } from '../network/network.ts';
@@ -62,7 +62,8 @@ export function run(argv: readonly string[]): Promise<number> {
         [{ flag: 'movie', path: o.movie }, ...connectomeInputs(o)],
       );
       try {
-        const movie = readNpy(o.movie!);
+        const read = readNpy(o.movie!);
+        const movie = { shape: read.shape, data: npyToFloat32(read, o.movie!) }; // finite after the float32 cast
         const net = networkFromOptions(o);
         const H = net.stimulus.nInputElements;
         if (movie.shape.length !== 4 || movie.shape[2] !== 1 || movie.shape[3] !== H) {
