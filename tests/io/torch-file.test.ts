@@ -207,6 +207,33 @@ describe('writer output read back', () => {
   });
 });
 
+describe("torch 2.x's extra records and reduce forms", () => {
+  it('accepts .data/version, .data/serialization_id, .format_version, byteorder; _rebuild_parameter_with_state, torch.Size, NEWOBJ OrderedDict', () => {
+    const p = new Pickle().op(0x7d, 0x28);
+    // torch.nn.Parameter in torch 2.x: _rebuild_parameter_with_state(tensor, requires_grad, OrderedDict(), state)
+    p.str('param').global('torch._utils', '_rebuild_parameter_with_state').op(0x28);
+    p.tensor('DoubleStorage', '0', 2, 0, [2], [1]).op(0x88).global('collections', 'OrderedDict').op(0x29, 0x52, 0x4e, 0x74, 0x52);
+    p.str('size').global('torch', 'Size').tuple(3, 4).op(0x85, 0x52);
+    p.str('od').global('collections', 'OrderedDict').op(0x29, 0x81).str('a').int(1).op(0x73);
+    const pkl = p.op(0x75).bytes();
+    const bytes = writeZip([
+      { name: 'archive/data.pkl', data: pkl },
+      { name: 'archive/.format_version', data: enc.encode('1') },
+      { name: 'archive/byteorder', data: enc.encode('little') },
+      { name: 'archive/data/0', data: new Uint8Array(Float64Array.of(0.25, -8).buffer) },
+      { name: 'archive/.data/version', data: enc.encode('3\n') },
+      { name: 'archive/.data/serialization_id', data: enc.encode('1234567890123456789012345678901234567890') },
+    ]);
+    expect(readTorchFile(bytes)).toEqual(
+      new TorchDict([
+        ['param', new TorchTensor('float64', [2], Float64Array.of(0.25, -8), { isParameter: true, requiresGrad: true })],
+        ['size', new TorchTuple([3n, 4n])],
+        ['od', new TorchDict([['a', 1n]], true)],
+      ]),
+    );
+  });
+});
+
 describe('pickles Python wrote (embedded bytes)', () => {
   it('protocol 4: FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL, EMPTY_SET/ADDITEMS, FROZENSET, LONG1, shared lists', () => {
     // pickle.dumps({'a': [1, 2.5, None, True, False], 'b': (1, 2, 3, 4), 's': {1, 2}, 'f': frozenset({3}),
