@@ -51,7 +51,7 @@ export function readFileBounded(file: string, maxBytes: number, what: string, li
     if (st.isDirectory()) throw new BoundedReadError(file, 'unreadable', 'cannot read (EISDIR)');
     const kind = st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : undefined;
     if (kind !== undefined) throw new BoundedReadError(file, 'not-a-file', `not a regular file (${kind})`);
-    if (st.isFile() && st.size > limit) throw tooLarge(`${formatBytes(st.size)} (${st.size} bytes)`);
+    if (st.isFile() && st.size > limit) throw tooLarge(`${formatBytes(st.size)}${st.size >= 1000 ? ` (${st.size} bytes)` : ''}`);
     // Regular files are read at their size (plus a byte, to notice growth); pipes chunk by chunk.
     let buf = new Uint8Array(st.isFile() ? Math.min(st.size + 1, limit + 1) : Math.min(CHUNK, limit + 1));
     let n = 0;
