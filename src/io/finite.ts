@@ -95,7 +95,7 @@ export function toFloat32(data: ArrayLike<number>, what: string, shape?: readonl
   const i = firstNonFinite(out);
   if (i >= 0) {
     const v = data[i]!;
-    const why = Number.isFinite(v) ? ` is beyond float32 range (|x| <= ${FLOAT32_MAX})` : ', expected a finite number';
+    const why = Number.isFinite(v) ? `, beyond float32 range (|x| <= ${FLOAT32_MAX})` : ', expected a finite number';
     throw new NonFiniteError(`${what}: value at ${formatIndex(i, shape)} is ${v}${why}`);
   }
   return out;

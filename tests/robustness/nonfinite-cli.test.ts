@@ -78,7 +78,7 @@ describe('movies checked after the float32 conversion (exit 2, no output)', () =
     const movie = join(dir, 'm64.npy');
     writeFileSync(movie, encodeNpy(data, [1, 4, 1, H]));
     const out = join(dir, 'a3.npy');
-    refused(flyvis('simulate', '--extent', '2', '--movie', movie, '--dt', '0.02', '--out', out), out, /m64\.npy: value at \[0, 2, 0, 7\] is 1e\+300 is beyond float32 range/);
+    refused(flyvis('simulate', '--extent', '2', '--movie', movie, '--dt', '0.02', '--out', out), out, /m64\.npy: value at \[0, 2, 0, 7\] is 1e\+300, beyond float32 range/);
   });
 
   it('a movie whose header has the key shape twice', () => {

@@ -114,7 +114,7 @@ describe('float32 conversion refuses what the cast would make infinite', () => {
     const shape = [1, 2, 1, 3];
     const a = { data: Float64Array.from([0.5, 0.5, 0.5, 0.5, 1e300, 0.5]), shape, descr: '<f8' };
     expect(() => npyToFloat32(a, 'movie.npy')).toThrow(NpyError);
-    expect(() => npyToFloat32(a, 'movie.npy')).toThrow(/^movie\.npy: value at \[0, 1, 0, 1\] is 1e\+300 is beyond float32 range/);
+    expect(() => npyToFloat32(a, 'movie.npy')).toThrow(/^movie\.npy: value at \[0, 1, 0, 1\] is 1e\+300, beyond float32 range/);
     const b = { ...a, data: Float64Array.from([0, NaN, 0, 0, 0, 0]) };
     expect(() => npyToFloat32(b, 'movie.npy')).toThrow(/^movie\.npy: value at \[0, 0, 0, 1\] is NaN, expected a finite number/);
     // The largest float32 and values that round to it are kept.
