@@ -251,4 +251,14 @@ describe('flyvis run and flyvis plot: self-describing activity', () => {
     );
     expect(readdirSync(dir)).toEqual(['a.npy']);
   });
+
+  it('names the activity file when it has no frames', async () => {
+    const dir = tmp();
+    const empty = join(dir, 'empty.npy');
+    writeFileSync(empty, encodeNpy(new Float32Array(0), [1, 0, N1]));
+    oneLineRefusal(
+      await inProcess(plot, '--activity', empty, '--extent', '1', '--dt', '0.02', '--traces', join(dir, 't.svg')),
+      `flyvis plot: --activity ${empty}: has shape (1, 0, ${N1}), expected at least one frame`,
+    );
+  });
 });
