@@ -186,6 +186,17 @@ export interface HexFrameOptions {
 /** Flat-top hexagon of radius 1 (flyvis's default lattice orientation), as a Vega symbol path. */
 const HEXAGON = 'M1,0L0.5,0.866L-0.5,0.866L-1,0L-0.5,-0.866L0.5,-0.866Z';
 
+/** Line segments of an arrow from (x, y) to `tip`, pointing along `d`: the shaft and two barbs. */
+function arrow(x: number, y: number, tip: { x: number; y: number }, d: { x: number; y: number }): { x: number; y: number; x2: number; y2: number }[] {
+  const n = Math.hypot(d.x, d.y);
+  const [ux, uy] = [d.x / n, d.y / n];
+  const barb = (sign: number) => {
+    const a = Math.PI - (sign * Math.PI) / 7; // 25.7° off the shaft, pointing back
+    return { x: tip.x, y: tip.y, x2: tip.x + 0.45 * (ux * Math.cos(a) - uy * Math.sin(a)), y2: tip.y + 0.45 * (ux * Math.sin(a) + uy * Math.cos(a)) };
+  };
+  return [{ x, y, x2: tip.x, y2: tip.y }, barb(1), barb(-1)];
+}
+
 /** Lattice position of column (u, v) as flyvis draws it (hex_to_pixel, mode 'default'): +v to the right, +u down. */
 export function hexToPixel(u: number, v: number): { x: number; y: number } {
   return { x: 1.5 * v, y: -Math.sqrt(3) * (u + v / 2) };
@@ -264,22 +275,14 @@ export function hexFrameSpec(connectome: Connectome, activity: ActivityArray, op
         },
       },
       {
-        data: { values: [{ x: ox, y: oy, x2: tipU.x, y2: tipU.y }, { x: ox, y: oy, x2: tipV.x, y2: tipV.y }] },
+        // the two axes and their arrowheads (lines, so that every point mark is a cell)
+        data: { values: [[unitU, tipU], [unitV, tipV]].flatMap(([d, tip]) => arrow(ox, oy, tip!, d!)) },
         mark: { type: 'rule', color: '#333333', strokeWidth: 1.2 },
         encoding: {
           x: { field: 'x', type: 'quantitative', scale: scale([x0, x1]), axis: null },
           y: { field: 'y', type: 'quantitative', scale: scale([y0, y1]), axis: null },
           x2: { field: 'x2' },
           y2: { field: 'y2' },
-        },
-      },
-      {
-        data: { values: [{ x: tipU.x, y: tipU.y, angle: 180 }, { x: tipV.x, y: tipV.y, angle: 120 }] },
-        mark: { type: 'point', shape: 'triangle', filled: true, color: '#333333', size: 30 },
-        encoding: {
-          x: { field: 'x', type: 'quantitative', scale: scale([x0, x1]), axis: null },
-          y: { field: 'y', type: 'quantitative', scale: scale([y0, y1]), axis: null },
-          angle: { field: 'angle', type: 'quantitative', scale: null },
         },
       },
       {

@@ -56,7 +56,7 @@ describe('lattice frames', () => {
     const svg = await renderSVG(spec);
     expectValidSVG(svg);
     const cells = c.layerIndex.get('Lawf2')!;
-    expect(countMarks(svg, 'point')).toBe(cells.length + 2); // + the two arrowheads
+    expect(countMarks(svg, 'point')).toBe(cells.length); // the orientation arrows are lines
     const values = (spec as unknown as Layered).layer[0]!.data!.values as { activity: number; u: number; v: number; x: number; y: number }[];
     expect(values[0]!.activity).toBe(activity.data[2 * N + cells[0]!]);
     expect(svg).toContain('Lawf2 activity at t = 0.03 s (frame 2)'); // frame 0 is at dt
