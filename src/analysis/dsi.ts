@@ -4,14 +4,29 @@
 //   DSI(width, intensity, speed) = |Σ_θ peak e^{iθ}| / (max over intensity of Σ_θ |peak| + 1e-15),
 //     then averaged over widths and speeds;
 //   preferred direction(intensity) = arg Σ_{θ, width, speed} peak e^{iθ}.
+// Below DSI_THRESHOLD the preferred direction is undefined (null): the argument of a vector
+// that is ~0 is rounding and lattice noise, not a direction (see docs/analysis.md).
 import { LED_DEG, OMMATIDIUM_DEG } from '../stimuli/hex-eye.ts';
-import { AnalysisError, frameWindow } from './fri.ts';
-import type { Responses } from './responses.ts';
+import { AnalysisError, describeItem } from './errors.ts';
+import { frameWindow } from './fri.ts';
+import { assertFiniteResponses, type Responses } from './responses.ts';
+
+/**
+ * DSI below which the preferred direction is undefined. Untrained networks (flyvis's
+ * initialization) give DSIs of 1e-17 to 1e-4 (rounding and the lattice's slight asymmetries);
+ * the direction-selective cells of flyvis's trained networks 0.1 to 0.8.
+ */
+export const DSI_THRESHOLD = 1e-3;
 
 export interface PeakOptions {
   /** Window start and end in degrees along the path (default: the first and last offset). */
   readonly fromDegree?: number;
   readonly toDegree?: number;
+}
+
+export interface DsiOptions extends PeakOptions {
+  /** DSI below which preferred_direction_deg is null (default DSI_THRESHOLD). */
+  readonly threshold?: number;
 }
 
 /** flyvis `time_window`: when the edge passes from_column and to_column (+1 LED), in seconds. */
@@ -54,23 +69,27 @@ export function peakResponses(r: Responses, o: PeakOptions = {}): Float64Array {
   return out;
 }
 
+/** One cell type's DSI for one edge intensity; the fields are the columns of dsi.csv (u, v aside). */
 export interface DsiRow {
-  readonly cellType: string;
+  readonly cell_type: string;
   readonly u: number;
   readonly v: number;
   readonly intensity: number;
   readonly dsi: number;
-  /** Preferred direction in degrees, [0, 360). */
-  readonly preferredDirection: number;
+  /** Preferred direction in degrees, [0, 360); null when dsi < the threshold (undefined). */
+  readonly preferred_direction_deg: number | null;
+  /** dsi < the threshold: no direction selectivity, the preferred direction is undefined. */
+  readonly dsi_below_threshold: boolean;
 }
 
+/** One point of a tuning curve; the fields are the columns of tuning.csv. */
 export interface TuningRow {
-  readonly cellType: string;
+  readonly cell_type: string;
   readonly intensity: number;
   readonly angle: number;
   /** Peak response averaged over speeds and widths. */
-  readonly response: number;
-  /** The same, divided by its maximum over angles (flyvis plot_angular_tuning). */
+  readonly peak_response: number;
+  /** The same, divided by its maximum over angles (flyvis plot_angular_tuning; 0 without response). */
   readonly normalized: number;
 }
 
@@ -99,11 +118,18 @@ function grid(r: Responses): Grid {
   return { angles, widths, intensities, speeds, index: (a, w, i, s) => map.get(`${angles[a]}/${widths[w]}/${intensities[i]}/${speeds[s]}`)! };
 }
 
-export function directionSelectivityIndex(r: Responses, o: PeakOptions = {}): { dsi: DsiRow[]; tuning: TuningRow[] } {
+/**
+ * DSI and preferred direction per neuron and intensity, and the tuning curves. Refuses
+ * (AnalysisError) responses that are not finite, naming the cell type and the stimulus.
+ */
+export function directionSelectivityIndex(r: Responses, o: DsiOptions = {}): { dsi: DsiRow[]; tuning: TuningRow[] } {
+  const threshold = o.threshold ?? DSI_THRESHOLD;
+  if (!(threshold >= 0) || !Number.isFinite(threshold)) throw new AnalysisError(`threshold: expected a finite number >= 0, got ${threshold}`);
+  assertFiniteResponses(r);
   const peak = peakResponses(r, o);
   const g = grid(r);
   const K = r.neurons.length;
-  const rad = g.angles.map((a) => (a * Math.PI) / 180);
+  const rad = g.angles.map((a) => ((a % 360) * Math.PI) / 180);
   const dsi: DsiRow[] = [];
   const tuning: TuningRow[] = [];
   for (let k = 0; k < K; k++) {
@@ -128,15 +154,21 @@ export function directionSelectivityIndex(r: Responses, o: PeakOptions = {}): { 
           re += vr;
           im += vi;
         }
-      const pd = ((Math.atan2(im, re) * 180) / Math.PI + 360) % 360;
-      dsi.push({ cellType: n.cellType, u: n.u, v: n.v, intensity, dsi: dsiSum / (g.widths.length * g.speeds.length), preferredDirection: pd });
+      const value = dsiSum / (g.widths.length * g.speeds.length);
+      if (!Number.isFinite(value)) {
+        const s = r.params.findIndex((p) => p.intensity === intensity);
+        throw new AnalysisError(`${n.cell_type}: the DSI is ${value} (intensity ${intensity}; stimuli like ${describeItem(r.params[s]!)})`);
+      }
+      const below = value < threshold;
+      const pd = below ? null : ((Math.atan2(im, re) * 180) / Math.PI + 360) % 360;
+      dsi.push({ cell_type: n.cell_type, u: n.u, v: n.v, intensity, dsi: value, preferred_direction_deg: pd, dsi_below_threshold: below });
       const avg = g.angles.map((_a, a) => {
         let sum = 0;
         for (let w = 0; w < g.widths.length; w++) for (let s = 0; s < g.speeds.length; s++) sum += at(a, w, i, s);
         return sum / (g.widths.length * g.speeds.length);
       });
       const mx = Math.max(...avg);
-      g.angles.forEach((angle, a) => tuning.push({ cellType: n.cellType, intensity, angle, response: avg[a]!, normalized: mx > 0 ? avg[a]! / mx : 0 }));
+      g.angles.forEach((angle, a) => tuning.push({ cell_type: n.cell_type, intensity, angle, peak_response: avg[a]!, normalized: mx > 0 ? avg[a]! / mx : 0 }));
     });
   }
   return { dsi, tuning };

@@ -3,7 +3,8 @@
 // ON and OFF flash are shifted by |min| (over those frames and both flashes) to be
 // non-negative, and FRI = (max r_on - max r_off) / (max r_on + max r_off + 1e-16).
 // FRI > 0: the neuron prefers increments (ON); FRI < 0: decrements (OFF).
-import type { Responses } from './responses.ts';
+import { AnalysisError } from './errors.ts';
+import { assertFiniteResponses, type Responses } from './responses.ts';
 
 export interface FriOptions {
   readonly onIntensity?: number;
@@ -14,19 +15,18 @@ export interface FriOptions {
   readonly radii?: readonly number[];
 }
 
+/** One cell type's FRI for one flash radius; the fields are the columns of fri.csv (u, v aside). */
 export interface FriRow {
-  readonly cellType: string;
+  readonly cell_type: string;
   readonly u: number;
   readonly v: number;
   readonly radius: number;
   readonly fri: number;
-  readonly onPeak: number;
-  readonly offPeak: number;
+  readonly on_peak: number;
+  readonly off_peak: number;
 }
 
-export class AnalysisError extends Error {
-  override name = 'AnalysisError';
-}
+export { AnalysisError };
 
 function tStimOf(r: Responses): number {
   const t = r.config.t_stim;
@@ -51,8 +51,13 @@ export function frameWindow(nFrames: number, dt: number, tPre: number, from: num
   return [a, b + 1];
 }
 
+/**
+ * FRI per neuron and radius. Refuses (AnalysisError) responses that are not finite, naming the
+ * cell type and the flash, instead of reporting NaN.
+ */
 export function flashResponseIndex(r: Responses, o: FriOptions = {}): FriRow[] {
   const tStim = tStimOf(r);
+  assertFiniteResponses(r);
   const on = o.onIntensity ?? 1;
   const off = o.offIntensity ?? 0;
   const radii = o.radii ?? [...new Set(r.params.map((p) => p.radius!))];
@@ -82,10 +87,12 @@ export function flashResponseIndex(r: Responses, o: FriOptions = {}): FriRow[] {
         peak.set(s, mx);
       }
       const shift = o.nonnegative === false ? 0 : Math.abs(min);
-      const onPeak = peak.get(sOn)! + shift;
-      const offPeak = peak.get(sOff)! + shift;
+      const on_peak = peak.get(sOn)! + shift;
+      const off_peak = peak.get(sOff)! + shift;
       const n = r.neurons[k]!;
-      rows.push({ cellType: n.cellType, u: n.u, v: n.v, radius, fri: (onPeak - offPeak) / (onPeak + offPeak + 1e-16), onPeak, offPeak });
+      const fri = (on_peak - off_peak) / (on_peak + off_peak + 1e-16);
+      if (!Number.isFinite(fri)) throw new AnalysisError(`${n.cell_type}: the FRI for radius ${radius} is ${fri} (on peak ${on_peak}, off peak ${off_peak})`);
+      rows.push({ cell_type: n.cell_type, u: n.u, v: n.v, radius, fri, on_peak, off_peak });
     }
   }
   return rows;

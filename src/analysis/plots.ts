@@ -1,90 +1,248 @@
-// SVG plots of the analyses: vega-lite specs rendered headless through vega's View.toSVG().
-//   friBarChart: FRI per cell type (bars, one colour per disc radius), as flyvis plot_fris;
-//   dsiBarChart: DSI per cell type for ON and OFF edges;
-//   polarTuning: a small-multiple grid of polar tuning curves (normalised peak response per
-//     direction, averaged over speeds), one panel per cell type, ON and OFF overlaid, as
-//     flyvis plot_angular_tuning.
-// Rendered with src/plot's renderSVG.
+// Plots of the analyses, as vega-lite specs (rendered by src/plot's renderSVG), drawn so that
+// they do not overstate what the numbers say:
+//   friBarChart: FRI per cell type (bars per flash radius, colour-blind-safe colours), the y axis
+//     zoomed symmetrically to the largest |FRI| (and saying so), a zero line, axis titles;
+//   dsiBarChart: DSI per cell type for ON and OFF edges, the threshold below which the preferred
+//     direction is undefined drawn as a dashed line, cells below it marked with a hollow circle;
+//   polarTuning: one polar panel per cell type (normalised peak response per direction, ON and
+//     OFF overlaid, as flyvis plot_angular_tuning) with rings at 0.5 and 1, direction ticks and
+//     labels, the preferred direction drawn where it is defined and each panel's DSI printed.
+// `untrained: true` (the network has flyvis's initial parameters) is stated in every title.
 import type { TopLevelSpec } from 'vega-lite';
+import { OFF_COLOR, ON_COLOR } from '../plot/specs.ts';
+import { DSI_THRESHOLD, type DsiRow, type TuningRow } from './dsi.ts';
 import type { FriRow } from './fri.ts';
-import type { DsiRow, TuningRow } from './dsi.ts';
 
-const ON = '#c1272d';
-const OFF = '#0a5da8';
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const RADIUS_COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7'];
+const UNTRAINED = 'untrained network (flyvis initialization, no --params)';
 
-export function friBarChart(rows: readonly FriRow[], cellTypes: readonly string[]): TopLevelSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Flash response index (FRI > 0: ON, < 0: OFF)',
-    width: Math.max(200, cellTypes.length * 14),
-    height: 160,
-    data: { values: rows.map((r) => ({ cell_type: r.cellType, radius: r.radius === -1 ? 'full field' : `radius ${r.radius}`, fri: r.fri })) },
-    mark: { type: 'bar' },
-    encoding: {
-      x: { field: 'cell_type', type: 'nominal', sort: [...cellTypes], axis: { labelAngle: -90, title: null } },
-      xOffset: { field: 'radius', type: 'nominal' },
-      y: { field: 'fri', type: 'quantitative', scale: { domain: [-1, 1] }, title: 'FRI' },
-      color: { field: 'radius', type: 'nominal', scale: { range: ['#444444', '#aaaaaa'] }, title: 'flash' },
-    },
-  };
+export interface AnalysisPlotOptions {
+  /** The network has flyvis's initial parameters: said in the subtitle. */
+  readonly untrained?: boolean;
+  readonly title?: string;
 }
 
-export function dsiBarChart(rows: readonly DsiRow[], cellTypes: readonly string[]): TopLevelSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Direction selectivity index (moving edges)',
-    width: Math.max(200, cellTypes.length * 14),
-    height: 160,
-    data: { values: rows.map((r) => ({ cell_type: r.cellType, edge: r.intensity >= 0.5 ? 'ON edge' : 'OFF edge', dsi: r.dsi })) },
-    mark: { type: 'bar' },
-    encoding: {
-      x: { field: 'cell_type', type: 'nominal', sort: [...cellTypes], axis: { labelAngle: -90, title: null } },
-      xOffset: { field: 'edge', type: 'nominal' },
-      y: { field: 'dsi', type: 'quantitative', scale: { domain: [0, 1] }, title: 'DSI' },
-      color: { field: 'edge', type: 'nominal', scale: { domain: ['ON edge', 'OFF edge'], range: [ON, OFF] }, title: null },
-    },
-  };
+export interface DsiPlotOptions extends AnalysisPlotOptions {
+  /** DSI below which the preferred direction is undefined (default DSI_THRESHOLD). */
+  readonly threshold?: number;
 }
 
-export function polarTuning(rows: readonly TuningRow[], cellTypes: readonly string[], columns = 8): TopLevelSpec {
+const subtitle = (lines: (string | false | undefined)[]): string[] => lines.filter((l): l is string => typeof l === 'string' && l !== '');
+const edgeOf = (intensity: number): string => (intensity >= 0.5 ? 'ON edge' : 'OFF edge');
+/** The smallest 1, 2 or 5 times a power of ten that is >= x. */
+function niceCeil(x: number): number {
+  if (!(x > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x * (1 - 1e-12)) return m * p;
+  return 10 * p;
+}
+const fmt = (x: number): string => (x === 0 ? '0' : Math.abs(x) >= 0.01 ? x.toFixed(2) : x.toExponential(0));
+
+export function friBarChart(rows: readonly FriRow[], cellTypes: readonly string[], options: AnalysisPlotOptions = {}): TopLevelSpec {
+  const maxAbs = Math.max(0, ...rows.map((r) => Math.abs(r.fri)));
+  const limit = Math.min(1, niceCeil(maxAbs * 1.05));
+  const zoomed = limit < 1;
+  const radii = [...new Set(rows.map((r) => r.radius))];
+  const radiusLabel = (r: number): string => (r === -1 ? 'full field' : `disc, radius ${r}`);
+  return {
+    $schema: SCHEMA,
+    background: 'white',
+    title: {
+      text: options.title ?? 'Flash response index per cell type (central cells)',
+      subtitle: subtitle([
+        'FRI > 0: stronger response to ON flashes (increments), < 0: to OFF flashes (decrements)',
+        zoomed && `y axis zoomed to ±${limit} (the full range is ±1): every |FRI| here is below ${limit}`,
+        options.untrained && UNTRAINED,
+      ]),
+    },
+    width: Math.max(200, cellTypes.length * 14),
+    height: 180,
+    layer: [
+      {
+        data: { values: rows.map((r) => ({ cell_type: r.cell_type, flash: radiusLabel(r.radius), fri: r.fri })) },
+        mark: { type: 'bar' },
+        encoding: {
+          x: { field: 'cell_type', type: 'nominal', sort: [...cellTypes], title: 'cell type', axis: { labelAngle: -90 } },
+          xOffset: { field: 'flash', type: 'nominal', sort: radii.map(radiusLabel) },
+          y: { field: 'fri', type: 'quantitative', scale: { domain: [-limit, limit] }, title: 'flash response index (FRI)' },
+          color: { field: 'flash', type: 'nominal', sort: radii.map(radiusLabel), scale: { domain: radii.map(radiusLabel), range: RADIUS_COLORS.slice(0, radii.length) }, title: 'flash' },
+          tooltip: [{ field: 'cell_type', title: 'cell type' }, { field: 'flash' }, { field: 'fri', format: '.3g' }],
+        },
+      },
+      { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#333333', strokeWidth: 0.8 }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+    ],
+  } as TopLevelSpec;
+}
+
+export function dsiBarChart(rows: readonly DsiRow[], cellTypes: readonly string[], options: DsiPlotOptions = {}): TopLevelSpec {
+  const threshold = options.threshold ?? DSI_THRESHOLD;
+  const maxDsi = Math.max(0, ...rows.map((r) => r.dsi));
+  const limit = Math.min(1, niceCeil(Math.max(maxDsi, threshold * 10) * 1.05));
+  const below = rows.filter((r) => r.dsi < threshold);
+  const all = below.length === rows.length;
+  const values = rows.map((r) => ({ cell_type: r.cell_type, edge: edgeOf(r.intensity), dsi: r.dsi, below: r.dsi < threshold, pd: r.preferred_direction_deg }));
+  const x = { field: 'cell_type', type: 'nominal', sort: [...cellTypes], title: 'cell type', axis: { labelAngle: -90 } } as const;
+  const color = { field: 'edge', type: 'nominal', scale: { domain: ['ON edge', 'OFF edge'], range: [ON_COLOR, OFF_COLOR] }, title: null } as const;
+  return {
+    $schema: SCHEMA,
+    background: 'white',
+    title: {
+      text: options.title ?? 'Direction selectivity index per cell type (moving edges, central cells)',
+      subtitle: subtitle([
+        `dashed line: DSI ${threshold}; below it (hollow circles) the preferred direction is undefined`,
+        all
+          ? `every DSI is below ${threshold} (largest ${fmt(maxDsi)}): no cell type is direction selective`
+          : below.length > 0 && `${below.length} of ${rows.length} DSIs are below ${threshold}`,
+        limit < 1 && `y axis up to ${limit} (the full range is 0 to 1)`,
+        options.untrained && UNTRAINED,
+      ]),
+    },
+    width: Math.max(200, cellTypes.length * 14),
+    height: 180,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar' },
+        encoding: {
+          x,
+          xOffset: { field: 'edge', type: 'nominal', sort: ['ON edge', 'OFF edge'] },
+          y: { field: 'dsi', type: 'quantitative', scale: { domain: [0, limit] }, title: 'direction selectivity index (DSI)' },
+          color,
+          tooltip: [{ field: 'cell_type', title: 'cell type' }, { field: 'edge' }, { field: 'dsi', format: '.3g' }, { field: 'pd', title: 'preferred direction (°)', format: '.0f' }],
+        },
+      },
+      {
+        data: { values: values.filter((v) => v.below) },
+        mark: { type: 'point', shape: 'circle', filled: false, size: 22, strokeWidth: 1.2, yOffset: -4 },
+        encoding: { x, xOffset: { field: 'edge', type: 'nominal', sort: ['ON edge', 'OFF edge'] }, y: { datum: 0, type: 'quantitative' }, color },
+      },
+      {
+        data: { values: [{ y: threshold }] },
+        mark: { type: 'rule', color: '#555555', strokeDash: [4, 3] },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+export interface PolarTuningOptions extends DsiPlotOptions {
+  /** Panels per row (default 8). */
+  readonly columns?: number;
+  /** The DSI rows of the same responses: each panel then shows its DSIs and preferred directions. */
+  readonly dsi?: readonly DsiRow[];
+}
+
+/**
+ * Polar tuning curves, one panel per cell type. The third argument is the number of panels per
+ * row (as before) or the options.
+ */
+export function polarTuning(rows: readonly TuningRow[], cellTypes: readonly string[], columnsOrOptions: number | PolarTuningOptions = {}): TopLevelSpec {
+  const o: PolarTuningOptions = typeof columnsOrOptions === 'number' ? { columns: columnsOrOptions } : columnsOrOptions;
+  const threshold = o.threshold ?? DSI_THRESHOLD;
+  const columns = o.columns ?? 8;
   const points: Record<string, unknown>[] = [];
   const byKey = new Map<string, TuningRow[]>();
   for (const r of rows) {
-    const key = `${r.cellType}/${r.intensity}`;
+    const key = `${r.cell_type}/${r.intensity}`;
     byKey.set(key, [...(byKey.get(key) ?? []), r]);
+  }
+  const angles = [...new Set(rows.map((r) => r.angle))].sort((a, b) => a - b);
+  const types = [...new Set(rows.map((r) => r.cell_type))];
+  const rad = (deg: number): number => (deg * Math.PI) / 180;
+  for (const cell_type of types) {
+    for (let i = 0; i <= 48; i++) {
+      const a = (i * Math.PI) / 24;
+      points.push({ cell_type, layer: 'ring', ring: 1, order: i, x: Math.cos(a), y: Math.sin(a) });
+      points.push({ cell_type, layer: 'ring', ring: 0.5, order: i, x: 0.5 * Math.cos(a), y: 0.5 * Math.sin(a) });
+    }
+    for (const angle of angles) {
+      // a tick at every measured direction, from the outer ring outwards
+      points.push({ cell_type, layer: 'tick', x: 0.92 * Math.cos(rad(angle)), y: 0.92 * Math.sin(rad(angle)), x2: 1.12 * Math.cos(rad(angle)), y2: 1.12 * Math.sin(rad(angle)) });
+    }
+    for (const [angle, label] of [[0, '0°'], [90, '90°'], [180, '180°'], [270, '270°']] as const) {
+      const r = angle % 180 === 0 ? 1.32 : 1.24;
+      points.push({ cell_type, layer: 'label', x: r * Math.cos(rad(angle)), y: r * Math.sin(rad(angle)), text: label });
+    }
   }
   for (const list of byKey.values()) {
     const sorted = [...list].sort((a, b) => a.angle - b.angle);
-    [...sorted, sorted[0]!].forEach((r, order) => {
-      const a = (r.angle * Math.PI) / 180;
-      points.push({ cell_type: r.cellType, edge: r.intensity >= 0.5 ? 'ON edge' : 'OFF edge', order, x: r.normalized * Math.cos(a), y: r.normalized * Math.sin(a), angle: r.angle, response: r.response });
+    const r0 = sorted[0]!;
+    const responsive = sorted.some((r) => r.peak_response > 0);
+    [...sorted, r0].forEach((r, order) => {
+      const a = rad(r.angle);
+      points.push({ cell_type: r.cell_type, layer: 'curve', edge: edgeOf(r.intensity), order, x: r.normalized * Math.cos(a), y: r.normalized * Math.sin(a), angle: r.angle, response: r.peak_response });
     });
+    if (!responsive) points.push({ cell_type: r0.cell_type, layer: 'note', edge: edgeOf(r0.intensity), x: 0, y: r0.intensity >= 0.5 ? 0.2 : -0.2, text: `no ${r0.intensity >= 0.5 ? "ON" : "OFF"} response` });
   }
-  for (const cellType of new Set(rows.map((r) => r.cellType))) {
-    for (let i = 0; i <= 48; i++) points.push({ cell_type: cellType, edge: 'circle', order: i, x: Math.cos((i * Math.PI) / 24), y: Math.sin((i * Math.PI) / 24) });
+  const dsiOf = new Map((o.dsi ?? []).map((d) => [`${d.cell_type}/${edgeOf(d.intensity)}`, d]));
+  for (const d of o.dsi ?? []) {
+    const edge = edgeOf(d.intensity);
+    if (d.preferred_direction_deg !== null) {
+      const a = rad(d.preferred_direction_deg);
+      // length = DSI (the normalised vector sum): a weak preference is drawn short
+      points.push({ cell_type: d.cell_type, layer: 'pd', edge, x: 0, y: 0, x2: Math.min(1, d.dsi) * Math.cos(a), y2: Math.min(1, d.dsi) * Math.sin(a) });
+    }
   }
-  const axis = { domain: false, ticks: false, labels: false, grid: false, title: null };
-  const xy = {
-    x: { field: 'x', type: 'quantitative', axis, scale: { domain: [-1.05, 1.05] } },
-    y: { field: 'y', type: 'quantitative', axis, scale: { domain: [-1.05, 1.05] } },
-    order: { field: 'order' },
-  };
+  for (const cell_type of types) {
+    const line = (edge: string): string => {
+      const d = dsiOf.get(`${cell_type}/${edge}`);
+      if (d === undefined) return '';
+      const short = edge === 'ON edge' ? 'ON' : 'OFF';
+      return d.preferred_direction_deg === null ? `${short} DSI ${fmt(d.dsi)} (< ${threshold})` : `${short} DSI ${fmt(d.dsi)} at ${d.preferred_direction_deg.toFixed(0)}°`;
+    };
+    if (o.dsi !== undefined) {
+      points.push({ cell_type, layer: 'dsi', edge: 'ON edge', x: -1.5, y: -1.55, text: line('ON edge') });
+      points.push({ cell_type, layer: 'dsi', edge: 'OFF edge', x: -1.5, y: -1.82, text: line('OFF edge') });
+    }
+  }
+  const xDomain = [-1.5, 1.5] as const;
+  const yDomain = [o.dsi !== undefined ? -1.95 : -1.4, 1.4] as const;
+  const scale = { domain: [...xDomain], nice: false, zero: false };
+  const yScale = { domain: [...yDomain], nice: false, zero: false };
+  const panel = 96;
+  // One unit is as long across as up: circles stay circles.
+  const panelHeight = Math.round((panel * (yDomain[1] - yDomain[0])) / (xDomain[1] - xDomain[0]));
+  const axis = null;
+  const xy = { x: { field: 'x', type: 'quantitative', axis, scale }, y: { field: 'y', type: 'quantitative', axis, scale: yScale } };
+  const color = { field: 'edge', type: 'nominal', scale: { domain: ['ON edge', 'OFF edge'], range: [ON_COLOR, OFF_COLOR] }, title: null };
+  const only = (layer: string) => [{ filter: `datum.layer === '${layer}'` }];
+  const dsiValues = o.dsi ?? [];
+  const allBelow = dsiValues.length > 0 && dsiValues.every((d) => d.preferred_direction_deg === null);
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Direction tuning (peak response per direction, normalised; 0° = rightward, 90° = up)',
+    $schema: SCHEMA,
+    background: 'white',
+    title: {
+      text: o.title ?? 'Direction tuning per cell type (moving edges, central cells)',
+      subtitle: subtitle([
+        'peak response per direction, averaged over speeds, normalised to its maximum (rings at 0.5 and 1); 0° = rightward, 90° = up',
+        o.dsi !== undefined && `thick lines from the centre: preferred direction, length = DSI, drawn where DSI ≥ ${threshold}`,
+        allBelow && `every DSI is below ${threshold}: no preferred direction anywhere, the curves are (nearly) circles`,
+        o.untrained && UNTRAINED,
+      ]),
+    },
     data: { values: points },
-    facet: { field: 'cell_type', type: 'nominal', sort: [...cellTypes], title: null, header: { labelFontSize: 9, labelPadding: 2 } },
+    facet: { field: 'cell_type', type: 'nominal', sort: [...cellTypes], title: null, header: { labelFontSize: 10, labelFontWeight: 'bold', labelPadding: 2 } },
     columns,
     spec: {
-      width: 70,
-      height: 70,
+      width: panel,
+      height: panelHeight,
       layer: [
-        { transform: [{ filter: "datum.edge === 'circle'" }], mark: { type: 'line', color: '#cccccc', strokeWidth: 0.5 }, encoding: xy },
+        { transform: only('ring'), mark: { type: 'line', color: '#bbbbbb', strokeWidth: 0.6 }, encoding: { ...xy, detail: { field: 'ring' }, order: { field: 'order' } } },
+        { transform: only('tick'), mark: { type: 'rule', color: '#777777', strokeWidth: 0.9 }, encoding: { ...xy, x2: { field: 'x2' }, y2: { field: 'y2' } } },
+        { transform: only('label'), mark: { type: 'text', fontSize: 7, color: '#666666', baseline: 'middle', align: 'center' }, encoding: { ...xy, text: { field: 'text' } } },
+        { transform: only('pd'), mark: { type: 'rule', strokeWidth: 2.2, strokeCap: 'round' }, encoding: { ...xy, x2: { field: 'x2' }, y2: { field: 'y2' }, color } },
+        // OFF dashed over ON: both stay visible where the curves coincide.
         {
-          transform: [{ filter: "datum.edge !== 'circle'" }],
-          mark: { type: 'line', strokeWidth: 1.2 },
-          encoding: { ...xy, color: { field: 'edge', type: 'nominal', scale: { domain: ['ON edge', 'OFF edge'], range: [ON, OFF] }, title: null } },
+          transform: only('curve'),
+          mark: { type: 'line', strokeWidth: 1.4 },
+          encoding: {
+            ...xy, color, detail: { field: 'edge' }, order: { field: 'order' },
+            strokeDash: { field: 'edge', type: 'nominal', scale: { domain: ['ON edge', 'OFF edge'], range: [[1, 0], [3, 2]] }, legend: null },
+          },
         },
+        { transform: only('note'), mark: { type: 'text', fontSize: 7, baseline: 'middle' }, encoding: { ...xy, text: { field: 'text' }, color } },
+        { transform: only('dsi'), mark: { type: 'text', fontSize: 7.5, align: 'left', baseline: 'middle' }, encoding: { ...xy, text: { field: 'text' }, color } },
       ],
     },
     config: { view: { stroke: null } },

@@ -9,9 +9,9 @@ import { AnalysisError, frameWindow } from './fri.ts';
 import type { Responses } from './responses.ts';
 
 export interface TemporalRf {
-  readonly cellType: string;
+  readonly cell_type: string;
   readonly intensity: number;
-  readonly tImpulse: number;
+  readonly t_impulse: number;
   /** Time of each value, seconds after onset. */
   readonly time: Float64Array;
   readonly response: Float64Array;
@@ -44,16 +44,16 @@ export function temporalReceptiveFields(r: Responses): TemporalRf[] {
     for (const s of central) {
       const p = r.params[s]!;
       const { time, value } = baselined(r, s, k);
-      out.push({ cellType: n.cellType, intensity: p.intensity!, tImpulse: durationOf(p, r.dt), time, response: value });
+      out.push({ cell_type: n.cell_type, intensity: p.intensity!, t_impulse: durationOf(p, r.dt), time, response: value });
     }
   });
   return out;
 }
 
 export interface SpatialRf {
-  readonly cellType: string;
+  readonly cell_type: string;
   readonly intensity: number;
-  readonly tImpulse: number;
+  readonly t_impulse: number;
   /** Seconds after onset at which the map is read. */
   readonly time: number;
   readonly u: Int32Array;
@@ -85,9 +85,9 @@ export function spatialReceptiveFields(r: Responses): SpatialRf[] {
         }
       const p0 = r.params[samples[0]!]!;
       out.push({
-        cellType: n.cellType,
+        cell_type: n.cell_type,
         intensity: p0.intensity!,
-        tImpulse: durationOf(p0, r.dt),
+        t_impulse: durationOf(p0, r.dt),
         time: curves[0]!.time[best] ?? 0,
         u: Int32Array.from(samples.map((s) => r.params[s]!.u!)),
         v: Int32Array.from(samples.map((s) => r.params[s]!.v!)),

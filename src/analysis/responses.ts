@@ -6,10 +6,11 @@
 import { cellValue } from '../graph/types.ts';
 import type { Network } from '../network/network.ts';
 import type { ItemParams, StimulusDataset } from '../stimuli/datasets.ts';
+import { AnalysisError, describeItem } from './errors.ts';
 import { silentProgress, type Progress } from './progress.ts';
 
 export interface Neuron {
-  readonly cellType: string;
+  readonly cell_type: string;
   readonly u: number;
   readonly v: number;
   /** Node index in the connectome. */
@@ -41,6 +42,13 @@ export interface ResponseOptions {
   /** Only these items (default all). */
   readonly indices?: readonly number[];
   readonly progress?: Progress;
+  /**
+   * Traces of items already simulated (e.g. by an interrupted run, read back from disk), by item
+   * index: a batch whose items are all here is not simulated again.
+   */
+  readonly completed?: ReadonlyMap<number, Float32Array>;
+  /** Called after each simulated batch with its items and their traces, e.g. to persist them. */
+  readonly onBatch?: (items: readonly number[], traces: readonly Float32Array[]) => void;
 }
 
 /** The neurons a selection names: central cells in cell-type order, or every node. */
@@ -54,58 +62,113 @@ export function selectNeurons(network: Network, cells: CellSelection = 'central'
   const nodes = cells === 'central' ? Array.from(c.centralCellsIndex) : cells === 'all' ? Array.from({ length: network.nNodes }, (_, i) => i) : [...cells];
   return nodes.map((n) => {
     if (!Number.isInteger(n) || n < 0 || n >= network.nNodes) throw new RangeError(`cells: node index ${n} is outside the network (${network.nNodes} nodes)`);
-    return { cellType: typeOf(n), u: u[n]!, v: v[n]!, node: n };
+    return { cell_type: typeOf(n), u: u[n]!, v: v[n]!, node: n };
   });
 }
 
-/** Samples grouped by frame count, in order of first appearance. */
-function groupsByLength(dataset: StimulusDataset, indices: readonly number[]): number[][] {
+/**
+ * The batches a run simulates, in order: items grouped by frame count (groups in order of first
+ * appearance; lengths differ, e.g. by edge speed), each group cut into batches of batchSize.
+ * The plan does not depend on what is already done, so a resumed run simulates exactly the
+ * batches an uninterrupted one would have.
+ */
+export function planBatches(dataset: StimulusDataset, dt: number, batchSize: number, indices?: readonly number[]): number[][] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch_size: expected a positive integer, got ${batchSize}`);
+  dataset.dt = dt;
   const groups = new Map<number, number[]>();
-  for (const i of indices) {
+  for (const i of indices ?? Array.from({ length: dataset.length }, (_, k) => k)) {
     const n = dataset.frameCount(i);
     const g = groups.get(n);
     if (g) g.push(i);
     else groups.set(n, [i]);
   }
-  return [...groups.values()];
+  const batches: number[][] = [];
+  for (const g of groups.values()) for (let i = 0; i < g.length; i += batchSize) batches.push(g.slice(i, i + batchSize));
+  return batches;
 }
 
-export function computeResponses(network: Network, dataset: StimulusDataset, options: ResponseOptions): Responses {
+/** Throws AnalysisError at the first value of `trace` (frames, neurons) that is not finite. */
+function assertFiniteTrace(trace: Float32Array, neurons: readonly Neuron[], what: string, dt: number, tPre: number): void {
+  const K = neurons.length;
+  for (let i = 0; i < trace.length; i++) {
+    const x = trace[i]!;
+    if (x - x !== 0) {
+      const n = neurons[i % K]!;
+      const t = Math.floor(i / K) * dt - tPre;
+      throw new AnalysisError(
+        `${what}: the activity of ${n.cell_type} (u ${n.u}, v ${n.v}) is ${x} at t = ${+t.toFixed(6)} s; ` +
+          'the network diverged (check --params and --dt), so no result is reported',
+      );
+    }
+  }
+}
+
+/** Throws AnalysisError naming the cell type, stimulus and time of the first non-finite response. */
+export function assertFiniteResponses(r: Responses): void {
+  r.traces.forEach((tr, s) => assertFiniteTrace(tr, r.neurons, `${r.stimulus} (${describeItem(r.params[s]!)})`, r.dt, r.tPre));
+}
+
+/** Stops computeResponsesAsync between two batches. */
+export class ResponsesInterrupted extends Error {
+  override name = 'ResponsesInterrupted';
+  constructor(
+    /** Items whose traces are complete (including those given as completed). */
+    readonly done: number,
+    readonly total: number,
+  ) {
+    super(`interrupted after ${done} of ${total} stimuli`);
+  }
+}
+
+function* responseSteps(network: Network, dataset: StimulusDataset, options: ResponseOptions): Generator<number, Responses> {
   const dt = options.dt;
   if (!(dt > 0) || !Number.isFinite(dt)) throw new RangeError(`dt: expected a positive finite number, got ${dt}`);
   const batchSize = options.batchSize ?? 4;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch_size: expected a positive integer, got ${batchSize}`);
   if (dataset.nHexals !== network.stimulus.nInputElements) {
     throw new RangeError(`${dataset.name}: stimuli have ${dataset.nHexals} hexals but the network has ${network.stimulus.nInputElements} (render for the network's extent)`);
   }
   const neurons = selectNeurons(network, options.cells);
   const nodeIdx = Int32Array.from(neurons.map((n) => n.node));
-  dataset.dt = dt;
   const indices = options.indices ?? Array.from({ length: dataset.length }, (_, i) => i);
-  const groups = groupsByLength(dataset, indices);
+  const batches = planBatches(dataset, dt, batchSize, indices);
   const progress = options.progress ?? silentProgress;
   const traces = new Map<number, Float32Array>();
   const N = network.nNodes;
   const K = nodeIdx.length;
-  const collect = (response: { data: ArrayLike<number>; shape: readonly number[] }, batch: readonly number[]): void => {
-    const [B, T] = response.shape as [number, number];
-    for (let b = 0; b < B; b++) {
-      const out = new Float32Array(T * K);
-      for (let t = 0; t < T; t++) {
-        const base = (b * T + t) * N;
-        for (let k = 0; k < K; k++) out[t * K + k] = response.data[base + nodeIdx[k]!]!;
+  const todo: number[][] = [];
+  if ((options.completed?.size ?? 0) > 0) progress.status?.('reading back the responses of an interrupted run');
+  for (const batch of batches) {
+    const known = batch.map((i) => options.completed?.get(i));
+    if (known.every((t, b) => t !== undefined && t.length === dataset.frameCount(batch[b]!) * K)) {
+      batch.forEach((i, b) => traces.set(i, known[b]!));
+      const frames = known.reduce((s, t) => s + t!.length / K, 0);
+      if (progress.skip) progress.skip(frames);
+      else progress.tick(frames);
+    } else todo.push(batch);
+  }
+  if (todo.length > 0) {
+    progress.status?.(`grey steady state (${options.tPre ?? 1} s)`);
+    // One grey steady state for every batch (flyvis computes the same state per call).
+    const initialState = network.steadyState(options.tPre ?? 1, dt, 1, { value: 0.5 });
+    for (const batch of todo) {
+      yield traces.size;
+      progress.status?.(`simulating ${batch.length} stimuli of ${dataset.frameCount(batch[0]!)} frames`);
+      for (const { response } of network.stimulusResponse(dataset, dt, { indices: batch, batchSize: batch.length, initialState })) {
+        const [B, T] = response.shape as [number, number];
+        const out: Float32Array[] = [];
+        for (let b = 0; b < B; b++) {
+          const tr = new Float32Array(T * K);
+          for (let t = 0; t < T; t++) {
+            const base = (b * T + t) * N;
+            for (let k = 0; k < K; k++) tr[t * K + k] = response.data[base + nodeIdx[k]!]!;
+          }
+          assertFiniteTrace(tr, neurons, `${dataset.name} (${describeItem(dataset.params[batch[b]!]!)})`, dt, dataset.tPre);
+          out.push(tr);
+        }
+        batch.forEach((i, b) => traces.set(i, out[b]!));
+        options.onBatch?.(batch, out);
+        progress.tick(B * T);
       }
-      traces.set(batch[b]!, out);
-    }
-    progress.tick(B * T);
-  };
-  // One stimulusResponse call (one grey steady state) when every group splits into whole
-  // batches; otherwise one call per group.
-  const uniform = groups.every((g) => g.length % batchSize === 0);
-  const calls = uniform ? [groups.flat()] : groups;
-  for (const call of calls) {
-    for (const { response, indices: batch } of network.stimulusResponse(dataset, dt, { indices: call, batchSize, tPre: options.tPre ?? 1 })) {
-      collect(response, batch);
     }
   }
   progress.done();
@@ -119,6 +182,40 @@ export function computeResponses(network: Network, dataset: StimulusDataset, opt
     traces: indices.map((i) => traces.get(i)!),
     nFrames: indices.map((i) => traces.get(i)!.length / K),
   };
+}
+
+/**
+ * Responses of the selected neurons (default: each cell type's central cell) to the dataset's
+ * items, simulated in batches from one grey steady state. Items in `completed` are not simulated
+ * again; `onBatch` sees every simulated batch. Non-finite activity is refused (AnalysisError).
+ */
+export function computeResponses(network: Network, dataset: StimulusDataset, options: ResponseOptions): Responses {
+  const steps = responseSteps(network, dataset, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * computeResponses that returns to the event loop between batches (so signals are handled) and
+ * stops with ResponsesInterrupted when `interrupted()` turns true (the finished batches have
+ * been passed to onBatch).
+ */
+export async function computeResponsesAsync(
+  network: Network,
+  dataset: StimulusDataset,
+  options: ResponseOptions & { readonly interrupted?: () => boolean },
+): Promise<Responses> {
+  const steps = responseSteps(network, dataset, options);
+  let done = options.completed?.size ?? 0;
+  for (;;) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (options.interrupted?.()) throw new ResponsesInterrupted(done, options.indices?.length ?? dataset.length);
+    const r = steps.next();
+    if (r.done) return r.value;
+    done = r.value;
+  }
 }
 
 /** Total sample-frames a run simulates (for progress bars and run-time estimates). */

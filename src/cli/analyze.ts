@@ -1,28 +1,50 @@
 // `flyvis analyze flashes|moving-edges [--connectome FILE] [--extent N] [--params CKPT.json]
-//  [--dt DT] [--batch-size B] [--speeds S,...] [--angles A,...] --out DIR`
+//  [--dt DT] [--batch-size B] [--speeds S,...] [--angles A,...] [--dsi-threshold X] [--resume]
+//  [--quiet] --out DIR`
 //
-// Renders flyvis's standard stimuli onto the network's eye, simulates them through
-// Network.stimulusResponse (a progress bar on stderr) and writes, per cell type (central
-// cell), the flash response index (fri.csv, fri.json, fri.svg) or the direction selectivity
-// index and preferred direction (dsi.csv, dsi.json, dsi.svg, tuning.csv, tuning.svg).
-// Output is all-or-nothing: a new DIR is filled in a temporary directory and renamed; into an
-// existing DIR every file is written atomically and removed again if a later one fails.
-// Bad input: one line on stderr, exit 2, no output.
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+// Renders flyvis's standard stimuli onto the network's eye, simulates them (a progress bar on
+// stderr from the start) and writes, per cell type (central cell), the flash response index
+// (fri.csv, fri.json, fri.svg) or the direction selectivity index and preferred direction
+// (dsi.csv, dsi.json, dsi.svg, tuning.csv, tuning.svg).
+//
+// Truthful results: without --params the network is untrained (flyvis's initialization) and
+// every output says so; a DSI below --dsi-threshold has no preferred direction (empty in CSV,
+// null in JSON, flagged, marked in the plots, counted on stdout); a result that is not finite
+// is refused (exit 2), never reported.
+//
+// Resumable: the responses of each finished batch are kept in a hidden folder beside DIR
+// (.DIR.partial, keyed by a digest of every input), so Ctrl-C (which says what was kept) or a
+// failed write loses no simulation; --resume continues from there, a partial result of other
+// inputs is refused, and a finished run removes it.
+//
+// Output is all or nothing: the new result files are written into a temporary sibling folder
+// and swapped in at the end (the old folder renamed aside, the new one renamed in, the old one
+// removed; other files in DIR are carried over), so on any failure an earlier result in DIR is
+// untouched. Missing parent folders of DIR are created, and removed again if the run fails.
+// Bad input: one line on stderr, exit 2, nothing written.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { demoConnectomePath } from '../graph/demo.ts';
+import { encodeNpy, readNpy } from '../io/npy.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { Network } from '../network/network.ts';
-import { AnalysisError, flashResponseIndex, type FriRow } from '../analysis/fri.ts';
-import { directionSelectivityIndex } from '../analysis/dsi.ts';
+import { OutputPathError, openOutputs } from '../io/output.ts';
+import { onInterrupt } from '../io/interrupt.ts';
+import { AnalysisError } from '../analysis/errors.ts';
+import { flashResponseIndex, type FriRow } from '../analysis/fri.ts';
+import { DSI_THRESHOLD, directionSelectivityIndex } from '../analysis/dsi.ts';
 import { dsiBarChart, friBarChart, polarTuning } from '../analysis/plots.ts';
 import { renderSVG } from '../plot/render.ts';
 import { progressBar, silentProgress } from '../analysis/progress.ts';
-import { computeResponses, workOf } from '../analysis/responses.ts';
+import { type Responses, ResponsesInterrupted, computeResponsesAsync, selectNeurons, workOf } from '../analysis/responses.ts';
 import { tableOf, toCsv, toJson } from '../analysis/table.ts';
 import { Flashes, MovingEdge, type StimulusDataset } from '../stimuli/datasets.ts';
 import { StimulusParamError } from '../stimuli/errors.ts';
+import { LED_DEG, OMMATIDIUM_DEG } from '../stimuli/hex-eye.ts';
 import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions, paramsOption } from './common.ts';
-import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
+import { type OptionSpecs, type ParsedOptions, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 
 /** Default integration step: flyvis's 1/200 for both analyses (see docs/analysis.md for timings). */
 export const DEFAULT_DT = { flashes: 1 / 200, 'moving-edges': 1 / 200 } as const;
@@ -30,69 +52,256 @@ export const DEFAULT_DT = { flashes: 1 / 200, 'moving-edges': 1 / 200 } as const
 const OPTIONS = {
   ...CONNECTOME_OPTIONS,
   ...paramsOption(),
-  dt: { type: 'string', metavar: 'DT', help: "integration time step in seconds, e.g. 0.005 or 1/100 (default: flyvis's 1/200)" },
+  dt: { type: 'dt', metavar: 'DT', help: "integration time step in seconds, e.g. 0.005 or 1/100 (default: flyvis's 1/200)" },
   'batch-size': { type: 'integer', metavar: 'B', min: 1, default: 4, help: 'movies simulated together' },
   speeds: { type: 'string', metavar: 'S,...', help: 'moving-edges: edge speeds in columns/s (default 2.4,4.8,9.7,13,19,25)' },
-  angles: { type: 'string', metavar: 'A,...', help: 'moving-edges: directions in degrees (default 0,30,...,330)' },
+  angles: { type: 'string', metavar: 'A,...', help: 'moving-edges: directions in degrees, taken modulo 360 (default 0,30,...,330)' },
+  'dsi-threshold': {
+    type: 'number', metavar: 'X', min: 0, default: DSI_THRESHOLD,
+    help: 'moving-edges: DSI below which the preferred direction is undefined (empty in dsi.csv, null in dsi.json)',
+  },
+  resume: { type: 'boolean', help: 'continue an interrupted run of the same inputs from the responses kept beside --out' },
   quiet: { type: 'boolean', help: 'no progress bar' },
-  out: { type: 'string', metavar: 'DIR', help: 'directory for the result tables (CSV, JSON) and plots (SVG)' },
+  out: { type: 'string', metavar: 'DIR', help: 'directory for the result tables (CSV, JSON) and plots (SVG); missing parents are created' },
 } as const satisfies OptionSpecs;
 
 const SUMMARY =
   'Runs a standard experiment on the network and writes per-cell-type results:\n' +
   '  flashes       ON/OFF flashes (full field and radius 6), flash response index FRI\n' +
   '  moving-edges  ON/OFF edges in 12 directions at 6 speeds, direction selectivity index DSI\n' +
-  '                and preferred direction';
+  '                and preferred direction\n' +
+  'An interrupted run (Ctrl-C) keeps the responses simulated so far beside --out; --resume\n' +
+  'continues it.';
 
 const KINDS = ['flashes', 'moving-edges'] as const;
 type Kind = (typeof KINDS)[number];
 
-function parseDt(text: string | undefined, kind: Kind): number {
-  if (text === undefined) return DEFAULT_DT[kind];
-  const m = /^\s*([0-9.eE+-]+)\s*(?:\/\s*([0-9.eE+-]+)\s*)?$/.exec(text);
-  const value = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
-  if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`--dt: expected a positive number such as 0.005 or 1/200, got '${text}'`);
-  return value;
-}
+const PARTIAL_FORMAT = 'flyvis-ts.analyze-partial';
+const PARTIAL_VERSION = 1;
 
+/** Numbers of a comma-separated list, each finite (and positive when asked), none repeated. */
 function parseList(name: string, text: string | undefined, positive: boolean): number[] | undefined {
   if (text === undefined) return undefined;
   const parts = text.split(',').map((s) => s.trim());
-  const values = parts.map(Number);
-  if (parts.some((p) => p === '') || values.some((v) => !Number.isFinite(v) || (positive && !(v > 0)))) {
-    throw new UsageError(`--${name}: expected a comma-separated list of ${positive ? 'positive ' : ''}numbers, got '${text}'`);
+  const bad = parts.find((p) => p === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(p) || !Number.isFinite(Number(p)) || (positive && !(Number(p) > 0)));
+  if (bad !== undefined) {
+    throw new UsageError(`--${name}: expected a comma-separated list of ${positive ? 'positive ' : ''}finite numbers, got '${bad}' in '${text}'`);
   }
-  if (new Set(values).size !== values.length) throw new UsageError(`--${name}: repeated value in '${text}'`);
+  return parts.map(Number);
+}
+
+/** Directions reduced modulo 360 into [0, 360); a direction given twice (0 and 720) is refused. */
+export function parseAngles(text: string | undefined): number[] | undefined {
+  const values = parseList('angles', text, false);
+  if (values === undefined) return undefined;
+  const reduced = values.map((a) => {
+    const r = ((a % 360) + 360) % 360;
+    return r === 360 ? 0 : +r.toPrecision(12);
+  });
+  reduced.forEach((r, i) => {
+    const j = reduced.indexOf(r);
+    if (j < i) throw new UsageError(`--angles: ${values[i]} and ${values[j]} are the same direction (${r}° modulo 360); expected distinct directions`);
+  });
+  return reduced;
+}
+
+/** Edge speeds: positive, finite, distinct, and slow enough to take at least one time step across the stimulus. */
+export function parseSpeeds(text: string | undefined, dt: number): number[] | undefined {
+  const values = parseList('speeds', text, true);
+  if (values === undefined) return undefined;
+  values.forEach((s, i) => {
+    const j = values.indexOf(s);
+    if (j < i) throw new UsageError(`--speeds: ${s} is given twice; expected distinct speeds`);
+  });
+  // The edge crosses 21 LEDs (offsets -10..10) = 21 x 2.25° / 5.8° columns (flyvis's MovingEdge).
+  const columns = (21 * LED_DEG) / OMMATIDIUM_DEG;
+  const fastest = columns / dt;
+  const tooFast = values.find((s) => s > fastest);
+  if (tooFast !== undefined) {
+    throw new UsageError(`--speeds: ${tooFast} columns/s crosses the ${columns.toFixed(1)} columns of the stimulus in less than one time step (dt ${+dt.toPrecision(6)} s); expected at most ${Math.floor(fastest)}`);
+  }
   return values;
 }
 
-/** Writes name -> contents into dir, all or nothing. */
-export function writeOutputs(dir: string, files: ReadonlyMap<string, string>): void {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} exists and is not a directory`);
-    const written: string[] = [];
+const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+
+/** The folders from `dir` upwards that do not exist, outermost first. */
+function missingParents(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  return missing;
+}
+
+/** File operations of writeOutputs (replaceable in tests to inject failures). */
+export interface OutputIo {
+  writeFile(path: string, data: string): void;
+  rename(from: string, to: string): void;
+}
+
+const fsIo: OutputIo = { writeFile: (p, d) => writeFileSync(p, d), rename: (a, b) => renameSync(a, b) };
+
+const WRITE_REASONS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EACCES: 'permission denied',
+  EROFS: 'the file system is read-only', EFBIG: 'file too large',
+};
+
+/** Removes the folders this run created (innermost first), where they are empty. */
+function removeCreated(created: readonly string[]): void {
+  for (const d of [...created].reverse()) {
     try {
-      for (const [name, text] of files) {
-        writeFileAtomic(join(dir, name), text);
-        written.push(name);
-      }
+      rmdirSync(d);
+    } catch {
+      // not empty: something else was written there meanwhile
+    }
+  }
+}
+
+/**
+ * Writes name -> contents as the folder `dir`, all or nothing: into a temporary sibling folder
+ * first, then swapped in (an existing `dir` is renamed aside, the new folder renamed in, files
+ * of `dir` that this run does not write are moved over, the old folder removed). On failure the
+ * temporary folder and any parent folders created here are removed and an existing `dir` is
+ * left as it was. Returns the parent folders it created.
+ */
+export function writeOutputs(dir: string, files: ReadonlyMap<string, string>, io: OutputIo = fsIo): string[] {
+  let target = resolve(dir);
+  if (existsSync(target) && lstatSync(target).isSymbolicLink()) target = realpathSync(target);
+  if (existsSync(target) && !statSync(target).isDirectory()) throw new UsageError(`--out: ${dir} exists and is not a directory`);
+  const parent = dirname(target);
+  const created = missingParents(parent);
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = join(parent, `.${basename(target)}.new-${tag}`);
+  let current = '';
+  try {
+    for (const d of created) mkdirSync(d);
+    mkdirSync(tmp);
+    for (const [name, text] of files) {
+      current = name;
+      io.writeFile(join(tmp, name), text);
+    }
+    current = '';
+    if (!existsSync(target)) {
+      io.rename(tmp, target);
+      return created;
+    }
+    const aside = join(parent, `.${basename(target)}.old-${tag}`);
+    io.rename(target, aside);
+    try {
+      io.rename(tmp, target);
     } catch (e) {
-      for (const name of written) rmSync(join(dir, name), { force: true });
+      renameSync(aside, target);
       throw e;
     }
-    return;
-  }
-  const parent = dirname(dir);
-  if (!existsSync(parent)) throw new UsageError(`--out: parent directory ${parent} does not exist`);
-  const tmp = join(parent, `.${basename(dir)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    mkdirSync(tmp);
-    for (const [name, text] of files) writeFileAtomic(join(tmp, name), text);
-    renameSync(tmp, dir);
+    // Files of the earlier folder that this run does not replace (other results, notes) stay.
+    for (const entry of readdirSync(aside)) {
+      if (!files.has(entry)) renameSync(join(aside, entry), join(target, entry));
+    }
+    rmSync(aside, { recursive: true, force: true });
+    return created;
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    removeCreated(created);
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = current === '' ? dir : join(dir, current);
+    const why = code !== undefined ? (WRITE_REASONS[code] ?? code) : (e as Error).message;
+    const kept = existsSync(target) ? `; the earlier results in ${dir} are unchanged` : '';
+    throw new Error(`cannot write ${what}: ${why}${kept}`);
   }
+}
+
+/** The hidden folder beside DIR holding the responses of finished batches. */
+export const partialDir = (out: string): string => join(dirname(out), `.${basename(out)}.partial`);
+
+interface PartialRun {
+  readonly dir: string;
+  /** Traces read back, by item index. */
+  readonly completed: Map<number, Float32Array>;
+  /** Folders created for it (removed again when the run fails). */
+  readonly created: string[];
+  save(items: readonly number[], traces: readonly Float32Array[]): void;
+  /** Items whose responses are on disk. */
+  savedCount(): number;
+  /** Removes the folder (after a finished run). */
+  remove(): void;
+  /** Removes the folder and the parent folders created for it (after a failed run). */
+  discard(): void;
+}
+
+/**
+ * Opens the partial results for a run described by `inputs`: with `resume`, reads the finished
+ * items back (refusing a partial of other inputs, naming what differs); without, discards an
+ * earlier partial (saying so). Nothing is created until the first batch is saved.
+ */
+function openPartial(out: string, inputs: Readonly<Record<string, unknown>>, resume: boolean, K: number, note: (m: string) => void): PartialRun {
+  const dir = partialDir(out);
+  const digest = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+  const completed = new Map<number, Float32Array>();
+  const created: string[] = [];
+  const runFile = join(dir, 'run.json');
+  if (existsSync(dir)) {
+    let saved: { format?: unknown; version?: unknown; digest?: unknown; inputs?: Record<string, unknown> } | undefined;
+    try {
+      saved = JSON.parse(readFileSync(runFile, 'utf8'));
+    } catch {
+      saved = undefined;
+    }
+    const valid = saved !== undefined && saved.format === PARTIAL_FORMAT && saved.version === PARTIAL_VERSION;
+    if (resume) {
+      if (!valid) throw new UsageError(`--resume: ${dir} holds no readable partial results (${runFile} is missing or not from flyvis analyze); remove it, or run without --resume`);
+      if (saved!.digest !== digest) {
+        const was = saved!.inputs ?? {};
+        const diffs = [...new Set([...Object.keys(inputs), ...Object.keys(was)])]
+          .filter((k) => JSON.stringify(inputs[k]) !== JSON.stringify(was[k]))
+          .map((k) => `${k}: ${JSON.stringify(was[k]) ?? 'absent'} there, ${JSON.stringify(inputs[k]) ?? 'absent'} now`.slice(0, 160));
+        throw new UsageError(
+          `--resume: the partial results in ${dir} are of a different run (${diffs.join('; ') || 'another version of flyvis-ts'}); run without --resume to start over (this discards them)`,
+        );
+      }
+      for (const name of readdirSync(dir)) {
+        const m = /^item-(\d+)\.npy$/.exec(name);
+        if (m === null) continue;
+        const a = readNpy(join(dir, name));
+        if (a.data instanceof Float32Array && a.shape.length === 2 && a.shape[1] === K) completed.set(Number(m[1]), a.data);
+      }
+    } else {
+      note(`discarding the partial results of an earlier run in ${dir} (pass --resume to continue such a run)`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else if (resume) {
+    note(`--resume: no partial results in ${dir}; starting from the beginning`);
+  }
+  let ready = existsSync(dir);
+  let saved = completed.size;
+  return {
+    dir,
+    completed,
+    created,
+    save(items, traces) {
+      if (!ready) {
+        const missing = missingParents(dir);
+        for (const d of missing) mkdirSync(d);
+        created.push(...missing);
+        writeFileAtomic(runFile, `${JSON.stringify({ format: PARTIAL_FORMAT, version: PARTIAL_VERSION, digest, inputs }, null, 1)}\n`);
+        ready = true;
+      }
+      items.forEach((i, b) => {
+        const t = traces[b]!;
+        writeFileAtomic(join(dir, `item-${i}.npy`), encodeNpy(t, [t.length / K, K]));
+      });
+      saved += items.length;
+    },
+    savedCount: () => saved,
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+    discard() {
+      rmSync(dir, { recursive: true, force: true });
+      removeCreated(created);
+    },
+  };
 }
 
 export function run(argv: readonly string[]): Promise<number> {
@@ -109,57 +318,164 @@ export function run(argv: readonly string[]): Promise<number> {
         throw new UsageError(`expected an experiment, one of ${KINDS.join(', ')}${kind === undefined ? '' : `; got '${kind}'`}`);
       }
       if (o.out === undefined) throw new UsageError('--out is required');
-      const dt = parseDt(o.dt, kind);
-      const speeds = parseList('speeds', o.speeds, true);
-      const angles = parseList('angles', o.angles, false);
+      if (o.out === '') throw new UsageError("--out: expected a folder name, got ''");
+      const dt = o.dt ?? DEFAULT_DT[kind];
+      const angles = parseAngles(o.angles);
+      const speeds = parseSpeeds(o.speeds, dt);
       if (kind === 'flashes' && (speeds || angles)) throw new UsageError('--speeds and --angles apply to moving-edges only');
+      const threshold = o['dsi-threshold'];
+      if (!(threshold <= 1)) throw new UsageError(`--dsi-threshold: expected a number from 0 to 1, got '${threshold}'`);
       const out = resolve(o.out);
-      if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: ${out} exists and is not a directory`);
-      if (!existsSync(dirname(out))) throw new UsageError(`--out: parent directory ${dirname(out)} does not exist`);
+      // Checks DIR and the files it will hold before any work (not a file, a writable ancestor,
+      // not an input, not being written by another flyvis process) and locks them.
+      const names = kind === 'flashes' ? ['fri.csv', 'fri.json', 'fri.svg'] : ['dsi.csv', 'dsi.json', 'dsi.svg', 'tuning.csv', 'tuning.svg'];
+      const outputs = openOutputs('analyze', [{ flag: 'out', path: o.out, kind: 'dir', files: names }], [
+        { flag: 'connectome', path: o.connectome },
+        { flag: 'params', path: o.params },
+      ]);
+      try {
+        return await analyze(kind, o, out, dt, angles, speeds, threshold);
+      } finally {
+        outputs.release();
+      }
+    },
+    [...BAD_INPUT, OutputPathError, StimulusParamError, AnalysisError],
+  );
+}
 
-      const started = Date.now();
-      const net = networkFromOptions(o);
-      const extent = o.extent;
-      const dataset: StimulusDataset =
-        kind === 'flashes'
-          ? new Flashes({ extent, dt })
-          : new MovingEdge({ extent, dt, ...(speeds ? { speeds } : {}), ...(angles ? { angles } : {}) });
-      if (dt > 1 / 50) process.stderr.write(`flyvis analyze: warning: dt=${dt} is very large for integration (flyvis warns above 1/50)\n`);
-      const total = workOf(dataset, dt);
-      const progress = o.quiet ? silentProgress : progressBar(`${kind} (${dataset.length} movies)`, total);
-      const responses = computeResponses(net, dataset, { dt, batchSize: o['batch-size'], progress });
-      const cellTypes = net.connectome.uniqueCellTypes;
-      const meta = {
-        experiment: kind,
-        dt,
-        extent,
-        connectome: o.connectome ?? 'demo (synthetic)',
-        params: o.params ?? 'flyvis initialization',
-        n_cell_types: cellTypes.length,
-        stimulus_config: dataset.config,
-        cells: 'central',
-      };
-      const files = new Map<string, string>();
+async function analyze(
+  kind: Kind,
+  o: ParsedOptions<typeof OPTIONS>,
+  out: string,
+  dt: number,
+  angles: number[] | undefined,
+  speeds: number[] | undefined,
+  threshold: number,
+): Promise<number> {
+  const started = Date.now();
+  const extent = o.extent;
+  const dataset: StimulusDataset =
+    kind === 'flashes'
+      ? new Flashes({ extent, dt })
+      : new MovingEdge({ extent, dt, ...(speeds ? { speeds } : {}), ...(angles ? { angles } : {}) });
+  const warn = (m: string): void => void process.stderr.write(`flyvis analyze: ${m}\n`);
+  if (dt > 1 / 50) warn(`warning: dt=${dt} is very large for integration (flyvis warns above 1/50)`);
+  const total = workOf(dataset, dt);
+  const progress = o.quiet ? silentProgress : progressBar(`${kind} (${dataset.length} movies)`, total);
+  progress.status?.(`building the network (${o.connectome === undefined ? 'demo connectome' : basename(o.connectome)}, extent ${extent})`);
+  const net = networkFromOptions(o);
+  const untrained = o.params === undefined;
+  const neurons = selectNeurons(net, 'central');
+  const inputs = {
+    experiment: kind,
+    connectome: o.connectome === undefined ? `demo ${sha(demoConnectomePath)}` : sha(o.connectome),
+    extent,
+    n_syn_fill: o['n-syn-fill'],
+    params: o.params === undefined ? 'flyvis initialization' : sha(o.params),
+    dt,
+    batch_size: o['batch-size'],
+    stimulus_config: dataset.config,
+    cells: neurons.map((n) => n.node),
+  };
+  const partial = openPartial(out, inputs, o.resume, neurons.length, warn);
+  // Ctrl-C: while batches run, stop after the current one (its responses are kept);
+  // otherwise stop at once, saying what stays on disk.
+  let simulating = false;
+  let stop = false;
+  const keptNote = (done: number, total: number): string =>
+    done === 0
+      ? 'nothing was kept (no batch had finished)'
+      : `the responses to ${done} of ${total} movies are kept in ${partial.dir} (continue with --resume; the same command without it starts over)`;
+  const release = onInterrupt(() => {
+    if (simulating) {
+      stop = true;
+      if (!o.quiet) process.stderr.write('\nflyvis analyze: stopping after the current batch (Ctrl-C again to stop at once, losing it)\n');
+      return;
+    }
+    process.stderr.write(`flyvis analyze: interrupted; ${keptNote(partial.savedCount(), dataset.length)}\n`);
+    process.exit(130);
+  });
+  try {
+    let responses;
+    try {
+      simulating = true;
+      responses = await computeResponsesAsync(net, dataset, {
+        dt, batchSize: o['batch-size'], progress, completed: partial.completed, interrupted: () => stop,
+        onBatch: (items, traces) => partial.save(items, traces),
+      });
+    } catch (e) {
+      if (e instanceof ResponsesInterrupted) {
+        process.stderr.write(`flyvis analyze: interrupted; ${keptNote(e.done, e.total)}\n`);
+        if (e.done === 0) partial.discard();
+        return 130;
+      }
+      partial.discard();
+      throw e;
+    } finally {
+      simulating = false;
+    }
+    return await finish(responses);
+  } finally {
+    release();
+  }
+
+  async function finish(responses: Responses): Promise<number> {
+    const cellTypes = net.connectome.uniqueCellTypes;
+    const meta = {
+      experiment: kind,
+      dt,
+      extent,
+      connectome: o.connectome ?? 'demo (synthetic)',
+      params: o.params ?? 'flyvis initialization',
+      untrained,
+      n_cell_types: cellTypes.length,
+      stimulus_config: dataset.config,
+      cells: 'central',
+    };
+    const notes: string[] = [];
+    if (untrained) notes.push("no --params: these are the responses of an untrained network (flyvis's initialization)");
+    const files = new Map<string, string>();
+    try {
       if (kind === 'flashes') {
         const rows: FriRow[] = flashResponseIndex(responses);
-        const table = tableOf(rows, ['cellType', 'radius', 'fri', 'onPeak', 'offPeak'], ['cell_type', 'radius', 'fri', 'on_peak', 'off_peak']);
+        const table = tableOf(rows, ['cell_type', 'radius', 'fri', 'on_peak', 'off_peak']);
         files.set('fri.csv', toCsv(table));
-        files.set('fri.json', toJson(table, { ...meta, definition: 'FRI = (r_on - r_off) / (r_on + r_off), peaks over -dt <= t <= t_stim after shifting by |min| (flyvis flash_response_index)' }));
-        files.set('fri.svg', await renderSVG(friBarChart(rows, cellTypes)));
+        files.set('fri.json', toJson(table, { ...meta, notes, definition: 'FRI = (r_on - r_off) / (r_on + r_off), peaks over -dt <= t <= t_stim after shifting by |min| (flyvis flash_response_index)' }));
+        files.set('fri.svg', await renderSVG(friBarChart(rows, cellTypes, { untrained })));
       } else {
-        const { dsi, tuning } = directionSelectivityIndex(responses);
-        const table = tableOf(dsi, ['cellType', 'intensity', 'dsi', 'preferredDirection'], ['cell_type', 'intensity', 'dsi', 'preferred_direction_deg']);
+        const { dsi, tuning } = directionSelectivityIndex(responses, { threshold });
+        const below = dsi.filter((r) => r.dsi_below_threshold).length;
+        const where = 'empty in dsi.csv, null in dsi.json, hollow circles in dsi.svg';
+        if (below === dsi.length) {
+          const largest = Math.max(...dsi.map((r) => r.dsi));
+          notes.push(`every DSI is below ${threshold} (largest ${largest.toPrecision(2)}): no cell type is direction selective, and no preferred direction is defined (${where})`);
+        } else if (below > 0) {
+          notes.push(`${below} of ${dsi.length} DSIs are below ${threshold}: their preferred direction is undefined (${where})`);
+        }
+        const table = tableOf(dsi, ['cell_type', 'intensity', 'dsi', 'preferred_direction_deg', 'dsi_below_threshold']);
         files.set('dsi.csv', toCsv(table));
-        files.set('dsi.json', toJson(table, { ...meta, definition: 'DSI = |sum_theta r e^{i theta}| / max_intensity sum_theta |r|, peak rectified responses, averaged over speeds (flyvis direction_selectivity_index)' }));
-        files.set('dsi.svg', await renderSVG(dsiBarChart(dsi, cellTypes)));
-        files.set('tuning.csv', toCsv(tableOf(tuning, ['cellType', 'intensity', 'angle', 'response', 'normalized'], ['cell_type', 'intensity', 'angle', 'peak_response', 'normalized'])));
-        files.set('tuning.svg', await renderSVG(polarTuning(tuning, cellTypes)));
+        files.set('dsi.json', toJson(table, {
+          ...meta, dsi_threshold: threshold, notes,
+          definition: 'DSI = |sum_theta r e^{i theta}| / max_intensity sum_theta |r|, peak rectified responses, averaged over speeds (flyvis direction_selectivity_index); preferred direction = arg sum_theta r e^{i theta}, undefined (null) where DSI < dsi_threshold',
+        }));
+        files.set('dsi.svg', await renderSVG(dsiBarChart(dsi, cellTypes, { untrained, threshold })));
+        files.set('tuning.csv', toCsv(tableOf(tuning, ['cell_type', 'intensity', 'angle', 'peak_response', 'normalized'])));
+        files.set('tuning.svg', await renderSVG(polarTuning(tuning, cellTypes, { untrained, threshold, dsi })));
       }
+    } catch (e) {
+      partial.discard();
+      throw e;
+    }
+    try {
       writeOutputs(out, files);
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      process.stdout.write(`flyvis analyze ${kind}: ${cellTypes.length} cell types, ${dataset.length} movies at dt=${dt}; wrote ${[...files.keys()].join(', ')} to ${out} in ${seconds} s\n`);
-      return 0;
-    },
-    [...BAD_INPUT, StimulusParamError, AnalysisError],
-  );
+    } catch (e) {
+      const kept = existsSync(partial.dir) ? ` (the simulated responses are kept in ${partial.dir}: rerun with --resume to write the results without simulating again)` : '';
+      throw new Error(`${(e as Error).message}${kept}`);
+    }
+    partial.remove();
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    for (const n of notes) process.stdout.write(`flyvis analyze ${kind}: note: ${n}\n`);
+    process.stdout.write(`flyvis analyze ${kind}: ${cellTypes.length} cell types, ${dataset.length} movies at dt=${dt}; wrote ${[...files.keys()].join(', ')} to ${out} in ${seconds} s\n`);
+    return 0;
+  }
 }

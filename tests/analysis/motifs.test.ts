@@ -20,7 +20,7 @@ describe('direction selectivity on a designed motif', () => {
     const net = directionSelectiveMotif(extent, mirror);
     const edges = new MovingEdge({ extent, speeds: [2.4, 4.8, 9.7] });
     const r = computeResponses(net, edges, { dt, batchSize: 4 });
-    return directionSelectivityIndex(r).dsi.filter((row) => row.cellType === 'DS');
+    return directionSelectivityIndex(r).dsi.filter((row) => row.cell_type === 'DS');
   };
   const motif = run(false);
   const twin = run(true);
@@ -36,10 +36,10 @@ describe('direction selectivity on a designed motif', () => {
   it('recovers the designed preferred direction: towards the inhibitory column (0, -1)', () => {
     const on = motif.find((r) => r.intensity === 1)!;
     const designed = HexEye.directionOf(0, -1); // 153.4° on flyvis's monitor (150° on a regular hexagonal grid)
-    expect(angularDistance(on.preferredDirection, designed)).toBeLessThan(10);
+    expect(angularDistance(on.preferred_direction_deg!, designed)).toBeLessThan(10);
     // OFF edges: the motif inverts (release from inhibition leads), preferring the opposite direction
     const off = motif.find((r) => r.intensity === 0)!;
-    expect(angularDistance(off.preferredDirection, designed + 180)).toBeLessThan(30);
+    expect(angularDistance(off.preferred_direction_deg!, designed + 180)).toBeLessThan(30);
   });
 
   it('reports one row per cell type and intensity with DSI in [0, 1]', () => {
@@ -57,8 +57,8 @@ describe('flash response index on ON- and OFF-driven cells', () => {
     const r = computeResponses(net, new Flashes({ extent: 2 }), { dt: 1 / 200 });
     const rows = flashResponseIndex(r);
     for (const radius of [-1, 6]) {
-      const on = rows.find((x) => x.cellType === 'OnCell' && x.radius === radius)!;
-      const off = rows.find((x) => x.cellType === 'OffCell' && x.radius === radius)!;
+      const on = rows.find((x) => x.cell_type === 'OnCell' && x.radius === radius)!;
+      const off = rows.find((x) => x.cell_type === 'OffCell' && x.radius === radius)!;
       expect(on.fri).toBeGreaterThan(0.2);
       expect(off.fri).toBeLessThan(-0.2);
     }
