@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compileConnectome } from '../../src/graph/compile.ts';
+import { demoConnectome } from '../../src/graph/demo.ts';
 import { edgeRecords, edgesDigest, encodeRecords, nodeRecords, nodesDigest } from '../../src/graph/digest.ts';
 import { smallDocument, specOf } from './specs.ts';
 
@@ -24,6 +25,14 @@ describe('digests', () => {
     const buf = Buffer.from(bytes);
     expect([buf.readInt32LE(0), buf.readInt32LE(4), buf.readFloatLE(8), buf.readFloatLE(12)]).toEqual([0, 7, -1, 3]);
     expect(edgesDigest(c)).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('hashes in chunks of 2^20 rows exactly as the whole records (more than one chunk and a partial one)', () => {
+    const big = demoConnectome(85); // 1,102,788 edges
+    expect(big.edges.length).toBeGreaterThan(1 << 20);
+    expect(big.edges.length % (1 << 20)).not.toBe(0);
+    expect(edgesDigest(big)).toBe(createHash('sha256').update(edgeRecords(big)).digest('hex'));
+    expect(nodesDigest(big)).toBe(createHash('sha256').update(nodeRecords(big)).digest('hex'));
   });
 
   it('writes the same bytes through the portable DataView path as through typed arrays', () => {
