@@ -145,7 +145,7 @@ export function run(argv: readonly string[]): Promise<number> {
         if (o.traces !== undefined) outs.stage('traces', await plotBytes(o.traces, centralTracesSpec(connectome, activity, traces)));
         if (o['frame-out'] !== undefined) {
           const cellType = o['frame-type'] ?? types[0]!;
-          outs.stage('frame-out', await plotBytes(o['frame-out'], hexFrameSpec(connectome, activity, { cellType, frame, sample: o.sample })));
+          outs.stage('frame-out', await plotBytes(o['frame-out'], hexFrameSpec(connectome, activity, { cellType, frame, sample: o.sample, dt, ...(t0 === undefined ? {} : { t0 }) })));
         }
         const written = outs.commit();
         if (warning !== undefined) process.stderr.write(`flyvis plot: warning: ${warning}\n`);

@@ -62,7 +62,12 @@ export function run(argv: readonly string[]): Promise<number> {
         const connectomeFile = o.connectome === undefined ? undefined : (findConnectomeFile(o.connectome) ?? resolve(o.connectome));
         const name = connectomeFile === undefined ? 'demo connectome' : basename(connectomeFile).replace(/\.json$/i, '');
         const title = `Flash responses (${name}, extent ${o.extent}; on at ${o.grey} s, off at ${o.grey + o.on} s)`;
-        const spec = centralTracesSpec(net.connectome, activity, { cellTypes: types, dt: o.dt, title });
+        const spec = centralTracesSpec(net.connectome, activity, {
+          cellTypes: types,
+          dt: o.dt,
+          title,
+          markers: [{ time: o.grey, label: 'on' }, { time: o.grey + o.on, label: 'off' }],
+        });
         const sidecar = describeActivity({
           producer: 'flyvis run',
           connectomeFile,
