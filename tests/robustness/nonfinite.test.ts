@@ -13,11 +13,13 @@ import { Stimulus, StimulusError } from '../../src/network/stimulus.ts';
 const DT = 0.02;
 const demo = () => Network.fromConnectome(demoConnectome(2));
 const H = 19; // hexals at extent 2
-const movie = (B: number, T: number, f: (i: number) => number = () => 0.5, Arr: typeof Float32Array | typeof Float64Array = Float32Array) => ({
-  data: Arr.from({ length: B * T * H }, (_, i) => f(i)),
-  shape: [B, T, 1, H],
-});
-const nonFiniteCount = (t: Tensor) => t.data.reduce((n, x) => n + (Number.isFinite(x) ? 0 : 1), 0);
+const movie = (B: number, T: number, f: (i: number) => number = () => 0.5, Arr: typeof Float32Array | typeof Float64Array = Float32Array) => {
+  const data = new Arr(B * T * H);
+  for (let i = 0; i < data.length; i++) data[i] = f(i);
+  return { data, shape: [B, T, 1, H] };
+};
+const nonFiniteCount = (t: Tensor) => Array.from(t.data).filter((x) => !Number.isFinite(x)).length;
+type Categorical = { codes: Int32Array; categories: readonly string[] };
 
 /** The error `fn` throws (failing the test when it throws none). */
 function thrown(fn: () => unknown): Error {
@@ -53,7 +55,7 @@ describe('parameters that make the dynamics blow up', () => {
     expect(d.sample).toBe(0);
     expect(Number.isFinite(d.value)).toBe(false);
     // The node named is the first non-finite one, and its type and position are the connectome's.
-    const types = net.connectome.nodes.columns.type as { codes: Int32Array; categories: string[] };
+    const types = net.connectome.nodes.columns.type as unknown as Categorical;
     expect(d.cellType).toBe(types.categories[types.codes[d.node]!]);
     expect(d.u).toBe((net.connectome.nodes.columns.u as Int32Array)[d.node]);
     expect(d.v).toBe((net.connectome.nodes.columns.v as Int32Array)[d.node]);
@@ -133,7 +135,7 @@ describe('where the state first becomes non-finite', () => {
         const x = { data: new Float32Array(2 * 20 * net.nNodes).fill(0.5), shape: [2, 20, net.nNodes] };
         const e = thrown(() => net.forward(x, DT)) as NonFiniteActivityError;
         expect(e).toBeInstanceOf(NonFiniteActivityError);
-        const types = net.connectome.nodes.columns.type as { codes: Int32Array; categories: string[] };
+        const types = net.connectome.nodes.columns.type as unknown as Categorical;
         expect(e.details).toMatchObject({
           phase: 'simulation',
           step: k,
