@@ -159,7 +159,7 @@ export function centralTracesSpec(connectome: Connectome, activity: ActivityArra
       layer: [
         {
           mark: { type: 'line', strokeWidth: 1.5, color: OFF_COLOR },
-          encoding: { x, y: { field: 'activity', type: 'quantitative', title: 'a.u.', scale: { zero: false }, axis: { tickCount: 3 } } },
+          encoding: { x, y: { field: 'activity', type: 'quantitative', title: 'a.u.', scale: { zero: false }, axis: { tickCount: 3, minExtent: 48 } } },
         },
         ...markerLayers,
       ],
