@@ -1,5 +1,8 @@
-// Builds the package's JavaScript into dist/ (npm run build; `prepare` runs it on npm ci and
-// npm pack, so a clone and a packed tarball both have it):
+// Builds the package's JavaScript into dist/ (npm run build). `postprepare` runs it on npm ci /
+// npm install in a clone, `prepack` on npm pack / npm publish. Not `prepare`: npm 11 lists a
+// tarball's `prepare` script as an install script awaiting approval in every project that
+// installs the tarball (and, approved, would run it without the sources it builds from);
+// `postprepare` and `prepack` are no install scripts for a consumer, so installs stay quiet.
 //   dist/**/*.js, *.d.ts   ES modules and declarations, tsc -p tsconfig.build.json (src/ mirrored,
 //                          .ts import specifiers rewritten to .js);
 //   dist/cjs/index.js      the same library as one CommonJS file (esbuild), for require('flyvis-ts'),

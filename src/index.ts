@@ -23,6 +23,7 @@ export type { BoundSynapses, EdgeIndex, SynapseKernel } from './kernels/synapse.
 export { readNpy, writeNpy, parseNpy, encodeNpy, npyToFloat32, NpyError, type NpyArray } from './io/npy.ts';
 export { NonFiniteError, FLOAT32_MAX, allFinite, firstNonFinite, countNonFinite, assertFinite, toFloat32 } from './io/finite.ts';
 export { writeFileAtomic } from './io/atomic.ts';
+export * from './io/torch/index.ts'; // torch.save files without Python: read, write, flyvis state_dicts
 export * from './io/sidecar.ts'; // activity sidecars (<file>.json): readSidecar, describeActivity, encodeSidecar, sidecarPath
 export * from './train/index.ts'; // optimizers, schedules, the pure train step, losses, the training loop
 export * from './plot/index.ts'; // Vega-Lite specs rendered to SVG / PNG
