@@ -3,6 +3,7 @@
 // (../shared/bench/torch_anchor.py): forward over T frames of random input, and forward plus
 // backward of a loss over all T steps. Prints one JSON object with --json.
 import { type Tensor, mean, noGrad, square, tensor, valueAndGrad } from '../autograd/index.ts';
+import { GRAD_RECORDS, checkSimulation } from '../budget.ts';
 import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions } from './common.ts';
 import { type OptionSpecs, formatHelp, parseArgs, runCommand } from './args.ts';
 
@@ -38,6 +39,8 @@ export function run(argv: readonly string[]): Promise<number> {
       const B = o.batch;
       const T = o.steps;
       const N = net.nNodes;
+      // The input and the recorded backward pass are allocated here, before the library's checks.
+      checkSimulation(`bench (--steps ${T}, --batch ${B})`, { batch: B, steps: T, nodes: N, records: 3 + GRAD_RECORDS });
       // Uniform random input to every node, as the anchor (seeded: runs are comparable).
       let seed = 12345;
       const x = tensor(Float32Array.from({ length: B * T * N }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)), [B, T, N]);

@@ -1,6 +1,8 @@
 // What the commands that build a network share: the connectome / extent / n-syn-fill / params
 // flags, building the network from them, and the error classes that mean bad input (exit 2).
+import { basename } from 'node:path';
 import { BudgetError } from '../budget.ts';
+import { BUDGET_OPTIONS, applyBudgetOptions } from './budget.ts';
 import { compileConnectome } from '../graph/compile.ts';
 import { demoConnectomePath } from '../graph/demo.ts';
 import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
@@ -14,13 +16,15 @@ import { Network, NetworkError, type NetworkOptions } from '../network/network.t
 import { StimulusError } from '../network/stimulus.ts';
 import type { ErrorClass, OptionSpecs } from './args.ts';
 
-/** --connectome, --extent, --n-syn-fill. */
+/** --connectome, --extent, --n-syn-fill, and the budget's --max-memory, --max-steps. */
 export const CONNECTOME_OPTIONS = {
   connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
   extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
   // Counts are stored as float32: a fill above its range would become Infinity deep inside the
   // parameter configuration, so it is refused here, naming the flag.
   'n-syn-fill': { type: 'number', metavar: 'X', min: 0, max: 3.4e38, default: 1, help: 'synapse count given to offsets filled into the convex hull (0: no fill)' },
+  // Every command that builds a connectome takes the budget flags (docs/budget.md).
+  ...BUDGET_OPTIONS,
 } as const satisfies OptionSpecs;
 
 /** --params, with the command's own placeholder and help. */
@@ -45,16 +49,37 @@ interface ConnectomeFlags {
   readonly connectome?: string | undefined;
   readonly extent: number;
   readonly 'n-syn-fill'?: number | undefined;
+  readonly 'max-memory'?: number | undefined;
+  readonly 'max-steps'?: number | undefined;
 }
 
 /** The connectome the flags name (the demo connectome without --connectome). */
 export function connectomeFromOptions(o: ConnectomeFlags): Connectome {
+  applyBudgetOptions(o);
   return compileConnectome(loadConnectomeSpec(o.connectome ?? demoConnectomePath), o.extent, o['n-syn-fill'] ?? 1);
 }
 
-/** The network on that connectome, with the --params checkpoint loaded when given. */
-export function networkFromOptions(o: ConnectomeFlags & { readonly params?: string | undefined }, options: NetworkOptions = {}): Network {
-  const net = Network.fromConnectome(connectomeFromOptions(o), {}, options);
-  if (o.params !== undefined) net.loadCheckpoint(o.params);
+/**
+ * The network on that connectome, with the --params checkpoint loaded when given. A checkpoint
+ * whose sizes do not fit says which --extent it fits; warnings about a checkpoint that loads but is
+ * suspect go to `warn` (default: a `flyvis: warning:` line on stderr).
+ */
+export function networkFromOptions(
+  o: ConnectomeFlags & { readonly params?: string | undefined },
+  options: NetworkOptions = {},
+  warn: (message: string) => void = (m) => void process.stderr.write(`flyvis: warning: ${m}\n`),
+): Network {
+  applyBudgetOptions(o);
+  const file = o.connectome ?? demoConnectomePath;
+  const spec = loadConnectomeSpec(file);
+  const nSynFill = o['n-syn-fill'] ?? 1;
+  const net = Network.fromConnectome(compileConnectome(spec, o.extent, nSynFill), {}, options);
+  if (o.params !== undefined) {
+    net.loadCheckpoint(o.params, {
+      connectome: { spec, extent: o.extent, nSynFill, name: o.connectome === undefined ? 'the demo connectome' : basename(file) },
+      advice: (extent) => `pass --extent ${extent}`,
+      onWarning: warn,
+    });
+  }
   return net;
 }

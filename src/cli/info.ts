@@ -2,33 +2,20 @@
 // built-in synthetic demo by default) and prints one JSON object describing it, including the
 // graph digests other checks compare against flyvis's.
 import { resolve } from 'node:path';
-import { JsonFileError } from '../io/json.ts';
 import { compileConnectome } from '../graph/compile.ts';
 import { demoConnectomePath } from '../graph/demo.ts';
 import { edgesDigest, nodesDigest } from '../graph/digest.ts';
-import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
+import { loadConnectomeSpec } from '../graph/load.ts';
 import { findConnectomeFile } from '../graph/paths.ts';
 import type { ConnectomeSpec } from '../graph/spec.ts';
 import { categoricalColumn } from '../graph/table.ts';
 import type { Connectome } from '../graph/types.ts';
 import { defaultEdgeConfig, defaultNodeConfig, initParameters, numParameters, numTrainableParameters } from '../init/index.ts';
 import { formatHelp, parseArgs, runCommand, type OptionSpecs } from './args.ts';
+import { applyBudgetOptions } from './budget.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS } from './common.ts';
 
-const OPTIONS = {
-  connectome: {
-    type: 'string',
-    metavar: 'FILE',
-    help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)",
-  },
-  extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
-  'n-syn-fill': {
-    type: 'number',
-    metavar: 'X',
-    min: 0,
-    default: 1,
-    help: 'synapse count given to offsets filled into the convex hull (0: no fill)',
-  },
-} as const satisfies OptionSpecs;
+const OPTIONS = { ...CONNECTOME_OPTIONS } as const satisfies OptionSpecs;
 
 const SUMMARY =
   'Compiles a connectome as flyvis does (ConnectomeFromAvgFilters) and prints one JSON object:\n' +
@@ -123,6 +110,7 @@ export function run(argv: readonly string[]): Promise<number> {
         process.stdout.write(formatHelp('info', SUMMARY, OPTIONS));
         return 0;
       }
+      applyBudgetOptions(options);
       const file = options.connectome ?? demoConnectomePath;
       const spec = loadConnectomeSpec(file);
       const extent = options.extent;
@@ -132,6 +120,6 @@ export function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(JSON.stringify(infoSummary(ctx), null, 2) + '\n');
       return 0;
     },
-    [ConnectomeError, JsonFileError],
+    BAD_INPUT,
   );
 }

@@ -11,6 +11,7 @@ import { encodeNpy } from '../io/npy.ts';
 import { openOutputs } from '../io/output.ts';
 import { describeActivity, encodeSidecar } from '../io/sidecar.ts';
 import { PlotError, centralTracesSpec } from '../plot/index.ts';
+import { checkSimulation } from '../budget.ts';
 import { BAD_INPUT, CONNECTOME_OPTIONS, connectomeInputs, networkFromOptions, paramsOption } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 import { defaultCellTypes, plotBytes } from './plot.ts';
@@ -55,6 +56,9 @@ export function run(argv: readonly string[]): Promise<number> {
       try {
         const net = networkFromOptions(o);
         const types = o.types === undefined ? defaultCellTypes(net.connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
+        const T = frames.grey + frames.on + frames.off;
+        // The movie and its activity are allocated here, before the library's own checks.
+        checkSimulation(`flash (${T} frames at dt ${o.dt} s)`, { batch: 1, steps: T, nodes: net.nNodes, records: 4 });
         const movie = flashMovie(net.stimulus.nInputElements, frames);
         const warn = (m: string): void => void process.stderr.write(`flyvis run: warning: ${m}\n`);
         const initialState = net.steadyState(o['t-pre'], o.dt, 1);

@@ -25,6 +25,7 @@ import {
   commonRefinement,
   type Refinement,
   type Parameter,
+  type LoadCheckpointOptions,
 } from '../init/index.ts';
 import { createSynapseKernel, type SynapseKernelOptions } from '../kernels/index.ts';
 import type { SynapseKernel } from '../kernels/synapse.ts';
@@ -289,8 +290,12 @@ export class Network {
   }
 
   /** Loads a state_dict JSON checkpoint (file or object); on any problem throws and changes nothing. */
-  loadCheckpoint(source: string | Readonly<Record<string, unknown>>): void {
-    this.paramSet = loadCheckpoint(this.paramSet, source);
+  /**
+   * Loads a state_dict checkpoint (a JSON file path or a parsed object); see `loadCheckpoint` in
+   * src/init for the checks and `options` (which extents a mis-sized checkpoint fits, warnings).
+   */
+  loadCheckpoint(source: string | Readonly<Record<string, unknown>>, options: LoadCheckpointOptions = {}): void {
+    this.paramSet = loadCheckpoint(this.paramSet, source, options);
   }
 
   stateDict(): Record<string, number[]> {

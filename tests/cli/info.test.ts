@@ -48,6 +48,7 @@ const cases = {
   unknownFlag: ['info', '--extnt', '3'],
   badExtent: ['info', '--extent', '2.5'],
   negativeFill: ['info', '--n-syn-fill', '-1'],
+  hugeFill: ['info', '--n-syn-fill', '1e308'],
   missingValue: ['info', '--connectome'],
   missingFile: ['info', '--connectome', join(dir, 'absent.json')],
   malformed: ['info', '--connectome', malformed],
@@ -158,14 +159,16 @@ describe('flyvis info (command line)', () => {
 
   it('prints help on stdout with exit code 0', () => {
     expect(runs.help!.code).toBe(0);
-    expect(runs.help!.stdout).toMatch(/^usage: flyvis info \[--connectome FILE\] \[--extent N\] \[--n-syn-fill X\]/);
+    expect(runs.help!.stdout).toMatch(/^usage: flyvis info \[--connectome FILE\] \[--extent N\] \[--n-syn-fill X\] \[--max-memory GB\] \[--max-steps N\]/);
   });
 
   it('rejects bad arguments and bad files with one line on stderr and exit code 2', () => {
     const expected: Record<string, RegExp> = {
-      unknownFlag: /^flyvis info: unknown option '--extnt' \(expected --connectome, --extent, --n-syn-fill\)$/,
+      unknownFlag: /^flyvis info: unknown option '--extnt' \(expected --connectome, --extent, --n-syn-fill, --max-memory, --max-steps\)$/,
       badExtent: /^flyvis info: --extent: expected an integer >= 0, got '2\.5'$/,
-      negativeFill: /^flyvis info: --n-syn-fill: expected a finite number >= 0, got '-1'$/,
+      negativeFill: /^flyvis info: --n-syn-fill: expected a finite number from 0 to 3\.4e\+38, got '-1'$/,
+      // Beyond float32: refused naming the flag (exit 2), as in every other command.
+      hugeFill: /^flyvis info: --n-syn-fill: expected a finite number from 0 to 3\.4e\+38, got '1e308'$/,
       missingValue: /^flyvis info: --connectome: expected a value \(FILE\)$/,
       missingFile: /^flyvis info: connectome file .*absent\.json: file not found \(nor in .*data\/?; set FLYVIS_CONNECTOME_DIR .*\)$/,
       malformed: /^flyvis info: connectome file .*malformed\.json: edges\[0\]\.tar: unknown cell type 'Q'$/,

@@ -131,3 +131,31 @@ describe('through the CLI: exit 2, one line, no output', () => {
     });
   }
 });
+
+describe('commands that allocate before calling the library: refused first (exit 2, nothing written)', () => {
+  const flyvis = (...args: string[]) => spawnSync(process.execPath, ['bin/flyvis.mjs', ...args], { cwd: PROJECT_DIR, encoding: 'utf8' });
+
+  it('run --grey 1e9: the flash movie is sized before it is built', () => {
+    const out = join(dir, 'run-grey');
+    const r = flyvis('run', '--extent', '1', '--grey', '1e9', '--out-dir', out);
+    expect(r.stderr).toMatch(/^flyvis run: flash \(100000000100 frames at dt 0\.01 s\): 1\.0e11 Euler steps, above the budget of 1,000,000 steps per call; raise it with FLYVIS_MAX_STEPS=\d+ or --max-steps \d+\n$/);
+    expect(r.status).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('bench --steps 1e9: the input is sized before it is built', () => {
+    const r = flyvis('bench', '--extent', '1', '--steps', '1000000000', '--json');
+    expect(r.stderr).toMatch(/^flyvis bench: bench \(--steps 1000000000, --batch 1\): 1\.0e9 Euler steps, above the budget of 1,000,000 steps per call; raise it with FLYVIS_MAX_STEPS=\d+ or --max-steps \d+\n$/);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+  });
+
+  it('info --extent 100000 and --n-syn-fill 1e308: exit 2 like every other command', () => {
+    const big = flyvis('info', '--extent', '100000');
+    expect(big.stderr).toMatch(/^flyvis info: extent 100000: .* above the memory budget of .*; raise it with FLYVIS_MAX_MEMORY_GB=\d+ or --max-memory \d+\n$/);
+    expect(big.status).toBe(2);
+    const fill = flyvis('info', '--n-syn-fill', '1e308');
+    expect(fill.stderr).toBe("flyvis info: --n-syn-fill: expected a finite number from 0 to 3.4e+38, got '1e308'\n");
+    expect(fill.status).toBe(2);
+  });
+});
