@@ -12,11 +12,11 @@ import { frameWindow } from './fri.ts';
 import { assertFiniteResponses, type Responses } from './responses.ts';
 
 /**
- * DSI below which the preferred direction is undefined. Untrained networks (flyvis's
- * initialization) give DSIs of 1e-17 to 1e-4 (rounding and the lattice's slight asymmetries);
- * the direction-selective cells of flyvis's trained networks 0.1 to 0.8.
+ * DSI below which the preferred direction is undefined: 1 %. Untrained networks (flyvis's
+ * initialization) give DSIs of 1e-17 to 5e-4 (rounding, the lattice's and the connectome's
+ * slight asymmetries); the T4 and T5 cells of flyvis's trained networks 0.08 to 0.8.
  */
-export const DSI_THRESHOLD = 1e-3;
+export const DSI_THRESHOLD = 0.01;
 
 export interface PeakOptions {
   /** Window start and end in degrees along the path (default: the first and last offset). */

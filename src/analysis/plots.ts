@@ -232,15 +232,12 @@ export function polarTuning(rows: readonly TuningRow[], cellTypes: readonly stri
         { transform: only('tick'), mark: { type: 'rule', color: '#777777', strokeWidth: 0.9 }, encoding: { ...xy, x2: { field: 'x2' }, y2: { field: 'y2' } } },
         { transform: only('label'), mark: { type: 'text', fontSize: 7, color: '#666666', baseline: 'middle', align: 'center' }, encoding: { ...xy, text: { field: 'text' } } },
         { transform: only('pd'), mark: { type: 'rule', strokeWidth: 2.2, strokeCap: 'round' }, encoding: { ...xy, x2: { field: 'x2' }, y2: { field: 'y2' }, color } },
-        // OFF dashed over ON: both stay visible where the curves coincide.
-        {
-          transform: only('curve'),
-          mark: { type: 'line', strokeWidth: 1.4 },
-          encoding: {
-            ...xy, color, detail: { field: 'edge' }, order: { field: 'order' },
-            strokeDash: { field: 'edge', type: 'nominal', scale: { domain: ['ON edge', 'OFF edge'], range: [[1, 0], [3, 2]] }, legend: null },
-          },
-        },
+        // ON solid, then OFF dashed on top: both stay visible where the curves coincide.
+        ...(['ON edge', 'OFF edge'] as const).map((edge) => ({
+          transform: [{ filter: `datum.layer === 'curve' && datum.edge === '${edge}'` }],
+          mark: { type: 'line', strokeWidth: edge === 'ON edge' ? 1.8 : 1.3, ...(edge === 'OFF edge' ? { strokeDash: [3, 2] } : {}) },
+          encoding: { ...xy, color, order: { field: 'order' } },
+        })),
         { transform: only('note'), mark: { type: 'text', fontSize: 7, baseline: 'middle' }, encoding: { ...xy, text: { field: 'text' }, color } },
         { transform: only('dsi'), mark: { type: 'text', fontSize: 7.5, align: 'left', baseline: 'middle' }, encoding: { ...xy, text: { field: 'text' }, color } },
       ],

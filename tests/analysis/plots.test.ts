@@ -38,9 +38,9 @@ describe('DSI bar chart', () => {
     const svg = await renderSVG(dsiBarChart(rows, types));
     expectValidSVG(svg);
     expect(countMarks(svg, 'bar')).toBe(6);
-    expect(countMarks(svg, 'point')).toBe(3); // hollow circles: the three below 0.001
+    expect(countMarks(svg, 'point')).toBe(3); // hollow circles: the three below 0.01
     expect(countMarks(svg, 'rule mark')).toBe(1); // the threshold
-    expect(svg).toContain('3 of 6 DSIs are below 0.001');
+    expect(svg).toContain('3 of 6 DSIs are below 0.01');
     expect(svg).toContain('direction selectivity index (DSI)');
     expect(svg).toContain(`fill="${ON_COLOR}"`);
     expect(svg).toContain(`fill="${OFF_COLOR}"`);
@@ -49,9 +49,9 @@ describe('DSI bar chart', () => {
   it('on an untrained network: every DSI below the threshold, a y axis that still shows the threshold, and says so', () => {
     const rows = types.flatMap((t) => [dsiRow(t, 1, 3e-5, null), dsiRow(t, 0, 1e-17, null)]);
     const spec = dsiBarChart(rows, types, { untrained: true }) as unknown as Spec;
-    expect(spec.layer[0]!.encoding!.y!.scale!.domain).toEqual([0, 0.02]);
+    expect(spec.layer[0]!.encoding!.y!.scale!.domain).toEqual([0, 0.2]);
     const sub = spec.title.subtitle.join(' ');
-    expect(sub).toMatch(/every DSI is below 0\.001 \(largest 3e-5\): no cell type is direction selective/);
+    expect(sub).toMatch(/every DSI is below 0\.01 \(largest 3e-5\): no cell type is direction selective/);
     expect(sub).toMatch(/untrained network/);
   });
 });
@@ -73,7 +73,7 @@ describe('polar tuning', () => {
     expectValidSVG(svg);
     for (const label of ['0°', '90°', '180°', '270°']) expect(svg.split(`>${label}<`).length - 1).toBe(3);
     expect(svg).toContain('ON DSI 0.25 at 0°');
-    expect(svg).toContain('OFF DSI 1e-9 (&lt; 0.001)');
+    expect(svg).toContain('OFF DSI 1e-9 (&lt; 0.01)');
     expect(svg).toContain('no OFF response'); // C's OFF responses are all 0
     // rule marks: direction ticks (one layer per panel) and preferred directions (A only)
     const pdLines = (svg.match(/stroke-width="2\.2"/g) ?? []).length;
@@ -84,7 +84,7 @@ describe('polar tuning', () => {
     const svg = await renderSVG(polarTuning(tuning, types, 2));
     expectValidSVG(svg);
     const flat = polarTuning(tuning, types, { dsi: dsi.filter((d) => d.cell_type !== 'A'), untrained: true }) as unknown as Spec;
-    expect(flat.title.subtitle.join(' ')).toMatch(/every DSI is below 0\.001: no preferred direction anywhere/);
+    expect(flat.title.subtitle.join(' ')).toMatch(/every DSI is below 0\.01: no preferred direction anywhere/);
     expect(flat.title.subtitle.join(' ')).toMatch(/untrained network/);
   });
 });

@@ -82,23 +82,23 @@ describe('flyvis analyze moving-edges', () => {
     expect(dsi.columns).toEqual(['cell_type', 'intensity', 'dsi', 'preferred_direction_deg', 'dsi_below_threshold']);
     expect(dsi.rows).toHaveLength(DEMO_TYPES * 2);
     for (const row of dsi.rows) {
-      expect(row[2] as number).toBeLessThan(1e-3);
+      expect(row[2] as number).toBeLessThan(0.01);
       expect(row[3]).toBeNull(); // empty cell
       expect(row[4]).toBe('true');
     }
     const json = JSON.parse(read(out, 'dsi.json'));
-    expect(json.dsi_threshold).toBe(1e-3);
+    expect(json.dsi_threshold).toBe(0.01);
     expect(json.untrained).toBe(true);
     expect(json.rows.every((row: unknown[]) => row[3] === null && row[4] === 'true')).toBe(true);
     expect(json.stimulus_config.speeds).toEqual([9.7, 25]);
     expect(json.stimulus_config.angles).toEqual([0, 90, 180, 270]);
-    expect(r.stdout).toMatch(/note: every DSI is below 0\.001 \(largest [\d.e-]+\): no cell type is direction selective/);
+    expect(r.stdout).toMatch(/note: every DSI is below 0\.01 \(largest [\d.e-]+\): no cell type is direction selective/);
     const tuning = parseCsv(read(out, 'tuning.csv'));
     expect(tuning.columns).toEqual(['cell_type', 'intensity', 'angle', 'peak_response', 'normalized']);
     expect(tuning.rows).toHaveLength(DEMO_TYPES * 2 * 4);
-    expect(read(out, 'dsi.svg')).toContain('every DSI is below 0.001');
+    expect(read(out, 'dsi.svg')).toContain('every DSI is below 0.01');
     const polar = read(out, 'tuning.svg');
-    expect(polar).toContain('every DSI is below 0.001');
+    expect(polar).toContain('every DSI is below 0.01');
     expect(polar).toContain('untrained network');
   });
 
