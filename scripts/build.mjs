@@ -7,9 +7,12 @@
 //                          .ts import specifiers rewritten to .js);
 //   dist/cjs/index.js      the same library as one CommonJS file (esbuild), for require('flyvis-ts'),
 //                          with the declarations copied beside it under {"type": "commonjs"}.
-// Why a CommonJS build rather than Node's require(esm): on Node 20.19 (the oldest Node that
-// package.json accepts) require(esm) prints an ExperimentalWarning a user must wonder about, and
-// it refuses module graphs with a top-level await. dist/cjs sits two folders below the package
+// Why a CommonJS build rather than Node's require(esm) of dist/index.js: require(esm) refuses any
+// module graph with a top-level await (ERR_REQUIRE_ASYNC_MODULE), as vega's has, and Node 22.12
+// (inside "engines") prints "ExperimentalWarning: ... Support for loading ES Module in require()
+// is an experimental feature" for it (20.19.0 and 20.20 print nothing). The bundle keeps
+// import() of dependencies as import(), so ESM-only ones (vega, vega-lite) must be loaded lazily
+// with import() inside functions, never imported at top level. dist/cjs sits two folders below the package
 // root, like src/graph and dist/graph, so the paths found from a module's own location (data/,
 // the wasm kernel's cache) are the same in all three.
 import { execFileSync } from 'node:child_process';
