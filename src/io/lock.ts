@@ -8,7 +8,8 @@
 // whose process no longer runs on this host is stale and taken over; locks are released on
 // exit (including process.exit from a signal handler).
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { readTextFileBounded } from './read-bounded.ts';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputPathError, pidAlive, writeAll } from './atomic.ts';
@@ -45,7 +46,7 @@ const started = new Date().toISOString();
 
 function readLock(file: string): LockInfo | null {
   try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+    const info = JSON.parse(readTextFileBounded(file, 64e3, 'a lock file')) as LockInfo; // a few hundred bytes when ours
     return typeof info.pid === 'number' && typeof info.host === 'string' ? info : null;
   } catch {
     return null;

@@ -4,7 +4,7 @@
 // frame and the order of the nodes (the connectome's node table, with its digest). `flyvis plot`
 // and the library read it, so the time axis and the network come from the file itself and a
 // contradicting flag is refused naming the run that wrote the file.
-import { readFileSync } from 'node:fs';
+import { BoundedReadError, MAX_JSON_BYTES, readTextFileBounded } from './read-bounded.ts';
 import { basename } from 'node:path';
 import { nodesDigest } from '../graph/digest.ts';
 import type { Connectome } from '../graph/types.ts';
@@ -103,8 +103,10 @@ export function readSidecar(activityFile: string, shape?: readonly number[]): Ac
   const file = sidecarPath(activityFile);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFileBounded(file, MAX_JSON_BYTES, 'JSON input');
   } catch (e) {
+    if (e instanceof BoundedReadError && e.problem === 'missing') return undefined;
+    if (e instanceof BoundedReadError) throw new SidecarError(e.message);
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SidecarError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }

@@ -1,7 +1,10 @@
 // A small PNG decoder (node:zlib for the deflate stream) for frame sequences used as stimuli:
 // 8- and 16-bit greyscale, grey + alpha, RGB, RGBA, and 1/2/4/8-bit palette images, not
 // interlaced. Pixels become luminance in [0, 1] (Rec. 601 weights for colour, alpha ignored).
-import { readFileSync } from 'node:fs';
+import { BoundedReadError, readFileBounded } from '../io/read-bounded.ts';
+
+/** A PNG frame may be at most this many bytes (a 16k x 16k 16-bit RGBA image is ~2 GB raw; frames are small). */
+export const MAX_PNG_BYTES = 512e6;
 import { inflateSync } from 'node:zlib';
 import { StimulusParamError } from './errors.ts';
 
@@ -104,8 +107,9 @@ export function decodePng(bytes: Uint8Array, what = 'png'): GreyImage {
 export function readPng(file: string): GreyImage {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    bytes = readFileBounded(file, MAX_PNG_BYTES, 'a PNG frame');
   } catch (e) {
+    if (e instanceof BoundedReadError) throw new StimulusParamError(e.message);
     throw new StimulusParamError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   return decodePng(bytes, file);

@@ -7,7 +7,7 @@
 // record extra fields (flyvis fit records `checkpoint_sha256`, the SHA-256 of the FIT.json
 // written with it, so that a pair left inconsistent by a kill between the two renames is
 // recognised and FIT.json rewritten from FIT.train.json on --resume).
-import { readFileSync } from 'node:fs';
+import { BoundedReadError, MAX_JSON_BYTES, readTextFileBounded } from '../io/read-bounded.ts';
 import { Tensor } from '../autograd/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { TrainCheckpoint } from './loop.ts';
@@ -58,8 +58,9 @@ const show = (v: unknown): string => (typeof v === 'number' ? String(v) : (JSON.
 export function readTrainState(file: string, optimizer: Optimizer, template: Params, run: RunDescription): TrainCheckpoint {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(readTextFileBounded(file, MAX_JSON_BYTES, 'JSON input'));
   } catch (e) {
+    if (e instanceof BoundedReadError) throw new TrainStateError(e.message);
     const err = e as NodeJS.ErrnoException;
     throw new TrainStateError(`${file}: ${err.code ? `cannot read (${err.code})` : `not valid JSON (${err.message})`}`);
   }

@@ -18,6 +18,10 @@ import { BoundedReadError, readFileBounded } from '../../src/io/read-bounded.ts'
 import { NetworkConfigError, readNetworkConfig } from '../../src/network/config-file.ts';
 import { Network } from '../../src/network/network.ts';
 import { PROJECT_DIR } from '../helpers/shared.ts';
+import { readPng } from '../../src/stimuli/png.ts';
+import { StimulusParamError } from '../../src/stimuli/errors.ts';
+import { SidecarError, readSidecar } from '../../src/io/sidecar.ts';
+import { TrainStateError, readTrainState } from '../../src/train/state.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flyvis-inputs-'));
 const write = (name: string, data: string | Uint8Array): string => {
@@ -157,5 +161,19 @@ describe('commands that allocate before calling the library: refused first (exit
     const fill = flyvis('info', '--n-syn-fill', '1e308');
     expect(fill.stderr).toBe("flyvis info: --n-syn-fill: expected a finite number from 0 to 3.4e+38, got '1e308'\n");
     expect(fill.status).toBe(2);
+  });
+});
+
+describe('the other inputs are read with limits too', () => {
+  it.runIf(hasDevZero)('a PNG frame, a sidecar and a training state that name /dev/zero are refused, naming it', () => {
+    expect(() => readPng('/dev/zero')).toThrow(StimulusParamError);
+    expect(() => readPng('/dev/zero')).toThrow('/dev/zero: not a regular file (a character device)');
+    const activity = join(dir, 'dev-zero-sidecar.npy');
+    const { symlinkSync } = require('node:fs') as typeof import('node:fs');
+    symlinkSync('/dev/zero', `${activity}.json`);
+    expect(() => readSidecar(activity)).toThrow(SidecarError);
+    expect(() => readSidecar(activity)).toThrow('not a regular file (a character device)');
+    expect(() => readTrainState('/dev/zero', undefined as never, {}, undefined as never)).toThrow(TrainStateError);
+    expect(() => readTrainState('/dev/zero', undefined as never, {}, undefined as never)).toThrow('/dev/zero: not a regular file (a character device)');
   });
 });
