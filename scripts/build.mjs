@@ -16,47 +16,59 @@
 // root, like src/graph and dist/graph, so the paths found from a module's own location (data/,
 // the wasm kernel's cache) are the same in all three.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
+// Built beside dist/ and swapped in at the end, so a failed build leaves the previous dist/ and a
+// concurrent reader sees it missing only for the moment of the swap.
+const out = join(root, `.dist-build-${process.pid}`);
 const require = createRequire(import.meta.url);
 
-rmSync(dist, { recursive: true, force: true });
-try {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-} catch {
-  rmSync(dist, { recursive: true, force: true });
-  console.error('build: tsc -p tsconfig.build.json failed (above); dist/ not written');
+function fail(message) {
+  rmSync(out, { recursive: true, force: true });
+  console.error(`build: ${message}; dist/ not changed`);
   process.exit(1);
 }
 
-const cjs = join(dist, 'cjs');
-const { buildSync } = await import('esbuild');
-buildSync({
-  entryPoints: [join(dist, 'index.js')],
-  outfile: join(cjs, 'index.js'),
-  bundle: true,
-  platform: 'node',
-  target: 'node20.19',
-  format: 'cjs',
-  packages: 'external', // dependencies stay require()s (vega / vega-lite stay dynamic import()s)
-  define: { 'import.meta.url': '__flyvis_module_url' },
-  banner: { js: "'use strict';\nconst __flyvis_module_url = require('node:url').pathToFileURL(__filename).href;" },
-  logLevel: 'warning',
-});
+rmSync(out, { recursive: true, force: true });
+try {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+} catch {
+  fail('tsc -p tsconfig.build.json failed (above)');
+}
+
+const cjs = join(out, 'cjs');
+try {
+  const { buildSync } = await import('esbuild');
+  buildSync({
+    entryPoints: [join(out, 'index.js')],
+    outfile: join(cjs, 'index.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20.19',
+    format: 'cjs',
+    packages: 'external', // dependencies stay require()s (vega / vega-lite stay dynamic import()s)
+    define: { 'import.meta.url': '__flyvis_module_url' },
+    banner: { js: "'use strict';\nconst __flyvis_module_url = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  });
+} catch (e) {
+  fail(`esbuild failed: ${e.message}`);
+}
 writeFileSync(join(cjs, 'package.json'), '{ "type": "commonjs" }\n');
 // The declarations again, read as CommonJS declarations for require() consumers.
-for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+for (const entry of readdirSync(out, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue;
   const from = join(entry.parentPath, entry.name);
-  const rel = relative(dist, from);
+  const rel = relative(out, from);
   if (rel.startsWith('cjs/') || rel.startsWith('cli/')) continue; // the bundle has no command line
-
   const to = join(cjs, rel);
   mkdirSync(dirname(to), { recursive: true });
   cpSync(from, to);
 }
+rmSync(dist, { recursive: true, force: true });
+renameSync(out, dist);
