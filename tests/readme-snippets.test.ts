@@ -10,10 +10,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_DIR } from './helpers/shared.ts';
 import { writeSnippetModules } from './package/snippets.ts';
 
+const PROJECT_DIR = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const TSX = join(PROJECT_DIR, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const TSC = join(PROJECT_DIR, 'node_modules', 'typescript', 'bin', 'tsc');
 

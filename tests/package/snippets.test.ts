@@ -3,10 +3,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_DIR } from '../helpers/shared.ts';
 import { extractSnippets, markdownFiles, statedValues, toModule } from './snippets.ts';
+
+const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
 const MD = [
   '# Title',
