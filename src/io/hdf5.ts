@@ -1,8 +1,9 @@
-// Node edge: one numeric dataset out of an HDF5 file, read with h5wasm (the HDF5 C library
+// Node edge: one numeric dataset of an HDF5 file, read or written with h5wasm (the HDF5 C library
 // compiled to WebAssembly; loaded on first use). flyvis's results directories are written by
 // datamate, which stores each array as its own file holding one dataset named `data`
 // (`validation_loss.h5`, `validation/epe.h5`, `chkpt_index.h5`, ...).
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** An HDF5 file that cannot be read as asked; the message is `<file>: <problem>`, one line. */
 export class Hdf5Error extends Error {
@@ -172,5 +173,41 @@ export async function readHdf5Dataset(file: string, name = 'data'): Promise<Hdf5
     } catch {
       // closing a read-only file frees memory only; nothing to report
     }
+  }
+}
+
+/**
+ * Writes `values` as a float64 dataset `name` (default `data`) of a new HDF5 file, as datamate
+ * stores an array (e.g. a validation loss per checkpoint): a number is written as a scalar
+ * (shape []), a list with `shape` (default: one dimension). The file is written beside its
+ * destination and renamed into place, so a failure leaves no partial file; errors are Hdf5Error
+ * naming the file.
+ */
+export async function writeHdf5Dataset(
+  file: string,
+  values: number | ArrayLike<number>,
+  options: { name?: string; shape?: readonly number[] } = {},
+): Promise<void> {
+  const data = typeof values === 'number' ? Float64Array.of(values) : Float64Array.from(values);
+  const shape = options.shape ?? (typeof values === 'number' ? [] : [data.length]);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0) || count !== data.length) {
+    throw new Hdf5Error(file, `shape (${shape.join(', ')}) does not fit ${data.length} value${data.length === 1 ? '' : 's'}`);
+  }
+  const lib = await loadH5();
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    const f = new lib.File(tmp, 'w');
+    try {
+      f.create_dataset({ name: options.name ?? 'data', data, shape: [...shape], dtype: '<d' });
+    } finally {
+      f.close();
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    if (e instanceof Hdf5Error) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Hdf5Error(file, code ? `cannot write (${code})` : `cannot write: ${hdf5Problem(e)}`);
   }
 }

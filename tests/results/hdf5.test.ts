@@ -2,10 +2,10 @@
 // published results, cross-checked with h5py where /usr/bin/python3 has it, and every refusal
 // naming the file. Files written here use h5wasm itself (and h5py for big-endian data).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Hdf5Error, readHdf5Dataset } from '../../src/io/hdf5.ts';
+import { Hdf5Error, readHdf5Dataset, writeHdf5Dataset } from '../../src/io/hdf5.ts';
 import { PRETRAINED, RESULTS_V1, tempDir, writeH5 } from './helpers.ts';
 
 const hasShared = existsSync(join(PRETRAINED, '0000', 'validation_loss.h5')) && existsSync(join(RESULTS_V1, '001', 'validation', 'epe.h5'));
@@ -139,5 +139,36 @@ describe('files written here', () => {
     const strings = join(dir, 'strings.h5');
     await writeH5(strings, { data: 'hello' });
     await refuses(strings, /holds strings, expected numbers/);
+  });
+});
+
+describe('writeHdf5Dataset', () => {
+  it('writes float64 scalars and arrays that read back exactly (and that h5py reads)', async () => {
+    const dir = tempDir('h5write');
+    await writeHdf5Dataset(join(dir, 'scalar.h5'), 5.136557112137477);
+    await writeHdf5Dataset(join(dir, 'grid.h5'), [0.1, NaN, -Infinity, 3, 4, 5], { shape: [2, 3] });
+    await writeHdf5Dataset(join(dir, 'named.h5'), [1, 2], { name: 'loss' });
+    const s = await readHdf5Dataset(join(dir, 'scalar.h5'));
+    expect([s.shape, s.dtype, Array.from(s.values)]).toEqual([[], '<d', [5.136557112137477]]);
+    const g = await readHdf5Dataset(join(dir, 'grid.h5'));
+    expect(g.shape).toEqual([2, 3]);
+    expect(Array.from(g.values)).toEqual([0.1, NaN, -Infinity, 3, 4, 5]);
+    expect(Array.from((await readHdf5Dataset(join(dir, 'named.h5'), 'loss')).values)).toEqual([1, 2]);
+    expect(readdirSync(dir).sort()).toEqual(['grid.h5', 'named.h5', 'scalar.h5']); // no temporary files left
+    if (python !== null) {
+      const script = 'import sys, h5py\nd = h5py.File(sys.argv[1], "r")["data"]\nprint(d.dtype.str, d.shape, repr(float(d[()])))';
+      expect(execFileSync(python, ['-c', script, join(dir, 'scalar.h5')], { encoding: 'utf8' }).trim()).toBe('<f8 () 5.136557112137477');
+    }
+  });
+
+  it('refuses a shape that does not fit and an unwritable place, naming the file', async () => {
+    const dir = tempDir('h5wbad');
+    const e1 = await writeHdf5Dataset(join(dir, 'a.h5'), [1, 2, 3], { shape: [2, 2] }).then(() => null, (e: unknown) => e);
+    expect((e1 as Hdf5Error).message).toBe(`${join(dir, 'a.h5')}: shape (2, 2) does not fit 3 values`);
+    const target = join(dir, 'missing-folder', 'b.h5');
+    const e2 = await writeHdf5Dataset(target, 1).then(() => null, (e: unknown) => e);
+    expect(e2).toBeInstanceOf(Hdf5Error);
+    expect((e2 as Hdf5Error).file).toBe(target);
+    expect((e2 as Hdf5Error).message).not.toContain('\n');
   });
 });
