@@ -194,6 +194,13 @@ export async function writeHdf5Dataset(
   if (!shape.every((d) => Number.isInteger(d) && d >= 0) || count !== data.length) {
     throw new Hdf5Error(file, `shape (${shape.join(', ')}) does not fit ${data.length} value${data.length === 1 ? '' : 's'}`);
   }
+  let folder = false;
+  try {
+    folder = statSync(dirname(file)).isDirectory();
+  } catch {
+    // missing: said below
+  }
+  if (!folder) throw new Hdf5Error(file, `cannot write: no folder ${dirname(file)}`);
   const lib = await loadH5();
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
   try {

@@ -169,6 +169,6 @@ describe('writeHdf5Dataset', () => {
     const e2 = await writeHdf5Dataset(target, 1).then(() => null, (e: unknown) => e);
     expect(e2).toBeInstanceOf(Hdf5Error);
     expect((e2 as Hdf5Error).file).toBe(target);
-    expect((e2 as Hdf5Error).message).not.toContain('\n');
+    expect((e2 as Hdf5Error).message).toBe(`${target}: cannot write: no folder ${join(dir, 'missing-folder')}`);
   });
 });
