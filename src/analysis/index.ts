@@ -10,5 +10,20 @@ export { flashResponseIndex, frameWindow, type FriRow, type FriOptions } from '.
 export { DSI_THRESHOLD, directionSelectivityIndex, peakResponses, timeWindow, type DsiRow, type DsiOptions, type TuningRow, type PeakOptions } from './dsi.ts';
 export { temporalReceptiveFields, spatialReceptiveFields, type TemporalRf, type SpatialRf } from './receptive-fields.ts';
 export { tableOf, toCsv, toJson, parseCsv, type ResultTable, type Cell } from './table.ts';
-export { friBarChart, dsiBarChart, polarTuning, type AnalysisPlotOptions, type DsiPlotOptions, type PolarTuningOptions } from './plots.ts';
+export {
+  friBarChart, dsiBarChart, polarTuning, friDistribution, dsiDistribution, preferredDirectionsPolar,
+  type AnalysisPlotOptions, type DsiPlotOptions, type PolarTuningOptions, type EnsemblePlotOptions,
+} from './plots.ts';
 export { progressBar, silentProgress, type Progress } from './progress.ts';
+export {
+  POLARITY, KNOWN_POLARITY, PREFERRED_DIRECTIONS, ON_MOTION_TUNING, OFF_MOTION_TUNING, polarityOf, knownDirectionIntensity, sortOnOffUnknown,
+  angularDistance, type Polarity,
+} from './groundtruth.ts';
+export {
+  FLYVIS_FRI_RADIUS, DIRECTION_TOLERANCE_DEG, FRI_SUMMARY_COLUMNS, DSI_SUMMARY_COLUMNS, quantileSorted, summarize, friSummary, dsiSummary,
+  knownPolarityCount, describeKnownPolarity, knownDirectionCount, describeKnownDirections, knownDirectionOf, circularMean, medianTuning,
+  runEnsemblePool, EnsembleMemberError, EnsemblePoolStopped,
+  type EnsembleFriRow, type EnsembleDsiRow, type EnsembleTuningRow, type SampleSummary, type FriSummaryRow, type DsiSummaryRow,
+  type PolarityMismatch, type KnownPolarityCount, type DirectionCheck, type KnownDirectionCount, type EnsembleJob, type MemberTask,
+  type MemberResult, type EnsemblePoolOptions, type EnsemblePool,
+} from './ensemble.ts';

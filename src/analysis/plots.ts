@@ -12,6 +12,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { OFF_COLOR, ON_COLOR } from '../plot/specs.ts';
 import { DSI_THRESHOLD, type DsiRow, type TuningRow } from './dsi.ts';
 import type { FriRow } from './fri.ts';
+import { OFF_MOTION_TUNING, ON_MOTION_TUNING, PREFERRED_DIRECTIONS, polarityOf, sortOnOffUnknown } from './groundtruth.ts';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const RADIUS_COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7'];
@@ -244,4 +245,231 @@ export function polarTuning(rows: readonly TuningRow[], cellTypes: readonly stri
     },
     config: { view: { stroke: null } },
   } as TopLevelSpec;
+}
+
+// ---- ensembles -------------------------------------------------------------------------------
+// flyvis-style distributions over an ensemble's members (flyvis's plot_fris and
+// dsi_violins_on_and_off draw violins with each member as a dot; here a box of the quartiles,
+// the median as a line, whiskers to the range, and every member as a dot), cell types ordered as
+// flyvis orders them (known ON, known OFF, unknown), with their labels coloured by the known
+// polarity; and the preferred directions of T4a-d / T5a-d of every member on polar axes.
+
+const UNKNOWN_COLOR = '#999999';
+const POLARITY_LEGEND = ['known ON', 'known OFF', 'unknown polarity'] as const;
+
+export interface EnsemblePlotOptions {
+  readonly title?: string;
+  /** The ensemble's name ('opticflow/000'), said in the subtitle. */
+  readonly ensemble?: string;
+}
+
+/** A deterministic spread of the members' dots within a cell type's band (0..1), by member order. */
+const jitter = (i: number, n: number): number => (n <= 1 ? 0.5 : 0.2 + (0.6 * i) / (n - 1));
+
+/** A label colour rule for an x axis of cell types: ON and OFF types coloured, others black. */
+function labelColors(on: readonly string[], off: readonly string[]): Record<string, unknown> {
+  const test = (types: readonly string[]): string => `indexof(${JSON.stringify(types)}, datum.value) >= 0`;
+  return { condition: [{ test: test(on), value: ON_COLOR }, { test: test(off), value: OFF_COLOR }], value: '#000000' };
+}
+
+/** Box (quartiles), median line, range whiskers and member dots of one value per member and cell type. */
+function distributionLayers(
+  boxes: readonly Record<string, unknown>[],
+  dots: readonly Record<string, unknown>[],
+  x: Record<string, unknown>,
+  y: Record<string, unknown>,
+  color: Record<string, unknown>,
+): Record<string, unknown>[] {
+  const q = (f: string): Record<string, unknown> => ({ field: f, type: 'quantitative' });
+  return [
+    { data: { values: boxes }, mark: { type: 'rule', strokeWidth: 0.8 }, encoding: { x, y: { ...q('min'), ...y }, y2: q('max'), color } },
+    { data: { values: boxes }, mark: { type: 'bar', opacity: 0.35, width: 10 }, encoding: { x, y: { ...q('q1'), ...y }, y2: q('q3'), color } },
+    { data: { values: boxes }, mark: { type: 'tick', thickness: 2, size: 10 }, encoding: { x, y: { ...q('median'), ...y }, color } },
+    {
+      data: { values: dots },
+      mark: { type: 'circle', size: 7, opacity: 0.55, color: '#222222' },
+      encoding: { x, xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [0, 1] } }, y: { ...q('value'), ...y }, tooltip: [{ field: 'model' }, { field: 'value', format: '.3g' }] },
+    },
+  ];
+}
+
+/**
+ * The FRI of every member per cell type at one flash radius (default 6, as flyvis's ensemble
+ * plots): boxes coloured by the experimentally known polarity, cell types ordered known ON,
+ * known OFF, unknown; the y axis from -1 to 1 with a zero line; how many known polarities the
+ * median predicts in the subtitle.
+ */
+export function friDistribution(
+  rows: readonly { readonly model: string; readonly cell_type: string; readonly radius: number; readonly fri: number }[],
+  summary: readonly { readonly cell_type: string; readonly radius: number; readonly fri_median: number; readonly fri_q1: number; readonly fri_q3: number; readonly fri_min: number; readonly fri_max: number; readonly n_models: number }[],
+  cellTypes: readonly string[],
+  options: EnsemblePlotOptions & { readonly radius?: number; readonly known?: { readonly n_known: number; readonly n_predicted: number } | null } = {},
+): TopLevelSpec {
+  const radius = options.radius ?? 6;
+  const order = sortOnOffUnknown(cellTypes);
+  const on = order.filter((t) => polarityOf(t) === 1);
+  const off = order.filter((t) => polarityOf(t) === -1);
+  const group = (t: string): string => POLARITY_LEGEND[polarityOf(t) === 1 ? 0 : polarityOf(t) === -1 ? 1 : 2];
+  const at = summary.filter((s) => s.radius === radius);
+  const boxes = at.map((s) => ({ cell_type: s.cell_type, polarity: group(s.cell_type), median: s.fri_median, q1: s.fri_q1, q3: s.fri_q3, min: s.fri_min, max: s.fri_max }));
+  const models = [...new Set(rows.map((r) => r.model))];
+  const dots = rows.filter((r) => r.radius === radius).map((r) => ({ cell_type: r.cell_type, model: r.model, value: r.fri, jitter: jitter(models.indexOf(r.model), models.length) }));
+  const n = Math.max(0, ...at.map((s) => s.n_models));
+  const radiusText = radius === -1 ? 'full-field flashes' : `flashes of radius ${radius} columns`;
+  const x = { field: 'cell_type', type: 'nominal', sort: order, title: 'cell type', axis: { labelAngle: -90, labelColor: labelColors(on, off) } };
+  const color = { field: 'polarity', type: 'nominal', scale: { domain: [...POLARITY_LEGEND], range: [ON_COLOR, OFF_COLOR, UNKNOWN_COLOR] }, title: null };
+  return {
+    $schema: SCHEMA,
+    background: 'white',
+    title: {
+      text: options.title ?? `Flash response index across ${n} networks${options.ensemble ? ` of ${options.ensemble}` : ''} (central cells)`,
+      subtitle: subtitle([
+        `${radiusText}; box: quartiles, line: median, whiskers: range, dots: the networks; FRI > 0 ON, < 0 OFF`,
+        'colour: the polarity known from experiments (flyvis groundtruth_utils.polarity); known ON types first, then known OFF, then unknown',
+        options.known != null && `the sign of the median FRI matches ${options.known.n_predicted} of ${options.known.n_known} known polarities`,
+      ]),
+    },
+    width: Math.max(200, order.length * 15),
+    height: 200,
+    layer: [
+      ...distributionLayers(boxes, dots, x, { scale: { domain: [-1, 1] }, title: 'flash response index (FRI)' }, color),
+      { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#333333', strokeWidth: 0.6 }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+    ],
+  } as unknown as TopLevelSpec;
+}
+
+/**
+ * The DSI of every member per cell type, ON edges above and OFF edges below (as flyvis's
+ * dsi_violins_on_and_off), y from 0 to 1, the threshold below which no direction is defined as a
+ * dashed line; T4 labels in the ON colour and T5 in the OFF colour.
+ */
+export function dsiDistribution(
+  rows: readonly { readonly model: string; readonly cell_type: string; readonly intensity: number; readonly dsi: number }[],
+  summary: readonly { readonly cell_type: string; readonly intensity: number; readonly dsi_median: number; readonly dsi_q1: number; readonly dsi_q3: number; readonly dsi_min: number; readonly dsi_max: number; readonly n_models: number }[],
+  cellTypes: readonly string[],
+  options: EnsemblePlotOptions & { readonly threshold?: number } = {},
+): TopLevelSpec {
+  const threshold = options.threshold ?? DSI_THRESHOLD;
+  const order = sortOnOffUnknown(cellTypes);
+  const models = [...new Set(rows.map((r) => r.model))];
+  const n = Math.max(0, ...summary.map((s) => s.n_models));
+  const x = { field: 'cell_type', type: 'nominal', sort: order, title: 'cell type', axis: { labelAngle: -90, labelColor: labelColors(['T4a', 'T4b', 'T4c', 'T4d'], ['T5a', 'T5b', 'T5c', 'T5d']) } };
+  const panel = (edge: 'ON edge' | 'OFF edge'): Record<string, unknown> => {
+    const on = edge === 'ON edge';
+    const mine = (i: number): boolean => (i >= 0.5) === on;
+    const boxes = summary.filter((s) => mine(s.intensity)).map((s) => ({ cell_type: s.cell_type, edge, median: s.dsi_median, q1: s.dsi_q1, q3: s.dsi_q3, min: s.dsi_min, max: s.dsi_max }));
+    const dots = rows.filter((r) => mine(r.intensity)).map((r) => ({ cell_type: r.cell_type, model: r.model, value: r.dsi, jitter: jitter(models.indexOf(r.model), models.length) }));
+    const color = { field: 'edge', type: 'nominal', scale: { domain: ['ON edge', 'OFF edge'], range: [ON_COLOR, OFF_COLOR] }, title: null };
+    return {
+      width: Math.max(200, order.length * 15),
+      height: 140,
+      title: { text: on ? 'ON edges' : 'OFF edges', fontSize: 11, anchor: 'start' },
+      layer: [
+        ...distributionLayers(boxes, dots, on ? { ...x, axis: { ...x.axis, labels: true } } : x, { scale: { domain: [0, 1] }, title: `DSI, ${on ? 'ON' : 'OFF'} edges` }, color),
+        { data: { values: [{ y: threshold }] }, mark: { type: 'rule', color: '#555555', strokeDash: [4, 3] }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      ],
+    };
+  };
+  return {
+    $schema: SCHEMA,
+    background: 'white',
+    title: {
+      text: options.title ?? `Direction selectivity index across ${n} networks${options.ensemble ? ` of ${options.ensemble}` : ''} (moving edges, central cells)`,
+      subtitle: subtitle([
+        'box: quartiles, line: median, whiskers: range, dots: the networks; known ON types first, then known OFF, then unknown',
+        `dashed line: DSI ${threshold}, below which a network's preferred direction is undefined; labels: T4 (ON motion) and T5 (OFF motion) types`,
+      ]),
+    },
+    vconcat: [panel('ON edge'), panel('OFF edge')],
+    resolve: { scale: { color: 'shared' } },
+  } as unknown as TopLevelSpec;
+}
+
+/**
+ * The preferred directions of T4a-d (ON edges) and T5a-d (OFF edges) of every member: one polar
+ * panel per type, each member's preferred direction as a line from the centre of length DSI
+ * (members whose DSI is below the threshold have none and are counted), the direction known
+ * from experiments (flyvis groundtruth_utils.preferred_directions) dashed, the members' circular
+ * mean as a thick line. 0° = rightward, 90° = up, as the stimuli are rendered.
+ */
+export function preferredDirectionsPolar(
+  rows: readonly { readonly model: string; readonly cell_type: string; readonly intensity: number; readonly dsi: number; readonly preferred_direction_deg: number | null }[],
+  options: EnsemblePlotOptions & { readonly threshold?: number } = {},
+): TopLevelSpec {
+  const threshold = options.threshold ?? DSI_THRESHOLD;
+  const rad = (deg: number): number => (deg * Math.PI) / 180;
+  const points: Record<string, unknown>[] = [];
+  const panels = [...ON_MOTION_TUNING.map((t) => [t, 1] as const), ...OFF_MOTION_TUNING.map((t) => [t, 0] as const)]
+    .filter(([t, i]) => rows.some((r) => r.cell_type === t && (r.intensity >= 0.5) === (i === 1)));
+  const names = panels.map(([t, i]) => `${t}, ${i === 1 ? 'ON' : 'OFF'} edges`);
+  const models = new Set(rows.map((r) => r.model));
+  panels.forEach(([cellType, intensity], p) => {
+    const panel = names[p]!;
+    const edge = intensity === 1 ? 'ON edge' : 'OFF edge';
+    for (let i = 0; i <= 48; i++) {
+      const a = (i * Math.PI) / 24;
+      for (const ring of [0.5, 1]) points.push({ panel, layer: 'ring', ring, order: i, x: ring * Math.cos(a), y: ring * Math.sin(a) });
+    }
+    for (const [angle, label] of [[0, '0°'], [90, '90°'], [180, '180°'], [270, '270°']] as const) {
+      const r = angle % 180 === 0 ? 1.3 : 1.2;
+      points.push({ panel, layer: 'label', x: r * Math.cos(rad(angle)), y: r * Math.sin(rad(angle)), text: label });
+    }
+    const mine = rows.filter((r) => r.cell_type === cellType && (r.intensity >= 0.5) === (intensity === 1));
+    const defined = mine.filter((r) => r.preferred_direction_deg !== null);
+    for (const r of defined) {
+      const a = rad(r.preferred_direction_deg!);
+      const len = Math.min(1, r.dsi);
+      points.push({ panel, layer: 'member', edge, model: r.model, x: 0, y: 0, x2: len * Math.cos(a), y2: len * Math.sin(a), pd: r.preferred_direction_deg, dsi: r.dsi });
+    }
+    let c = 0;
+    let s = 0;
+    for (const r of defined) {
+      c += Math.cos(rad(r.preferred_direction_deg!));
+      s += Math.sin(rad(r.preferred_direction_deg!));
+    }
+    if (defined.length > 0) {
+      const a = Math.atan2(s, c);
+      const len = Math.hypot(c, s) / defined.length;
+      points.push({ panel, layer: 'mean', edge, x: 0, y: 0, x2: len * Math.cos(a), y2: len * Math.sin(a) });
+    }
+    const known = PREFERRED_DIRECTIONS[cellType]!;
+    points.push({ panel, layer: 'known', x: 0, y: 0, x2: 1.12 * Math.cos(rad(known)), y2: 1.12 * Math.sin(rad(known)) });
+    points.push({ panel, layer: 'text', x: 0, y: -1.5, text: `known: ${known}°` });
+    points.push({ panel, layer: 'text', x: 0, y: -1.75, text: `${defined.length}/${mine.length} with DSI ≥ ${threshold}` });
+  });
+  const scale = { domain: [-1.5, 1.5], nice: false, zero: false };
+  const yScale = { domain: [-1.9, 1.45], nice: false, zero: false };
+  const panelWidth = 130;
+  const panelHeight = Math.round((panelWidth * 3.35) / 3);
+  const xy = { x: { field: 'x', type: 'quantitative', axis: null, scale }, y: { field: 'y', type: 'quantitative', axis: null, scale: yScale } };
+  const color = { field: 'edge', type: 'nominal', scale: { domain: ['ON edge', 'OFF edge'], range: [ON_COLOR, OFF_COLOR] }, title: null };
+  const only = (layer: string) => [{ filter: `datum.layer === '${layer}'` }];
+  return {
+    $schema: SCHEMA,
+    background: 'white',
+    title: {
+      text: options.title ?? `Preferred directions of T4 and T5 across ${models.size} networks${options.ensemble ? ` of ${options.ensemble}` : ''}`,
+      subtitle: subtitle([
+        'thin lines: each network\'s preferred direction, length = its DSI (rings at 0.5 and 1); thick: their circular mean (length = agreement)',
+        'dashed black: the direction known from experiments (flyvis groundtruth_utils.preferred_directions); 0° = rightward, 90° = up',
+        `networks with a DSI below ${threshold} have no preferred direction and are not drawn (n/N below each panel: drawn / all)`,
+      ]),
+    },
+    data: { values: points },
+    facet: { field: 'panel', type: 'nominal', sort: names, title: null, header: { labelFontSize: 10, labelFontWeight: 'bold', labelPadding: 2 } },
+    columns: 4,
+    spec: {
+      width: panelWidth,
+      height: panelHeight,
+      layer: [
+        { transform: only('ring'), mark: { type: 'line', color: '#bbbbbb', strokeWidth: 0.6 }, encoding: { ...xy, detail: { field: 'ring' }, order: { field: 'order' } } },
+        { transform: only('label'), mark: { type: 'text', fontSize: 7, color: '#666666', baseline: 'middle', align: 'center' }, encoding: { ...xy, text: { field: 'text' } } },
+        { transform: only('member'), mark: { type: 'rule', strokeWidth: 0.8, opacity: 0.45 }, encoding: { ...xy, x2: { field: 'x2' }, y2: { field: 'y2' }, color, tooltip: [{ field: 'model' }, { field: 'pd', title: 'preferred direction (°)', format: '.0f' }, { field: 'dsi', format: '.2f' }] } },
+        { transform: only('known'), mark: { type: 'rule', color: '#000000', strokeWidth: 1.2, strokeDash: [3, 2] }, encoding: { ...xy, x2: { field: 'x2' }, y2: { field: 'y2' } } },
+        { transform: only('mean'), mark: { type: 'rule', strokeWidth: 3, strokeCap: 'round' }, encoding: { ...xy, x2: { field: 'x2' }, y2: { field: 'y2' }, color } },
+        { transform: only('text'), mark: { type: 'text', fontSize: 7.5, align: 'center', baseline: 'middle' }, encoding: { ...xy, text: { field: 'text' } } },
+      ],
+    },
+    config: { view: { stroke: null } },
+  } as unknown as TopLevelSpec;
 }

@@ -35,7 +35,19 @@ import { onInterrupt } from '../io/interrupt.ts';
 import { AnalysisError } from '../analysis/errors.ts';
 import { flashResponseIndex, type FriRow } from '../analysis/fri.ts';
 import { DSI_THRESHOLD, directionSelectivityIndex } from '../analysis/dsi.ts';
-import { dsiBarChart, friBarChart, polarTuning } from '../analysis/plots.ts';
+import { dsiBarChart, dsiDistribution, friBarChart, friDistribution, polarTuning, preferredDirectionsPolar } from '../analysis/plots.ts';
+import {
+  DSI_SUMMARY_COLUMNS, EnsembleMemberError, EnsemblePoolStopped, FLYVIS_FRI_RADIUS, FRI_SUMMARY_COLUMNS, type EnsembleDsiRow, type EnsembleFriRow,
+  type EnsembleJob, type EnsembleTuningRow, type KnownDirectionCount, type MemberResult, describeKnownDirections,
+  describeKnownPolarity, dsiSummary, friSummary, knownDirectionCount, knownPolarityCount, medianTuning, runEnsemblePool,
+} from '../analysis/ensemble.ts';
+import { availableParallelism } from 'node:os';
+import { resolveBudget } from '../budget.ts';
+import { applyBudgetOptions } from './budget.ts';
+import { Hdf5Error } from '../io/hdf5.ts';
+import { ResultsError } from '../results/rules.ts';
+import { type EnsembleMember, loadEnsembleDir } from '../results/ensemble-dir.ts';
+import { readMeta } from '../results/meta.ts';
 import { renderSVG } from '../plot/render.ts';
 import { progressBar, silentProgress } from '../analysis/progress.ts';
 import { type Responses, ResponsesInterrupted, computeResponsesAsync, selectNeurons, workOf } from '../analysis/responses.ts';
@@ -60,6 +72,12 @@ const OPTIONS = {
     type: 'number', metavar: 'X', min: 0, default: DSI_THRESHOLD,
     help: 'moving-edges: DSI below which the preferred direction is undefined (empty in dsi.csv, null in dsi.json)',
   },
+  ensemble: {
+    type: 'string', metavar: 'DIR',
+    help: "a flyvis ensemble directory (e.g. .../opticflow/000): analyse every member, each built from its own _meta.yaml config with its best checkpoint; writes a leading model column, per-cell-type summaries and ensemble plots (not with --params, --connectome, --n-syn-fill; --extent builds the members at that extent instead of their config's)",
+  },
+  best: { type: 'integer', metavar: 'K', min: 1, help: '--ensemble: only the K members with the lowest validation loss' },
+  workers: { type: 'integer', metavar: 'N', min: 1, help: '--ensemble: worker threads, one member each at a time (default: the available cores)' },
   resume: { type: 'boolean', help: 'continue an interrupted run of the same inputs from the responses kept beside --out' },
   quiet: { type: 'boolean', help: 'no progress bar' },
   out: { type: 'string', metavar: 'DIR', help: 'directory for the result tables (CSV, JSON) and plots (SVG); missing parents are created' },
@@ -71,7 +89,8 @@ const SUMMARY =
   '  moving-edges  ON/OFF edges in 12 directions at 6 speeds, direction selectivity index DSI\n' +
   '                and preferred direction\n' +
   'An interrupted run (Ctrl-C) keeps the responses simulated so far beside --out; --resume\n' +
-  'continues it.';
+  'continues it. --ensemble DIR analyses every member of a flyvis ensemble in parallel worker\n' +
+  'threads (--best K: the K best by validation loss) and adds ensemble summaries and plots.';
 
 const KINDS = ['flashes', 'moving-edges'] as const;
 type Kind = (typeof KINDS)[number];
@@ -326,6 +345,15 @@ export function run(argv: readonly string[]): Promise<number> {
       const threshold = o['dsi-threshold'];
       if (!(threshold <= 1)) throw new UsageError(`--dsi-threshold: expected a number from 0 to 1, got '${threshold}'`);
       const out = resolve(o.out);
+      if (o.ensemble === undefined) {
+        for (const f of ['best', 'workers'] as const) if (o[f] !== undefined) throw new UsageError(`--${f} applies to --ensemble only`);
+      } else {
+        if (o.ensemble === '') throw new UsageError("--ensemble: expected a flyvis ensemble directory, got ''");
+        if (o.params !== undefined) throw new UsageError('--ensemble and --params: give one (--ensemble analyses each member with its own best checkpoint)');
+        if (o.connectome !== undefined) throw new UsageError("--ensemble and --connectome: give one (each member is built from its own _meta.yaml config, connectome included)");
+        if (flagGiven(argv, 'n-syn-fill')) throw new UsageError("--ensemble and --n-syn-fill: give one (each member is built from its own _meta.yaml config)");
+        return await analyzeEnsemble(kind, o, out, dt, angles, speeds, threshold, flagGiven(argv, 'extent') ? o.extent : undefined);
+      }
       // Checks DIR and the files it will hold before any work (not a file, a writable ancestor,
       // not an input, not being written by another flyvis process) and locks them.
       const names = kind === 'flashes' ? ['fri.csv', 'fri.json', 'fri.svg'] : ['dsi.csv', 'dsi.json', 'dsi.svg', 'tuning.csv', 'tuning.svg'];
@@ -339,7 +367,7 @@ export function run(argv: readonly string[]): Promise<number> {
         outputs.release();
       }
     },
-    [...BAD_INPUT, OutputPathError, StimulusParamError, AnalysisError],
+    [...BAD_INPUT, OutputPathError, StimulusParamError, AnalysisError, ResultsError, Hdf5Error],
   );
 }
 
@@ -435,12 +463,16 @@ async function analyze(
     const notes: string[] = [];
     if (untrained) notes.push("no --params: these are the responses of an untrained network (flyvis's initialization)");
     const files = new Map<string, string>();
+    const lines: string[] = [];
     try {
       if (kind === 'flashes') {
         const rows: FriRow[] = flashResponseIndex(responses);
         const table = tableOf(rows, ['cell_type', 'radius', 'fri', 'on_peak', 'off_peak']);
+        // Which of flyvis's 32 experimentally known polarities the sign of the FRI gets right (radius 6, as flyvis).
+        const known = knownPolarityCount(rows, FLYVIS_FRI_RADIUS);
+        if (known !== null && known.n_known > 0) lines.push(describeKnownPolarity(known, untrained ? 'this untrained network' : 'this network'));
         files.set('fri.csv', toCsv(table));
-        files.set('fri.json', toJson(table, { ...meta, notes, definition: 'FRI = (r_on - r_off) / (r_on + r_off), peaks over -dt <= t <= t_stim after shifting by |min| (flyvis flash_response_index)' }));
+        files.set('fri.json', toJson(table, { ...meta, known_polarity: known, notes, definition: 'FRI = (r_on - r_off) / (r_on + r_off), peaks over -dt <= t <= t_stim after shifting by |min| (flyvis flash_response_index)' }));
         files.set('fri.svg', await renderSVG(friBarChart(rows, cellTypes, { untrained })));
       } else {
         const { dsi, tuning } = directionSelectivityIndex(responses, { threshold });
@@ -453,9 +485,11 @@ async function analyze(
           notes.push(`${below} of ${dsi.length} DSIs are below ${threshold}: their preferred direction is undefined (${where})`);
         }
         const table = tableOf(dsi, ['cell_type', 'intensity', 'dsi', 'preferred_direction_deg', 'dsi_below_threshold']);
+        const knownDirections = knownDirectionCount(dsi);
+        if (knownDirections !== null) lines.push(describeKnownDirections(knownDirections, untrained ? 'this untrained network' : 'this network'));
         files.set('dsi.csv', toCsv(table));
         files.set('dsi.json', toJson(table, {
-          ...meta, dsi_threshold: threshold, notes,
+          ...meta, dsi_threshold: threshold, known_preferred_directions: knownDirections, notes,
           definition: 'DSI = |sum_theta r e^{i theta}| / max_intensity sum_theta |r|, peak rectified responses, averaged over speeds (flyvis direction_selectivity_index); preferred direction = arg sum_theta r e^{i theta}, undefined (null) where DSI < dsi_threshold',
         }));
         files.set('dsi.svg', await renderSVG(dsiBarChart(dsi, cellTypes, { untrained, threshold })));
@@ -475,7 +509,352 @@ async function analyze(
     partial.remove();
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     for (const n of notes) process.stdout.write(`flyvis analyze ${kind}: note: ${n}\n`);
+    for (const line of lines) process.stdout.write(`flyvis analyze ${kind}: ${line}\n`);
     process.stdout.write(`flyvis analyze ${kind}: ${cellTypes.length} cell types, ${dataset.length} movies at dt=${dt}; wrote ${[...files.keys()].join(', ')} to ${out} in ${seconds} s\n`);
+    return 0;
+  }
+}
+
+// ---- ensembles ------------------------------------------------------------------------------
+
+/** Whether `--name` was given on the command line (flags with a default are always in the parsed options). */
+function flagGiven(argv: readonly string[], name: string): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+}
+
+/** Error classes of a member's worker that mean bad input (its files), not a failure of the program: exit 2. */
+const BAD_MEMBER_ERRORS = new Set([
+  'ResultsError', 'Hdf5Error', 'TorchFileError', 'CheckpointError', 'ParameterConfigError', 'ConnectomeError', 'JsonFileError',
+  'NetworkError', 'StimulusError', 'StimulusParamError', 'NonFiniteError', 'AnalysisError', 'BudgetError',
+]);
+
+const ENSEMBLE_PARTIAL_FORMAT = 'flyvis-ts.analyze-ensemble-partial';
+
+interface EnsemblePartial {
+  readonly dir: string;
+  /** Results read back, by member name. */
+  readonly completed: Map<string, MemberResult>;
+  save(id: string, result: MemberResult): void;
+  savedCount(): number;
+  remove(): void;
+  discard(): void;
+}
+
+/** What differs between the inputs of a partial run and now, for the --resume refusal. */
+function describeDiffs(now: Readonly<Record<string, unknown>>, was: Readonly<Record<string, unknown>>): string {
+  return [...new Set([...Object.keys(now), ...Object.keys(was)])]
+    .filter((k) => JSON.stringify(now[k]) !== JSON.stringify(was[k]))
+    .map((k) => `${k}: ${JSON.stringify(was[k]) ?? 'absent'} there, ${JSON.stringify(now[k]) ?? 'absent'} now`.slice(0, 160))
+    .join('; ');
+}
+
+/**
+ * The results of finished members of an interrupted ensemble run, kept beside DIR as
+ * `.DIR.partial/run.json` (the inputs and their digest) and `member-<id>.json` (a member's result
+ * rows with the digest of the checkpoint it came from). With `resume`, members whose checkpoint
+ * is unchanged are read back; a partial of other inputs is refused naming what differs.
+ */
+function openEnsemblePartial(out: string, inputs: Readonly<Record<string, unknown>>, resume: boolean, note: (m: string) => void): EnsemblePartial {
+  const dir = partialDir(out);
+  const digest = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+  const completed = new Map<string, MemberResult>();
+  const created: string[] = [];
+  const runFile = join(dir, 'run.json');
+  if (existsSync(dir)) {
+    let saved: { format?: unknown; digest?: unknown; inputs?: Record<string, unknown> } | undefined;
+    try {
+      saved = JSON.parse(readFileSync(runFile, 'utf8'));
+    } catch {
+      saved = undefined;
+    }
+    if (resume) {
+      if (saved?.format !== ENSEMBLE_PARTIAL_FORMAT) {
+        throw new UsageError(`--resume: ${dir} holds no partial results of an ensemble analysis (${runFile} is missing or of another run); remove it, or run without --resume`);
+      }
+      if (saved.digest !== digest) {
+        throw new UsageError(`--resume: the partial results in ${dir} are of a different run (${describeDiffs(inputs, saved.inputs ?? {}) || 'another version of flyvis-ts'}); run without --resume to start over (this discards them)`);
+      }
+      for (const name of readdirSync(dir)) {
+        if (!/^member-.+\.json$/.test(name)) continue;
+        try {
+          const kept = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { checkpoint_sha?: unknown; result?: MemberResult };
+          const r = kept.result;
+          if (r === undefined || typeof r.checkpoint !== 'string' || !existsSync(r.checkpoint)) continue;
+          if (kept.checkpoint_sha !== sha(r.checkpoint)) {
+            note(`--resume: the checkpoint of ${r.name} changed since it was analysed; analysing it again`);
+            continue;
+          }
+          completed.set(r.name, r);
+        } catch {
+          note(`--resume: ${join(dir, name)} is unreadable; analysing that network again`);
+        }
+      }
+    } else {
+      note(`discarding the partial results of an earlier run in ${dir} (pass --resume to continue such a run)`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else if (resume) {
+    note(`--resume: no partial results in ${dir}; starting from the beginning`);
+  }
+  let ready = existsSync(dir);
+  let saved = completed.size;
+  return {
+    dir,
+    completed,
+    save(id, result) {
+      if (!ready) {
+        const missing = missingParents(dir);
+        for (const d of missing) mkdirSync(d);
+        created.push(...missing);
+        writeFileAtomic(runFile, `${JSON.stringify({ format: ENSEMBLE_PARTIAL_FORMAT, version: 1, digest, inputs }, null, 1)}\n`);
+        ready = true;
+      }
+      writeFileAtomic(join(dir, `member-${id}.json`), JSON.stringify({ checkpoint_sha: sha(result.checkpoint), result }));
+      saved++;
+    },
+    savedCount: () => saved,
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+    discard() {
+      rmSync(dir, { recursive: true, force: true });
+      removeCreated(created);
+    },
+  };
+}
+
+/** The lattice extent a member's _meta.yaml config builds (flyvis's default 15 when it names none). */
+function configExtent(member: EnsembleMember): number {
+  const network = readMeta(member.dir)?.config.network as { connectome?: { extent?: unknown } } | undefined;
+  const e = network?.connectome?.extent;
+  return typeof e === 'number' && Number.isInteger(e) && e >= 0 ? e : 15;
+}
+
+/**
+ * `flyvis analyze KIND --ensemble DIR`: loads the ensemble (refusing an empty or foreign
+ * directory and a --best beyond its members, before anything is written), analyses the chosen
+ * members in a pool of worker threads with one progress bar for the whole ensemble, and writes
+ * the per-member rows (a leading model column), the summaries per cell type and the ensemble
+ * plots, all or nothing. Ctrl-C stops the workers and keeps the finished members beside DIR.
+ */
+async function analyzeEnsemble(
+  kind: Kind,
+  o: ParsedOptions<typeof OPTIONS>,
+  out: string,
+  dt: number,
+  angles: number[] | undefined,
+  speeds: number[] | undefined,
+  threshold: number,
+  extentOverride: number | undefined,
+): Promise<number> {
+  const started = Date.now();
+  const warn = (m: string): void => void process.stderr.write(`flyvis analyze: ${m}\n`);
+  if (dt > 1 / 50) warn(`warning: dt=${dt} is very large for integration (flyvis warns above 1/50)`);
+  applyBudgetOptions(o);
+  const view = await loadEnsembleDir(o.ensemble!, { onWarning: (m) => warn(`warning: ${m}`) });
+  const n = view.members.length;
+  if (o.best !== undefined && o.best > n) {
+    throw new UsageError(`--best: ${o.best} is more than the ${n} member${n === 1 ? '' : 's'} of ${o.ensemble}; expected 1 to ${n}`);
+  }
+  const ranked = view.bestMembers();
+  const rankOf = new Map(ranked.map((m, i) => [m.id, i + 1]));
+  const chosen = new Set((o.best !== undefined ? ranked.slice(0, o.best) : ranked).map((m) => m.id));
+  const selected = view.members.filter((m) => chosen.has(m.id)); // folder order, as flyvis lists them
+  const names = kind === 'flashes'
+    ? ['fri.csv', 'fri.json', 'fri.svg', 'fri_summary.csv', 'fri_summary.json']
+    : ['dsi.csv', 'dsi.json', 'dsi.svg', 'dsi_summary.csv', 'dsi_summary.json', 'tuning.csv', 'tuning.svg', 'preferred_directions.svg'];
+  const outputs = openOutputs('analyze', [{ flag: 'out', path: o.out!, kind: 'dir', files: names }], [{ flag: 'ensemble', path: o.ensemble }]);
+  try {
+    return await ensembleRun();
+  } finally {
+    outputs.release();
+  }
+
+  async function ensembleRun(): Promise<number> {
+    const extent = extentOverride ?? configExtent(selected[0]!);
+    const dataset: StimulusDataset =
+      kind === 'flashes'
+        ? new Flashes({ extent, dt })
+        : new MovingEdge({ extent, dt, ...(speeds ? { speeds } : {}), ...(angles ? { angles } : {}) });
+    const perMember = workOf(dataset, dt);
+    const workers = Math.max(1, Math.min(o.workers ?? availableParallelism(), selected.length));
+    const inputs = {
+      experiment: kind,
+      ensemble: view.dir,
+      members: selected.map((m) => m.name),
+      extent: extentOverride ?? 'config',
+      dt,
+      batch_size: o['batch-size'],
+      stimulus_config: dataset.config,
+      ...(kind === 'moving-edges' ? { dsi_threshold: threshold } : {}),
+    };
+    const partial = openEnsemblePartial(out, inputs, o.resume, warn);
+    const results = new Map<number, MemberResult>();
+    selected.forEach((m, i) => {
+      const kept = partial.completed.get(m.name);
+      if (kept !== undefined) results.set(i, { ...kept, index: i });
+    });
+    const N = selected.length;
+    const progress = o.quiet ? silentProgress : progressBar(`${kind}, ${N} networks of ${view.name}`, N * perMember);
+    if (results.size > 0) progress.skip?.(results.size * perMember);
+    const tasks = selected.map((m, index) => ({ index, dir: m.dir })).filter((t) => !results.has(t.index));
+    let running = 0;
+    const state = (): string => `${results.size} of ${N} networks done, ${running} running on ${workers} worker${workers === 1 ? '' : 's'}`;
+    const job: EnsembleJob = {
+      kind, dt, batchSize: o['batch-size'], speeds, angles, extent: extentOverride, threshold, budget: resolveBudget(),
+    };
+    progress.status?.(`starting ${Math.min(workers, Math.max(1, tasks.length))} worker thread${workers === 1 ? '' : 's'}${results.size > 0 ? ` (${results.size} networks read back)` : ''}`);
+    let interrupted = false;
+    const pool = runEnsemblePool(tasks, job, {
+      workers,
+      onTick: (frames) => progress.tick(frames),
+      onStart: () => {
+        running++;
+        progress.status?.(state());
+      },
+      onResult: (r) => {
+        running--;
+        const id = selected[r.index]!.id;
+        results.set(r.index, r);
+        partial.save(id, r);
+        progress.status?.(state());
+      },
+    });
+    const keptNote = (): string => {
+      const k = partial.savedCount();
+      return k === 0
+        ? 'nothing was kept (no network had finished)'
+        : `the results of ${k} of ${N} networks are kept in ${partial.dir} (continue with --resume; the same command without it starts over)`;
+    };
+    const release = onInterrupt(() => {
+      interrupted = true;
+      if (!o.quiet) process.stderr.write('\nflyvis analyze: stopping the workers (the networks being analysed are lost; finished ones are kept)\n');
+      void pool.terminate();
+    });
+    try {
+      try {
+        await pool.done;
+      } catch (e) {
+        if (interrupted) {
+          process.stderr.write(`flyvis analyze: interrupted; ${keptNote()}\n`);
+          if (partial.savedCount() === 0) partial.discard();
+          return 130;
+        }
+        if (e instanceof EnsembleMemberError) {
+          const member = selected[e.index]?.name ?? e.dir;
+          if (BAD_MEMBER_ERRORS.has(e.errorName)) {
+            partial.discard();
+            throw new UsageError(`network ${member}: ${e.message}`);
+          }
+          throw new Error(`network ${member}: ${e.errorName}: ${e.message}; ${keptNote()}`);
+        }
+        if (e instanceof EnsemblePoolStopped) throw new Error(`the workers stopped; ${keptNote()}`);
+        throw new Error(`${(e as Error).message}; ${keptNote()}`);
+      }
+      progress.done();
+      return await finishEnsemble([...results.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r), partial, dataset, workers);
+    } finally {
+      release();
+    }
+  }
+
+  async function finishEnsemble(results: readonly MemberResult[], partial: EnsemblePartial, dataset: StimulusDataset, workers: number): Promise<number> {
+    const cellTypes = [...new Set(results.flatMap((r) => r.cell_types))];
+    const extents = [...new Set(results.map((r) => r.extent))];
+    // What reading flyvis 0.1 configs changed (the same for every member of an ensemble, as a rule).
+    const configChanges = [...new Set(results.flatMap((r) => r.config_changes))];
+    const models = results.map((r) => ({
+      model: r.name,
+      validation_loss: r.validation_loss,
+      rank: rankOf.get(selected[r.index]!.id) ?? null,
+      checkpoint: r.checkpoint,
+    }));
+    const meta = {
+      experiment: kind,
+      ensemble: view.name,
+      ensemble_dir: view.dir,
+      n_models: results.length,
+      selection: o.best !== undefined ? `the ${o.best} of ${n} members with the lowest validation loss` : `all ${n} members`,
+      dt,
+      extent: extents.length === 1 ? extents[0] : extents,
+      extent_from: extentOverride !== undefined ? '--extent' : "each member's _meta.yaml",
+      untrained: false,
+      n_cell_types: cellTypes.length,
+      stimulus_config: dataset.config,
+      cells: 'central',
+      config_changes: configChanges,
+    };
+    const notes: string[] = [];
+    if (view.skipped.length > 0) notes.push(`${view.skipped.length} numbered folder(s) without a network were skipped, as flyvis skips them: ${view.skipped.map((s) => `${s.dir} (${s.reason})`).join(', ')}`);
+    const files = new Map<string, string>();
+    const lines: string[] = [];
+    const who = `the ensemble median FRI of ${results.length} networks`;
+    try {
+      if (kind === 'flashes') {
+        const rows: EnsembleFriRow[] = results.flatMap((r) => r.fri!.map((row) => ({ model: r.name, ...row })));
+        const summary = friSummary(rows);
+        const medians = summary.map((s) => ({ cell_type: s.cell_type, radius: s.radius, fri: s.fri_median }));
+        const known = knownPolarityCount(medians, FLYVIS_FRI_RADIUS);
+        const byRadius = [...new Set(summary.map((s) => s.radius))].map((radius) => knownPolarityCount(medians, radius)!);
+        const perModel = results.map((r) => ({ model: r.name, n_predicted: knownPolarityCount(r.fri!, FLYVIS_FRI_RADIUS)?.n_predicted ?? null }));
+        const polarity = { known_polarity: known, known_polarity_by_radius: byRadius };
+        const definition = 'FRI = (r_on - r_off) / (r_on + r_off), peaks over -dt <= t <= t_stim after shifting by |min| (flyvis flash_response_index), per network';
+        const withModels = models.map((m, i) => ({ ...m, n_known_polarities_predicted: perModel[i]!.n_predicted }));
+        const table = tableOf(rows, ['model', 'cell_type', 'radius', 'fri', 'on_peak', 'off_peak']);
+        files.set('fri.csv', toCsv(table));
+        files.set('fri.json', toJson(table, { ...meta, models: withModels, ...polarity, notes, definition }));
+        const sTable = tableOf(summary, [...FRI_SUMMARY_COLUMNS]);
+        files.set('fri_summary.csv', toCsv(sTable));
+        files.set('fri_summary.json', toJson(sTable, {
+          ...meta, models: withModels, ...polarity, notes,
+          definition: `per cell type and flash radius over the networks: median, quartiles (numpy's linear interpolation) and range of the FRI; known_polarity: flyvis groundtruth_utils.polarity (1 ON, -1 OFF, 0 unknown); predicted_polarity: the sign of the median`,
+        }));
+        files.set('fri.svg', await renderSVG(friDistribution(rows, summary, cellTypes, { radius: FLYVIS_FRI_RADIUS, known, ensemble: view.name })));
+        if (known !== null) lines.push(describeKnownPolarity(known, who));
+      } else {
+        const rows: EnsembleDsiRow[] = results.flatMap((r) => r.dsi!.map((row) => ({ model: r.name, ...row })));
+        const tuning: EnsembleTuningRow[] = results.flatMap((r) => r.tuning!.map((row) => ({ model: r.name, ...row })));
+        const summary = dsiSummary(rows);
+        const known: KnownDirectionCount | null = knownDirectionCount(summary.map((s) => ({ cell_type: s.cell_type, intensity: s.intensity, preferred_direction_deg: s.preferred_direction_mean_deg })));
+        const below = rows.filter((r) => r.dsi_below_threshold).length;
+        if (below > 0) notes.push(`${below} of ${rows.length} DSIs (networks x cell types x edge polarities) are below ${threshold}: their preferred direction is undefined (empty in dsi.csv, null in dsi.json)`);
+        const definition = 'DSI = |sum_theta r e^{i theta}| / max_intensity sum_theta |r|, peak rectified responses, averaged over speeds (flyvis direction_selectivity_index), per network; preferred direction = arg sum_theta r e^{i theta}, undefined (null) where DSI < dsi_threshold';
+        const extra = { dsi_threshold: threshold, known_preferred_directions: known };
+        const table = tableOf(rows, ['model', 'cell_type', 'intensity', 'dsi', 'preferred_direction_deg', 'dsi_below_threshold']);
+        files.set('dsi.csv', toCsv(table));
+        files.set('dsi.json', toJson(table, { ...meta, models, ...extra, notes, definition }));
+        const sTable = tableOf(summary, [...DSI_SUMMARY_COLUMNS]);
+        files.set('dsi_summary.csv', toCsv(sTable));
+        files.set('dsi_summary.json', toJson(sTable, {
+          ...meta, models, ...extra, notes,
+          definition: "per cell type and edge polarity over the networks: median, quartiles (numpy's linear interpolation) and range of the DSI; the circular mean of the preferred directions defined (DSI >= dsi_threshold) and their agreement (mean resultant length); the known direction of T4a-d (ON) and T5a-d (OFF) from flyvis groundtruth_utils.preferred_directions and the angle to it",
+        }));
+        files.set('dsi.svg', await renderSVG(dsiDistribution(rows, summary, cellTypes, { threshold, ensemble: view.name })));
+        files.set('tuning.csv', toCsv(tableOf(tuning, ['model', 'cell_type', 'intensity', 'angle', 'peak_response', 'normalized'])));
+        files.set('tuning.svg', await renderSVG(polarTuning(medianTuning(tuning), cellTypes, {
+          threshold, title: `Direction tuning per cell type: the median over ${results.length} networks of ${view.name} of each network's normalised tuning`,
+        })));
+        files.set('preferred_directions.svg', await renderSVG(preferredDirectionsPolar(rows, { threshold, ensemble: view.name })));
+        if (known !== null) lines.push(describeKnownDirections(known, `the circular mean over ${results.length} networks`));
+      }
+    } catch (e) {
+      partial.discard();
+      throw e;
+    }
+    try {
+      writeOutputs(out, files);
+    } catch (e) {
+      const kept = existsSync(partial.dir) ? ` (the results of every network are kept in ${partial.dir}: rerun with --resume to write them without simulating again)` : '';
+      throw new Error(`${(e as Error).message}${kept}`);
+    }
+    partial.remove();
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    for (const note of notes) process.stdout.write(`flyvis analyze ${kind}: note: ${note}\n`);
+    for (const line of lines) process.stdout.write(`flyvis analyze ${kind}: ${line}\n`);
+    process.stdout.write(
+      `flyvis analyze ${kind}: ${results.length} networks of ${view.name} (${meta.selection}), ${cellTypes.length} cell types, ${dataset.length} movies each at dt=${dt}, ${workers} worker${workers === 1 ? '' : 's'}; wrote ${[...files.keys()].join(', ')} to ${out} in ${seconds} s\n`,
+    );
     return 0;
   }
 }
