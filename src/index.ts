@@ -32,3 +32,8 @@ export * from './analysis/index.ts'; // FRI, DSI, receptive fields, tables
 // Both train and analysis have a progress display: the training loop's class stays `Progress`.
 export { Progress } from './train/index.ts';
 export type { Progress as AnalysisProgress } from './analysis/index.ts';
+export * from './results/index.ts'; // flyvis results directories (1.x and 0.1), ensembles, --params sources
+export { readHdf5Dataset, writeHdf5Dataset, Hdf5Error } from './io/hdf5.ts';
+export {
+  BudgetError, setBudget, resolveBudget, checkMemory, checkSteps, checkSimulation, type Budget, type BudgetOptions,
+} from './budget.ts'; // the input budget (docs/budget.md)

@@ -27,7 +27,7 @@ import {
   existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { demoConnectomePath } from '../graph/demo.ts';
+import { connectomeFileOf } from '../graph/paths.ts';
 import { encodeNpy, readNpy } from '../io/npy.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { OutputPathError, openOutputs } from '../io/output.ts';
@@ -390,13 +390,13 @@ async function analyze(
   if (dt > 1 / 50) warn(`warning: dt=${dt} is very large for integration (flyvis warns above 1/50)`);
   const total = workOf(dataset, dt);
   const progress = o.quiet ? silentProgress : progressBar(`${kind} (${dataset.length} movies)`, total);
-  progress.status?.(`building the network (${o.connectome === undefined ? 'demo connectome' : basename(o.connectome)}, extent ${extent})`);
-  const net = networkFromOptions(o);
+  progress.status?.(`building the network (${basename(connectomeFileOf(o.connectome))}, extent ${extent})`);
+  const net = await networkFromOptions(o);
   const untrained = o.params === undefined;
   const neurons = selectNeurons(net, 'central');
   const inputs = {
     experiment: kind,
-    connectome: o.connectome === undefined ? `demo ${sha(demoConnectomePath)}` : sha(o.connectome),
+    connectome: sha(connectomeFileOf(o.connectome)),
     extent,
     n_syn_fill: o['n-syn-fill'],
     params: o.params === undefined ? 'flyvis initialization' : sha(o.params),
@@ -453,7 +453,7 @@ async function analyze(
       experiment: kind,
       dt,
       extent,
-      connectome: o.connectome ?? 'demo (synthetic)',
+      connectome: connectomeFileOf(o.connectome),
       params: o.params ?? 'flyvis initialization',
       untrained,
       n_cell_types: cellTypes.length,

@@ -27,14 +27,14 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
 export function run(argv: readonly string[]): Promise<number> {
   return runCommand(
     'bench',
-    () => {
+    async () => {
       const { options: o, help } = parseArgs(argv, OPTIONS);
       if (help) {
         process.stdout.write(formatHelp('bench', SUMMARY, OPTIONS));
         return 0;
       }
       const t0 = performance.now();
-      const net = networkFromOptions(o, { kernel: o.kernel, threads: o.threads });
+      const net = await networkFromOptions(o, { kernel: o.kernel, threads: o.threads });
       const buildMs = performance.now() - t0;
       const B = o.batch;
       const T = o.steps;

@@ -2,9 +2,12 @@
 // flags, building the network from them, and the error classes that mean bad input (exit 2).
 import { basename } from 'node:path';
 import { BudgetError } from '../budget.ts';
+import { Hdf5Error } from '../io/hdf5.ts';
+import { TorchFileError } from '../io/torch/index.ts';
+import { ResultsError, applyParamsSource, loadParamsSource } from '../results/index.ts';
 import { BUDGET_OPTIONS, applyBudgetOptions } from './budget.ts';
 import { compileConnectome } from '../graph/compile.ts';
-import { demoConnectomePath } from '../graph/demo.ts';
+import { connectomeFileOf } from '../graph/paths.ts';
 import { ConnectomeError, loadConnectomeSpec } from '../graph/load.ts';
 import type { Connectome } from '../graph/types.ts';
 import { CheckpointError, ParameterConfigError } from '../init/index.ts';
@@ -18,7 +21,7 @@ import type { ErrorClass, OptionSpecs } from './args.ts';
 
 /** --connectome, --extent, --n-syn-fill, and the budget's --max-memory, --max-steps. */
 export const CONNECTOME_OPTIONS = {
-  connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema (default: the built-in synthetic demo)" },
+  connectome: { type: 'string', metavar: 'FILE', help: "connectome description in flyvis's JSON schema, or a name in data/ (default: flyvis's fib25-fib19_v2.2.json; 'demo': the small synthetic demo)" },
   extent: { type: 'integer', metavar: 'N', min: 0, default: 15, help: 'lattice radius, in columns' },
   // Counts are stored as float32: a fill above its range would become Infinity deep inside the
   // parameter configuration, so it is refused here, naming the flag.
@@ -28,13 +31,13 @@ export const CONNECTOME_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 /** --params, with the command's own placeholder and help. */
-export const paramsOption = (metavar = 'CKPT.json', help = "checkpoint in flyvis's state_dict naming (default: flyvis's initialization)") =>
+export const paramsOption = (metavar = 'CKPT', help = "parameters: a state_dict JSON, a torch checkpoint (.pt) or a flyvis network directory (its best checkpoint) (default: flyvis's initialization)") =>
   ({ params: { type: 'string', metavar, help } }) as const satisfies OptionSpecs;
 
 /** Errors that mean bad input rather than a failure of the program: exit code 2. */
 export const BAD_INPUT: readonly ErrorClass[] = [
   ConnectomeError, JsonFileError, NpyError, CheckpointError, ParameterConfigError, NetworkError, StimulusError, NonFiniteError,
-  OutputPathError, BudgetError,
+  OutputPathError, BudgetError, ResultsError, Hdf5Error, TorchFileError,
 ];
 
 /** The files the connectome / params flags read (an output must not replace them). */
@@ -53,30 +56,32 @@ interface ConnectomeFlags {
   readonly 'max-steps'?: number | undefined;
 }
 
-/** The connectome the flags name (the demo connectome without --connectome). */
+/** The connectome the flags name (flyvis's without --connectome). */
 export function connectomeFromOptions(o: ConnectomeFlags): Connectome {
   applyBudgetOptions(o);
-  return compileConnectome(loadConnectomeSpec(o.connectome ?? demoConnectomePath), o.extent, o['n-syn-fill'] ?? 1);
+  return compileConnectome(loadConnectomeSpec(connectomeFileOf(o.connectome)), o.extent, o['n-syn-fill'] ?? 1);
 }
 
 /**
- * The network on that connectome, with the --params checkpoint loaded when given. A checkpoint
- * whose sizes do not fit says which --extent it fits; warnings about a checkpoint that loads but is
- * suspect go to `warn` (default: a `flyvis: warning:` line on stderr).
+ * The network on that connectome, with --params loaded when given: a state_dict JSON, a torch
+ * checkpoint (.pt: a state_dict or flyvis's dict with a `network` entry) or a flyvis network
+ * directory (its best checkpoint, by flyvis's rule). Parameters whose sizes do not fit say which
+ * --extent they fit; warnings about parameters that load but are suspect go to `warn` (default: a
+ * `flyvis: warning:` line on stderr).
  */
-export function networkFromOptions(
+export async function networkFromOptions(
   o: ConnectomeFlags & { readonly params?: string | undefined },
   options: NetworkOptions = {},
   warn: (message: string) => void = (m) => void process.stderr.write(`flyvis: warning: ${m}\n`),
-): Network {
+): Promise<Network> {
   applyBudgetOptions(o);
-  const file = o.connectome ?? demoConnectomePath;
+  const file = connectomeFileOf(o.connectome);
   const spec = loadConnectomeSpec(file);
   const nSynFill = o['n-syn-fill'] ?? 1;
   const net = Network.fromConnectome(compileConnectome(spec, o.extent, nSynFill), {}, options);
   if (o.params !== undefined) {
-    net.loadCheckpoint(o.params, {
-      connectome: { spec, extent: o.extent, nSynFill, name: o.connectome === undefined ? 'the demo connectome' : basename(file) },
+    applyParamsSource(net, await loadParamsSource(o.params), {
+      connectome: { spec, extent: o.extent, nSynFill, name: basename(file) },
       advice: (extent) => `pass --extent ${extent}`,
       onWarning: warn,
     });

@@ -18,10 +18,10 @@
 // lowest loss (exit 1). The last line on stdout is {"initial_loss", "final_loss", "iters",
 // "status", "diverged", "iteration", "out"}.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Tensor, noGrad } from '../autograd/index.ts';
-import { demoConnectomePath } from '../graph/demo.ts';
+import { connectomeFileOf } from '../graph/paths.ts';
 import { Xoshiro128 } from '../init/index.ts';
 import { openOutputs } from '../io/output.ts';
 import { type NpyArray, npyToFloat32, readNpy } from '../io/npy.ts';
@@ -193,8 +193,8 @@ async function fitRun(
   }
   setInterruptNote(existing.length > 0 ? `${existing.join(' and ')} unchanged` : 'nothing was written');
 
-  const connectomeFile = o.connectome ?? demoConnectomePath;
-  const net = networkFromOptions(o);
+  const connectomeFile = connectomeFileOf(o.connectome);
+  const net = await networkFromOptions(o);
   const movieNpy = readNpy(o.movie!);
   const H = net.stimulus.nInputElements;
   if (movieNpy.shape.length !== 4 || movieNpy.shape[2] !== 1 || movieNpy.shape[3] !== H) {
@@ -207,10 +207,11 @@ async function fitRun(
   const batchSize = o['batch-size'];
 
   const runDescription: RunDescription = {
-    connectome: o.connectome === undefined ? 'demo' : digest(connectomeFile),
+    connectome: digest(connectomeFile),
     extent: o.extent,
     n_syn_fill: o['n-syn-fill'],
-    init_params: o.params === undefined ? 'default' : digest(o.params),
+    // A network directory is named by its path (its best checkpoint can change while it trains).
+    init_params: o.params === undefined ? 'default' : statSync(o.params).isDirectory() ? `dir ${resolve(o.params)}` : digest(o.params),
     movie: digest(o.movie!),
     target: digest(o.target!),
     dt,

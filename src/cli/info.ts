@@ -3,10 +3,9 @@
 // graph digests other checks compare against flyvis's.
 import { resolve } from 'node:path';
 import { compileConnectome } from '../graph/compile.ts';
-import { demoConnectomePath } from '../graph/demo.ts';
 import { edgesDigest, nodesDigest } from '../graph/digest.ts';
 import { loadConnectomeSpec } from '../graph/load.ts';
-import { findConnectomeFile } from '../graph/paths.ts';
+import { connectomeFileOf, findConnectomeFile } from '../graph/paths.ts';
 import type { ConnectomeSpec } from '../graph/spec.ts';
 import { categoricalColumn } from '../graph/table.ts';
 import type { Connectome } from '../graph/types.ts';
@@ -111,7 +110,7 @@ export function run(argv: readonly string[]): Promise<number> {
         return 0;
       }
       applyBudgetOptions(options);
-      const file = options.connectome ?? demoConnectomePath;
+      const file = connectomeFileOf(options.connectome);
       const spec = loadConnectomeSpec(file);
       const extent = options.extent;
       const nSynFill = options['n-syn-fill'];

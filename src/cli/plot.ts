@@ -10,9 +10,8 @@
 // contradicts it is refused, naming the run that wrote the file. Without a sidecar the flags
 // are used, and the defaults (extent 15, dt 0.02) with a warning.
 import { existsSync } from 'node:fs';
-import { demoConnectomePath } from '../graph/demo.ts';
 import { nodesDigest } from '../graph/digest.ts';
-import { findConnectomeFile } from '../graph/paths.ts';
+import { DEFAULT_CONNECTOME_FILE, connectomeFileOf } from '../graph/paths.ts';
 import type { Connectome } from '../graph/types.ts';
 import { readNpy } from '../io/npy.ts';
 import { openOutputs } from '../io/output.ts';
@@ -27,7 +26,7 @@ const DEFAULT_N_SYN_FILL = 1;
 
 const OPTIONS = {
   activity: { type: 'string', metavar: 'ACTIVITY.npy', help: 'activity (batch, frames, n_nodes) or (frames, n_nodes), as flyvis simulate writes' },
-  connectome: { type: 'string', metavar: 'FILE', help: 'connectome description (default: from ACTIVITY.npy.json, else the built-in synthetic demo)' },
+  connectome: { type: 'string', metavar: 'FILE', help: "connectome description (default: from ACTIVITY.npy.json, else flyvis's fib25-fib19_v2.2.json; 'demo': the synthetic demo)" },
   extent: { type: 'integer', metavar: 'N', min: 0, help: `lattice radius the activity was simulated at (default: from ACTIVITY.npy.json, else ${DEFAULT_EXTENT})` },
   'n-syn-fill': { type: 'number', metavar: 'X', min: 0, max: 3.4e38, help: `as given to simulate (default: from ACTIVITY.npy.json, else ${DEFAULT_N_SYN_FILL})` },
   dt: { type: 'dt', metavar: 'DT', help: `seconds per frame, e.g. 0.01 or 1/100 (default: from ACTIVITY.npy.json, else ${DEFAULT_DT})` },
@@ -79,6 +78,7 @@ export function plotSettings(
 ): Resolved {
   if (sidecar === undefined) {
     const assumed = [
+      ...(o.connectome === undefined ? [`--connectome ${DEFAULT_CONNECTOME_FILE}`] : []),
       ...(o.extent === undefined ? [`--extent ${DEFAULT_EXTENT}`] : []),
       ...(o.dt === undefined ? [`--dt ${DEFAULT_DT}`] : []),
     ];
@@ -97,14 +97,14 @@ export function plotSettings(
   if (o.dt !== undefined) contradicts('dt', o.dt, sidecar.dt);
   let file = o.connectome;
   if (file === undefined) {
-    file = sidecar.connectome === 'demo' ? demoConnectomePath : sidecar.connectome;
+    file = connectomeFileOf(sidecar.connectome); // an absolute path ('demo' in older sidecars)
     if (!existsSync(file)) {
       throw new UsageError(`${sidecarPath(o.activity)}: the connectome ${sidecar.connectome} it names is missing; pass --connectome`);
     }
   }
   const connectome = connectomeFromOptions({ connectome: file, extent: sidecar.extent, 'n-syn-fill': sidecar.n_syn_fill });
   if (o.connectome !== undefined && nodesDigest(connectome) !== sidecar.node_order.nodes_sha256) {
-    const found = findConnectomeFile(o.connectome) ?? o.connectome;
+    const found = connectomeFileOf(o.connectome);
     throw new UsageError(`--connectome ${o.connectome} contradicts ${sidecarPath(o.activity)}: ${from}, and ${found} gives other nodes; drop --connectome`);
   }
   return { connectome, dt: sidecar.dt, t0: sidecar.frame_times.first_s, warning: undefined };

@@ -6,7 +6,7 @@
 // DIR and its files are checked before the simulation and written together at the end; a
 // missing DIR is created only then, so a failure leaves no empty folder.
 import { basename, join, resolve } from 'node:path';
-import { findConnectomeFile } from '../graph/paths.ts';
+import { connectomeFileOf } from '../graph/paths.ts';
 import { encodeNpy } from '../io/npy.ts';
 import { openOutputs } from '../io/output.ts';
 import { describeActivity, encodeSidecar } from '../io/sidecar.ts';
@@ -54,7 +54,7 @@ export function run(argv: readonly string[]): Promise<number> {
       const files = ['activity.npy', 'activity.npy.json', 'responses.svg'];
       const outs = openOutputs('run', [{ flag: 'out-dir', path: o['out-dir'], kind: 'dir', files }], connectomeInputs(o));
       try {
-        const net = networkFromOptions(o);
+        const net = await networkFromOptions(o);
         const types = o.types === undefined ? defaultCellTypes(net.connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
         const T = frames.grey + frames.on + frames.off;
         // The movie and its activity are allocated here, before the library's own checks.
@@ -63,8 +63,8 @@ export function run(argv: readonly string[]): Promise<number> {
         const warn = (m: string): void => void process.stderr.write(`flyvis run: warning: ${m}\n`);
         const initialState = net.steadyState(o['t-pre'], o.dt, 1);
         const activity = net.simulate(movie, o.dt, { initialState, onWarning: warn }) as { data: Float32Array; shape: readonly number[] };
-        const connectomeFile = o.connectome === undefined ? undefined : (findConnectomeFile(o.connectome) ?? resolve(o.connectome));
-        const name = connectomeFile === undefined ? 'demo connectome' : basename(connectomeFile).replace(/\.json$/i, '');
+        const connectomeFile = connectomeFileOf(o.connectome);
+        const name = basename(connectomeFile).replace(/\.json$/i, '');
         const title = `Flash responses (${name}, extent ${o.extent}; on at ${o.grey} s, off at ${o.grey + o.on} s)`;
         const spec = centralTracesSpec(net.connectome, activity, {
           cellTypes: types,

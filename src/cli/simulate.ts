@@ -11,7 +11,7 @@
 // before any work. Bad input: one line on stderr, exit 2, no output file. Prints what it wrote.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { findConnectomeFile } from '../graph/paths.ts';
+import { connectomeFileOf } from '../graph/paths.ts';
 import { npyHeader } from '../io/npy-stream.ts';
 import { npyToFloat32, readNpy } from '../io/npy.ts';
 import { openOutputs } from '../io/output.ts';
@@ -64,7 +64,7 @@ export function run(argv: readonly string[]): Promise<number> {
       try {
         const read = readNpy(o.movie!);
         const movie = { shape: read.shape, data: npyToFloat32(read, o.movie!) }; // finite after the float32 cast
-        const net = networkFromOptions(o);
+        const net = await networkFromOptions(o);
         const H = net.stimulus.nInputElements;
         if (movie.shape.length !== 4 || movie.shape[2] !== 1 || movie.shape[3] !== H) {
           throw new NetworkError(
@@ -111,7 +111,7 @@ export function run(argv: readonly string[]): Promise<number> {
             encodeSidecar(
               describeActivity({
                 producer: 'flyvis simulate',
-                connectomeFile: o.connectome === undefined ? undefined : (findConnectomeFile(o.connectome) ?? resolve(o.connectome)),
+                connectomeFile: connectomeFileOf(o.connectome),
                 connectome: net.connectome,
                 extent: o.extent,
                 nSynFill: o['n-syn-fill'],

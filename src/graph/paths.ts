@@ -21,5 +21,22 @@ export function connectomeSearchDirs(): string[] {
  * `undefined`. (flyvis's default 'fib25-fib19_v2.2.json' ships in data/.)
  */
 export function findConnectomeFile(file: string): string | undefined {
-  return [resolve(file), ...connectomeSearchDirs().map((d) => resolve(d, file))].find((p) => existsSync(p));
+  const name = CONNECTOME_ALIASES[file] ?? file;
+  return [resolve(name), ...connectomeSearchDirs().map((d) => resolve(d, name))].find((p) => existsSync(p));
+}
+
+/** flyvis's default connectome description (flyvis's `ConnectomeFromAvgFilters` default file), shipped in data/. */
+export const DEFAULT_CONNECTOME_FILE = 'fib25-fib19_v2.2.json';
+
+/** Short names for the bundled descriptions: `demo` is the synthetic demo connectome. */
+export const CONNECTOME_ALIASES: Readonly<Record<string, string>> = { demo: 'demo-connectome.json' };
+
+/**
+ * The absolute path a connectome name or path stands for: flyvis's default when none is given,
+ * an alias (`demo`), else as `findConnectomeFile` finds it (or the path resolved as given, for
+ * the caller's "file not found" message).
+ */
+export function connectomeFileOf(name: string | undefined): string {
+  const file = name ?? DEFAULT_CONNECTOME_FILE;
+  return findConnectomeFile(file) ?? resolve(CONNECTOME_ALIASES[file] ?? file);
 }

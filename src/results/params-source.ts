@@ -1,7 +1,7 @@
 // Node edge: network parameters from wherever a user keeps them (for `--params` on every
 // command): a state_dict JSON file, a torch.save checkpoint (a plain state_dict or flyvis's dict
 // whose `network` entry is the state_dict), or a flyvis network directory (its best checkpoint).
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CheckpointError, explainCheckpointSizes, type ConnectomeOrigin } from '../init/index.ts';
 import { BoundedReadError, MAX_JSON_BYTES, readTextFileBounded } from '../io/read-bounded.ts';
@@ -78,6 +78,11 @@ export async function loadParamsSource(path: string, options: LoadParamsSourceOp
     const { stateDict } = readCheckpointFile(info.checkpointFile);
     return { kind: 'network-dir', path: p, file: info.checkpointFile, values: stateDict, description: describeCheckpoint(info), networkDir: info };
   }
+  const st = statSync(p);
+  if (!st.isFile()) {
+    const what = st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'not a file';
+    throw new ResultsError(p, `not a regular file (${what})`);
+  }
   let bytes: Uint8Array;
   try {
     bytes = head(p, 4096);
@@ -120,6 +125,8 @@ export interface ApplyParamsOptions {
   readonly connectome?: ConnectomeOrigin;
   /** What to do for a fitting extent, in the caller's words (e.g. (e) => `pass --extent ${e}`). */
   readonly advice?: (extent: number) => string;
+  /** Receives warnings about parameters that load but are suspect (time constants <= 0). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
@@ -130,7 +137,7 @@ export interface ApplyParamsOptions {
  */
 export function applyParamsSource(network: Network, source: ParamsSource, options: ApplyParamsOptions = {}): void {
   try {
-    network.loadCheckpoint(source.values);
+    network.loadCheckpoint(source.values, options.onWarning ? { onWarning: (m) => options.onWarning!(`${source.file}: ${m}`) } : {});
   } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
     const explained = options.connectome ? explainCheckpointSizes(e, network.parameters, options.connectome, options.advice) : e;

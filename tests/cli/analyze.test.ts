@@ -10,7 +10,7 @@ import { partialDir, run, writeOutputs } from '../../src/cli/analyze.ts';
 import { parseCsv } from '../../src/analysis/table.ts';
 import { demoConnectome } from '../../src/graph/demo.ts';
 import { Network } from '../../src/network/network.ts';
-import { CONNECTOME_FILE, hasShared } from '../helpers/shared.ts';
+import { CONNECTOME_FILE, hasShared, onDemo } from '../helpers/shared.ts';
 
 interface Result {
   code: number;
@@ -29,7 +29,7 @@ async function analyze(args: string[], onStderr?: (text: string) => void): Promi
     return true;
   });
   try {
-    const code = await run(args);
+    const code = await run(onDemo(args));
     return { code, stdout, stderr };
   } finally {
     o.mockRestore();
@@ -49,7 +49,7 @@ describe('flyvis analyze flashes', () => {
     expect(r.code).toBe(0);
     // progress before any simulation: building the network, then the steady state, then the bar
     const lines = r.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(/^flashes \(4 movies\) \[\.+\]\s+0% .*\(building the network \(demo connectome, extent 2\)\)$/);
+    expect(lines[0]).toMatch(/^flashes \(4 movies\) \[\.+\]\s+0% .*\(building the network \(demo-connectome\.json, extent 2\)\)$/);
     expect(lines[1]).toMatch(/\(grey steady state \(1 s\)\)$/);
     expect(r.stderr).toMatch(/flashes \(4 movies\) \[#+\] 100%/);
     expect(readdirSync(out).sort()).toEqual(['fri.csv', 'fri.json', 'fri.svg']);

@@ -11,17 +11,17 @@ import { Xoshiro128 } from '../../src/init/index.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
 import { Network } from '../../src/network/network.ts';
 import { networkProjection, simulateActivity } from '../../src/train/index.ts';
-import { PROJECT_DIR } from '../helpers/shared.ts';
+import { PROJECT_DIR, onDemo } from '../helpers/shared.ts';
 
 /** Runs `flyvis <command> ...` as a user does (node bin/flyvis.mjs). */
 export const flyvis = (command: string, ...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/flyvis.mjs', command, ...args], { cwd: PROJECT_DIR, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/flyvis.mjs', command, ...onDemo(args)], { cwd: PROJECT_DIR, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
 /** Starts `flyvis <command> ...` in the background. */
 export const flyvisChild = (command: string, ...args: string[]) =>
-  spawn(process.execPath, ['bin/flyvis.mjs', command, ...args], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(process.execPath, ['bin/flyvis.mjs', command, ...onDemo(args)], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
 
 export const DT = 0.02;
 
@@ -100,7 +100,7 @@ export async function inProcess(run: (argv: readonly string[]) => Promise<number
   process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
   try {
-    const code = await run(args);
+    const code = await run(onDemo(args));
     return { code, stdout, stderr };
   } finally {
     process.stdout.write = out;

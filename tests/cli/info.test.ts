@@ -40,8 +40,9 @@ writeFileSync(
 );
 
 const cases = {
-  demo: ['info'],
-  demoSmall: ['info', '--extent=2', '--n-syn-fill', '0'],
+  default: ['info'],
+  demo: ['info', '--connectome', 'demo'],
+  demoSmall: ['info', '--connectome', 'demo', '--extent=2', '--n-syn-fill', '0'],
   flyvis: ['info', '--connectome', CONNECTOME_FILE, '--extent', '2'],
   flyvis15: ['info', '--connectome', CONNECTOME_FILE],
   help: ['info', '--help'],
@@ -62,7 +63,27 @@ describe('flyvis info (command line)', () => {
     names.forEach((n, i) => (runs[n] = results[i]));
   });
 
-  it('prints one JSON object for the built-in demo connectome', () => {
+  it("describes flyvis's default network without arguments: its shipped connectome at extent 15", () => {
+    const r = runs.default!;
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(info).toMatchObject({
+      connectome: join(PROJECT_DIR, 'data', 'fib25-fib19_v2.2.json'),
+      extent: 15,
+      n_syn_fill: 1,
+      n_nodes: 45669,
+      n_edges: 1513231,
+      n_cell_types: 65,
+      num_parameters: 3693,
+      num_trainable_parameters: 734,
+    });
+    if (!hasShared) return console.warn('[info test] digests not compared: ../shared/golden is absent');
+    const extents = JSON.parse(readFileSync(join(GOLDEN_DIR, 'connectome_extents.json'), 'utf8')) as { extent: number; nodes_sha256: string; edges_sha256: string }[];
+    const e15 = extents.find((e) => e.extent === 15)!;
+    expect({ nodes: info.nodes_sha256, edges: info.edges_sha256 }).toEqual({ nodes: e15.nodes_sha256, edges: e15.edges_sha256 });
+  });
+
+  it("prints one JSON object for the built-in demo connectome ('--connectome demo')", () => {
     const r = runs.demo!;
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');

@@ -63,7 +63,7 @@ describe('flyvis simulate outputs', () => {
     expect(r.stdout).toBe(`flyvis simulate: wrote ${a} (float32, shape (2, 9, ${N1}), dt 0.02 s, t_pre 0.1 s); description in ${a}.json\n`);
     const s = readSidecar(a, readNpy(a).shape)!;
     expect(s).toMatchObject({
-      producer: 'flyvis simulate', connectome: 'demo', extent: 1, n_syn_fill: 1, params: 'default', dt: 0.02, t_pre: 0.1, shape: [2, 9, N1],
+      producer: 'flyvis simulate', connectome: demoConnectomePath, connectome_name: 'demo-connectome', extent: 1, n_syn_fill: 1, params: 'default', dt: 0.02, t_pre: 0.1, shape: [2, 9, N1],
       frame_times: { first_s: 0.02, step_s: 0.02, count: 9 }, movie,
     });
     expect(s.node_order.n_nodes).toBe(N1);
@@ -235,10 +235,15 @@ describe('flyvis run and flyvis plot: self-describing activity', () => {
   }, 30_000);
 
   it('without a sidecar plot uses the flags, warning about assumed defaults', () => {
-    const s = plotSettings({ activity: 'x.npy', extent: 1 }, undefined);
+    const s = plotSettings({ activity: 'x.npy', connectome: 'demo', extent: 1 }, undefined);
     expect(s.dt).toBe(0.02);
+    expect(s.connectome.nodes.length).toBe(demoConnectome(1).nodes.length);
     expect(s.warning).toBe('x.npy has no sidecar (x.npy.json); assuming --dt 0.02 (give them to silence this)');
-    expect(plotSettings({ activity: 'x.npy', extent: 1, dt: 0.01 }, undefined).warning).toBeUndefined();
+    expect(plotSettings({ activity: 'x.npy', connectome: 'demo', extent: 1, dt: 0.01 }, undefined).warning).toBeUndefined();
+    // Without --connectome: flyvis's, the commands' default, and the warning says so.
+    const d = plotSettings({ activity: 'x.npy', extent: 1, dt: 0.01 }, undefined);
+    expect(d.connectome.nodes.length).toBe(443); // flyvis's graph at extent 1 (../shared/golden/connectome_extents.json)
+    expect(d.warning).toBe('x.npy has no sidecar (x.npy.json); assuming --connectome fib25-fib19_v2.2.json (give them to silence this)');
   });
 
   it('refuses --traces and --frame-out naming the same file', async () => {

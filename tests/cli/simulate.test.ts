@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, readNpy } from '../../src/io/npy.ts';
-import { CONNECTOME_FILE, PROJECT_DIR, hasShared, sharedPath } from '../helpers/shared.ts';
+import { CONNECTOME_FILE, PROJECT_DIR, hasShared, sharedPath, onDemo } from '../helpers/shared.ts';
 
 const flyvis = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/flyvis.mjs', ...args], { cwd: PROJECT_DIR, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/flyvis.mjs', ...onDemo(args)], { cwd: PROJECT_DIR, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 

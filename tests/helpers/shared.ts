@@ -16,3 +16,11 @@ if (!hasShared) {
 }
 
 export const sharedPath = (...parts: string[]): string => resolve(SHARED_DIR, ...parts);
+
+/**
+ * Command-line arguments that run on the small synthetic demo connectome unless they name one:
+ * the commands default to flyvis's connectome, and most command-line tests are about behaviour,
+ * not about flyvis's graph, so they stay small and fast on the demo.
+ */
+export const onDemo = (args: readonly string[]): string[] =>
+  args.some((a) => a === '--connectome' || a.startsWith('--connectome=')) || args.includes('--help') ? [...args] : [...args, '--connectome', 'demo'];

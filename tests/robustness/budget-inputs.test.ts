@@ -17,7 +17,7 @@ import { encodeNpy, NpyError, readNpy } from '../../src/io/npy.ts';
 import { BoundedReadError, readFileBounded } from '../../src/io/read-bounded.ts';
 import { NetworkConfigError, readNetworkConfig } from '../../src/network/config-file.ts';
 import { Network } from '../../src/network/network.ts';
-import { PROJECT_DIR } from '../helpers/shared.ts';
+import { PROJECT_DIR, onDemo } from '../helpers/shared.ts';
 import { readPng } from '../../src/stimuli/png.ts';
 import { StimulusParamError } from '../../src/stimuli/errors.ts';
 import { SidecarError, readSidecar } from '../../src/io/sidecar.ts';
@@ -117,7 +117,7 @@ describe('deep nesting', () => {
 
 describe('through the CLI: exit 2, one line, no output', () => {
   const movie = write('m.npy', encodeNpy(new Float32Array(2 * 7).fill(0.5), [1, 2, 1, 7]));
-  const flyvis = (...args: string[]) => spawnSync(process.execPath, ['bin/flyvis.mjs', ...args], { cwd: PROJECT_DIR, encoding: 'utf8' });
+  const flyvis = (...args: string[]) => spawnSync(process.execPath, ['bin/flyvis.mjs', ...onDemo(args)], { cwd: PROJECT_DIR, encoding: 'utf8' });
 
   const cases: [string, string[], RegExp][] = [
     ['--extent 100000', ['--extent', '100000', '--dt', '0.01'], /^flyvis simulate: extent 100000: 14 cell types on 3\.0e10 lattice points give up to 4\.2e11 nodes \(about [0-9.]+ TB\), above the memory budget of [0-9.]+ [GTM]B; raise it with FLYVIS_MAX_MEMORY_GB=\d+ or --max-memory \d+\n$/],
@@ -137,7 +137,7 @@ describe('through the CLI: exit 2, one line, no output', () => {
 });
 
 describe('commands that allocate before calling the library: refused first (exit 2, nothing written)', () => {
-  const flyvis = (...args: string[]) => spawnSync(process.execPath, ['bin/flyvis.mjs', ...args], { cwd: PROJECT_DIR, encoding: 'utf8' });
+  const flyvis = (...args: string[]) => spawnSync(process.execPath, ['bin/flyvis.mjs', ...onDemo(args)], { cwd: PROJECT_DIR, encoding: 'utf8' });
 
   it('run --grey 1e9: the flash movie is sized before it is built', () => {
     const out = join(dir, 'run-grey');

@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { demoConnectome } from '../../src/graph/index.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
 import { Network } from '../../src/network/network.ts';
-import { PROJECT_DIR } from '../helpers/shared.ts';
+import { PROJECT_DIR, onDemo } from '../helpers/shared.ts';
 
 const flyvis = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/flyvis.mjs', ...args], { cwd: PROJECT_DIR, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/flyvis.mjs', ...onDemo(args)], { cwd: PROJECT_DIR, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 const dir = mkdtempSync(join(tmpdir(), 'flyvis-nonfinite-'));
