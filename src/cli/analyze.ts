@@ -142,7 +142,9 @@ export function parseSpeeds(text: string | undefined, dt: number): number[] | un
   return values;
 }
 
-const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+/** A file's digest; a network directory (--params DIR) by its path. */
+const sha = (file: string): string =>
+  statSync(file).isDirectory() ? `dir ${resolve(file)}` : createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
 
 /** The folders from `dir` upwards that do not exist, outermost first. */
 function missingParents(dir: string): string[] {
