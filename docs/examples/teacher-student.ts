@@ -91,7 +91,7 @@ async function main(o: ReturnType<typeof options>, work: string): Promise<number
   const args = [
     '--extent', String(o.extent), '--movie', join(work, 'movie.npy'), '--target', join(work, 'target.npy'), '--dt', String(dt),
     '--iters', String(o.iters), '--lr', o.lrText, '--checkpoint-every', String(o.checkpointEvery), '--out', join(work, 'fit.json'),
-    '--loss-plot', join(staged, OUTPUTS[0]), ...(o.connectome ? ['--connectome', o.connectome] : []),
+    '--loss-plot', join(staged, OUTPUTS[0]), '--connectome', o.connectome ?? 'demo', // the example's default, not the command's (flyvis's)
   ];
   let stdout = ''; // fit's summary line, kept for the numbers (its paths are temporary)
   const write = process.stdout.write.bind(process.stdout);
