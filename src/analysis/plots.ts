@@ -283,13 +283,15 @@ function distributionLayers(
   const q = (f: string): Record<string, unknown> => ({ field: f, type: 'quantitative' });
   return [
     { data: { values: boxes }, mark: { type: 'rule', strokeWidth: 0.8 }, encoding: { x, y: { ...q('min'), ...y }, y2: q('max'), color } },
-    { data: { values: boxes }, mark: { type: 'bar', opacity: 0.35, width: 10 }, encoding: { x, y: { ...q('q1'), ...y }, y2: q('q3'), color } },
-    { data: { values: boxes }, mark: { type: 'tick', thickness: 2, size: 10 }, encoding: { x, y: { ...q('median'), ...y }, color } },
+    { data: { values: boxes }, mark: { type: 'bar', opacity: 0.4, width: 10 }, encoding: { x, y: { ...q('q1'), ...y }, y2: q('q3'), color } },
     {
       data: { values: dots },
-      mark: { type: 'circle', size: 7, opacity: 0.55, color: '#222222' },
+      // as flyvis's scatter over its violins: every network a dot, alpha 0.35
+      mark: { type: 'circle', size: 6, opacity: 0.35, color: '#222222' },
       encoding: { x, xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [0, 1] } }, y: { ...q('value'), ...y }, tooltip: [{ field: 'model' }, { field: 'value', format: '.3g' }] },
     },
+    // the median on top of the dots
+    { data: { values: boxes }, mark: { type: 'tick', thickness: 2.5, size: 12 }, encoding: { x, y: { ...q('median'), ...y }, color } },
   ];
 }
 
