@@ -2,11 +2,12 @@
 // (its best checkpoint by flyvis's rule); every command builds flyvis's default network (its
 // connectome, shipped in data/, at extent 15) unless told otherwise.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNpy } from '../../src/io/npy.ts';
+import { writeHdf5Dataset } from '../../src/io/hdf5.ts';
 import { loadTorchFile, stateDictFromTorch } from '../../src/io/torch/index.ts';
 import { Network } from '../../src/network/network.ts';
 import { PROJECT_DIR, hasShared, sharedPath } from '../helpers/shared.ts';
@@ -71,4 +72,38 @@ describe.skipIf(!hasData)('--params: flyvis files and directories, on flyvis def
       expect(existsSync(join(dir, 'never'))).toBe(false);
     }
   }, 60_000);
+
+  it('a truncated or tampered checkpoint, a pickle naming a foreign function, an HDF5 file without data: one line naming the file, exit 2, nothing written', async () => {
+    const original = readFileSync(join(member, 'best_chkpt'));
+    const truncated = join(dir, 'truncated.pt');
+    writeFileSync(truncated, original.subarray(0, Math.floor(original.length / 2)));
+    const tampered = join(dir, 'tampered.pt');
+    const flipped = Buffer.from(original);
+    flipped[Math.floor(flipped.length * 0.6)]! ^= 0xff; // inside a tensor's storage: its CRC-32 no longer matches
+    writeFileSync(tampered, flipped);
+    // A pickle naming os.system: the legacy-free zip layout with a data.pkl that calls a foreign global.
+    const { writeZip } = await import('../../src/io/torch/zip.ts');
+    const pkl = Uint8Array.from([0x80, 0x02, 0x63, ...Buffer.from('os\nsystem\n'), 0x58, 2, 0, 0, 0, 0x6c, 0x73, 0x85, 0x52, 0x2e]);
+    const foreign = join(dir, 'foreign.pt');
+    writeFileSync(foreign, writeZip([{ name: 'foreign/data.pkl', data: pkl }, { name: 'foreign/version', data: Buffer.from('3\n') }]));
+    // A network directory whose validation file holds no 'data' dataset.
+    const noData = join(dir, 'nodata');
+    cpSync(join(tree), noData, { recursive: true });
+    rmSync(join(noData, 'validation', 'epe.h5'));
+    await writeHdf5Dataset(join(noData, 'validation', 'loss.h5'), [0.1, 0.2], { name: 'values' });
+    const cases: [string, RegExp][] = [
+      [truncated, /truncated\.pt: /],
+      [tampered, /tampered\.pt: /],
+      [foreign, /foreign\.pt: .*os\.system/],
+      [noData, /loss\.h5: .*data/],
+    ];
+    for (const [params, message] of cases) {
+      const out = join(dir, 'never');
+      const r = flyvis('run', '--params', params, '--out-dir', out);
+      expect(r.status, `${params}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(existsSync(out)).toBe(false);
+    }
+  }, 120_000);
 });
