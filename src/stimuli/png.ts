@@ -1,6 +1,7 @@
 // A small PNG decoder (node:zlib for the deflate stream) for frame sequences used as stimuli:
 // 8- and 16-bit greyscale, grey + alpha, RGB, RGBA, and 1/2/4/8-bit palette images, not
-// interlaced. Pixels become luminance in [0, 1] (Rec. 601 weights for colour, alpha ignored).
+// interlaced. Pixels become luminance in [0, 1] (Rec. 601 weights for colour, alpha ignored;
+// `luminance: 'pil'` gives PIL's `convert("L")` / 255 instead, as flyvis reads Sintel frames).
 import { BoundedReadError, readFileBounded } from '../io/read-bounded.ts';
 
 /** A PNG frame may be at most this many bytes (a 16k x 16k 16-bit RGBA image is ~2 GB raw; frames are small). */
@@ -18,7 +19,7 @@ export interface GreyImage {
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
-export function decodePng(bytes: Uint8Array, what = 'png'): GreyImage {
+export function decodePng(bytes: Uint8Array, what = 'png', luminance: 'rec601' | 'pil' = 'rec601'): GreyImage {
   const bad = (msg: string): never => {
     throw new StimulusParamError(`${what}: ${msg}`);
   };
@@ -86,17 +87,24 @@ export function decodePng(bytes: Uint8Array, what = 'png'): GreyImage {
       cur[i] = x & 0xff;
     }
     const sample = (i: number): number => (depth === 16 ? (cur[2 * i]! << 8) | cur[2 * i + 1]! : cur[i]!);
+    // PIL: 8-bit integer L = (19595 R + 38470 G + 7471 B + 2^15) >> 16 (palette entries alike);
+    // 16-bit colour (and grey + alpha) keeps the high byte, 16-bit grey ("I;16") is clipped to 255.
+    const pil = (r: number, g: number, b: number): number => ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16) / 255;
+    const hi = (i: number): number => (depth === 16 ? cur[2 * i]! : cur[i]!);
     for (let xpx = 0; xpx < width; xpx++) {
       let lum: number;
       if (colorType === 3) {
         const bit = xpx * depth;
         const idx = (cur[bit >> 3]! >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
         if (3 * idx + 2 >= palette!.length) bad(`palette index ${idx} out of range`);
-        lum = (0.299 * palette![3 * idx]! + 0.587 * palette![3 * idx + 1]! + 0.114 * palette![3 * idx + 2]!) / 255;
+        if (luminance === 'pil') lum = pil(palette![3 * idx]!, palette![3 * idx + 1]!, palette![3 * idx + 2]!);
+        else lum = (0.299 * palette![3 * idx]! + 0.587 * palette![3 * idx + 1]! + 0.114 * palette![3 * idx + 2]!) / 255;
       } else if (channels! >= 3) {
         const o = xpx * channels!;
-        lum = (0.299 * sample(o) + 0.587 * sample(o + 1) + 0.114 * sample(o + 2)) / max;
-      } else lum = sample(xpx * channels!) / max;
+        if (luminance === 'pil') lum = pil(hi(o), hi(o + 1), hi(o + 2));
+        else lum = (0.299 * sample(o) + 0.587 * sample(o + 1) + 0.114 * sample(o + 2)) / max;
+      } else if (luminance === 'pil') lum = (channels === 1 ? Math.min(sample(xpx), 255) : hi(xpx * 2)) / 255;
+      else lum = sample(xpx * channels!) / max;
       out[y * width + xpx] = lum;
     }
     prev.set(cur);
