@@ -6,11 +6,14 @@
 //   dv/dt    = 1 / max(time_const, dt) * (-v + bias + target_sum(weight * f(v[source])) + x_t)
 //   currents = weight * f(v[source])                                  (per edge)
 //
-// writeNextState is the same Euler step fused into one op (v + dt/max(tau, dt) * (...)).
+// writeNextState is the same Euler step fused into one op (v + dt/max(tau, dt) * (...)), and
+// `fused` names it as the model 'ppneuron' (ppneuron-step.ts), which backends run as one
+// primitive over a whole simulation.
 import { type Tensor, add, div, maximum, mul, neg } from '../autograd/index.ts';
 import { type ActivationConfig, makeActivation } from '../kernels/activation.ts';
 import { activationOp } from './activation-op.ts';
-import { type NetworkDynamics, type ParamApi, type TensorRecord, lazyRecord, withDerivedParams } from './types.ts';
+import { PPNEURON_MODEL } from './ppneuron-step.ts';
+import { type FusedModelSpec, type NetworkDynamics, type ParamApi, type TensorRecord, lazyRecord, withDerivedParams } from './types.ts';
 
 function need(record: TensorRecord, route: string, name: string): Tensor {
   const t = record[name];
@@ -69,5 +72,17 @@ export function PPNeuronIGRSynapses(config: { readonly activation?: ActivationCo
       return { nodes: { activity: eulerStep(v, need(params.nodes, 'nodes', 'bias'), rate, solverWeight(params), x_t) }, edges: {} };
     },
   };
-  return Object.freeze(dynamics);
+  // The same Euler step as the fused model 'ppneuron' (ppneuron-step.ts): per node bias and
+  // rate = dt / max(tau, dt), the synapse weight per edge group (or per edge).
+  const fused: FusedModelSpec = {
+    model: PPNEURON_MODEL,
+    state: 'activity',
+    velocity: dynamics.writeStateVelocity,
+    inputs: (params, dt) => ({
+      bias: need(params.nodes, 'nodes', 'bias'),
+      rate: rateOf(need(params.nodes, 'nodes', 'time_const'), dt),
+      weight: solverWeight(params),
+    }),
+  };
+  return Object.freeze({ ...dynamics, fused });
 }

@@ -86,6 +86,28 @@ export interface NetworkDynamics {
    * it when present; it exists only to be faster and leaner than the explicit update.
    */
   writeNextState?(state: StateApi, params: ParamApi, ctx: VelocityContext): StateVars;
+  /**
+   * Optional: these dynamics as an instance of a fused model a backend may run as one primitive
+   * (the whole simulation in one call, src/backends), instead of composing the ops above step by
+   * step. Used only while `fused.velocity` is this object's own writeStateVelocity: dynamics
+   * made by spreading another one and replacing its velocity run through the generic path.
+   */
+  readonly fused?: FusedModelSpec;
+}
+
+/**
+ * A dynamics' fused model: its kind (backends register implementations per kind; 'ppneuron' is
+ * src/dynamics/ppneuron-step.ts), the node state it integrates, and its inputs computed from the
+ * parameters with ops (so gradients flow through them).
+ */
+export interface FusedModelSpec {
+  readonly model: string;
+  /** The node state variable the model integrates (its only state), e.g. 'activity'. */
+  readonly state: string;
+  /** The velocity function this spec stands for (see NetworkDynamics.fused). */
+  readonly velocity: NetworkDynamics['writeStateVelocity'];
+  /** The model's named inputs for a forward pass with time step dt. */
+  inputs(params: ParamApi, dt: number): Readonly<Record<string, Tensor>>;
 }
 
 /**

@@ -4,7 +4,7 @@
 // stimulus buffer, state hooks); everything it computes goes through pure functions of raw
 // parameter tensors, so `valueAndGrad(p => loss(network.forward(x, dt, { params: p })))`
 // differentiates a whole simulation with respect to any parameters.
-import { Tensor, add, isRecording, mul, noGrad, scatterSum, stack, tensor, zeros } from '../autograd/index.ts';
+import { Tensor, add, isRecording, mul, noGrad, reshape, scatterSum, slice, stack, tensor, zeros } from '../autograd/index.ts';
 import type { Connectome } from '../graph/types.ts';
 import { initDynamics, type DynamicsConfig } from '../dynamics/registry.ts';
 import { activationOp } from '../dynamics/activation-op.ts';
@@ -27,8 +27,10 @@ import {
   type Parameter,
   type LoadCheckpointOptions,
 } from '../init/index.ts';
-import { createSynapseKernel, type SynapseKernelOptions } from '../kernels/index.ts';
 import type { SynapseKernel } from '../kernels/synapse.ts';
+import { createBackend } from '../backends/index.ts';
+import type { BackendGraph, BackendInstance, FusedSimulator } from '../backends/types.ts';
+import { simulateScan } from '../backends/scan-op.ts';
 import { LayerActivity } from './layer-activity.ts';
 import { projectParameter, synapseOps } from './ops.ts';
 import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
@@ -54,13 +56,20 @@ export interface NetworkConfig {
 }
 
 export interface NetworkOptions {
-  /** Synapse kernel to use ('auto' picks the fastest available; see src/kernels). */
+  /**
+   * Where the simulation runs: a backend ('auto' picks the fastest available and
+   * `network.backend.backend` says which; 'js', 'wasm', ... see src/backends) or a synapse
+   * kernel name a backend runs ('scatter', 'csr', 'runs', 'gpujs' on 'js'; 'wasm-threads').
+   */
   readonly kernel?: string;
   /** Dynamics to use instead of the one `config.dynamics` names (e.g. while developing new dynamics). */
   readonly dynamics?: NetworkDynamics;
-  /** Threads the synapse kernel may use (1 or 2; default 1: the second core is often busy). */
+  /** Threads the backend may use (1 or 2; default 1: the second core is often busy). */
   readonly threads?: number;
-  /** Integrate state + dt * velocity even when the dynamics offers a fused writeNextState. */
+  /**
+   * Integrate state + dt * velocity step by step (the generic path) even when the dynamics
+   * offers a fused writeNextState or a fused model the backend runs.
+   */
   readonly explicitEuler?: boolean;
 }
 
@@ -170,6 +179,14 @@ function deepFreezeCopy<T>(value: T): T {
 
 const shapeText = (s: readonly number[]): string => `(${s.join(', ')})`;
 
+/** Cell type and lattice coordinates per node, for backends that lay nodes out by them. */
+function nodeLayout(connectome: Connectome): { layout?: NonNullable<BackendGraph['layout']> } {
+  const { type, u, v } = connectome.nodes.columns;
+  if (type === undefined || u === undefined || v === undefined || isCategorical(u) || isCategorical(v)) return {};
+  const codes = isCategorical(type) ? type.codes : type;
+  return { layout: { type: Int32Array.from(codes), u, v } };
+}
+
 export class Network {
   /** The configs the network was built from (frozen deep copies, defaults filled in). */
   readonly config: Required<NetworkConfig>;
@@ -178,13 +195,14 @@ export class Network {
   readonly stimulus: Stimulus;
   readonly nNodes: number;
   readonly nEdges: number;
-  readonly kernel: SynapseKernel;
+  /** The backend the network's simulations run on (its name, the kernel it runs, its fused models). */
+  readonly backend: BackendInstance;
   private paramSet: ParameterSet;
   private stateHooks: readonly ((s: State) => State)[] = [];
   private readonly graph: GraphIndex;
   private readonly weightGroups: Refinement | undefined;
-  private readonly kernelOptions: SynapseKernelOptions;
-  private ungroupedKernel: SynapseKernel | undefined;
+  private readonly backendGraph: BackendGraph;
+  private hostBackend: BackendInstance | undefined;
   private readonly explicitEuler: boolean;
 
   constructor(config: NetworkConfig = {}, options: NetworkOptions = {}, connectome?: Connectome) {
@@ -206,19 +224,19 @@ export class Network {
     const edgeIndices = this.paramSet.parameters.filter((p) => p.route === 'edges').map((p) => p.indices);
     this.weightGroups = edgeIndices.length > 0 ? commonRefinement(edgeIndices, this.nEdges) : undefined;
     this.graph = { nNodes: this.nNodes, source, target, ...(this.weightGroups ? { groups: this.weightGroups } : {}) };
-    const kernelOptions = {
-      kernel: (options.kernel ?? 'auto') as SynapseKernelOptions['kernel'],
-      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    this.backendGraph = {
+      nNodes: this.nNodes,
+      source,
+      target,
+      ...(this.weightGroups ? { groups: { index: this.weightGroups.index, representative: this.weightGroups.representative } } : {}),
+      ...nodeLayout(this.connectome),
+      activation: this.dynamics.activation,
     };
     try {
-      this.kernel = createSynapseKernel(this.graph, this.dynamics.activation, {
-        ...kernelOptions,
-        ...(this.weightGroups ? { weightGroups: this.weightGroups.index } : {}),
-      });
+      this.backend = createBackend(options.kernel ?? 'auto', this.backendGraph, options.threads !== undefined ? { threads: options.threads } : {});
     } catch (e) {
       throw new NetworkError(`kernel: ${(e as Error).message}`);
     }
-    this.kernelOptions = kernelOptions;
     this.explicitEuler = options.explicitEuler ?? false;
     const sc = this.config.stimulus_config;
     this.stimulus = new Stimulus(this.connectome, 1, 1, (sc.init_buffer as boolean | undefined) ?? false);
@@ -237,10 +255,15 @@ export class Network {
     return new Network({ ...config, connectome: { type: '<given>' } }, options, connectome);
   }
 
-  /** Releases the kernel's worker threads, if any (the network must not be used afterwards). */
+  /** Releases the backend's worker threads and memory, if any (the network must not be used afterwards). */
   dispose(): void {
-    this.kernel.dispose?.();
-    this.ungroupedKernel?.dispose?.();
+    this.backend.dispose();
+    this.hostBackend?.dispose();
+  }
+
+  /** The synapse kernel the generic path composes dynamics with (the backend's). */
+  get kernel(): SynapseKernel {
+    return this.backend.synapseKernel();
   }
 
   // -- parameters ------------------------------------------------------------------------
@@ -493,7 +516,113 @@ export class Network {
     throw new NetworkError(`${phase} input: x[${b}, ${t}, ${n}] (${this.describeNode(n).text}) = ${v} ${why}, expected finite input`);
   }
 
+  /**
+   * The Euler solver: the states after each of the T steps over the frames of x (batch, T,
+   * nNodes) from `state` (default: the dynamics' initial state), as the activity (batch, T,
+   * nNodes), the list of states, or only the last. A pure function of (dynamics, backend,
+   * parameters, input, initial state): on the fused path the backend runs the whole simulation
+   * as one differentiable primitive (one tape node); on the generic path (dynamics without a
+   * fused model the backend implements, state hooks, explicitEuler) the dynamics' ops are
+   * composed step by step.
+   */
+  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'activity', check?: IntegrationCheck): { last: State; activity: Tensor };
+  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'states', check?: IntegrationCheck): { last: State; states: State[] };
+  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'last', check?: IntegrationCheck): { last: State };
   private integrate(
+    params: ParamApi,
+    x: ArrayND,
+    dt: number,
+    state: State | null | undefined,
+    want: 'activity' | 'states' | 'last',
+    check: IntegrationCheck = SIMULATION_CHECK,
+  ): { last: State; activity?: Tensor; states?: State[] } {
+    if (x.shape.length !== 3 || x.shape[2] !== this.nNodes) {
+      throw new NetworkError(`forward: input must have shape (batch, frames, ${this.nNodes}), got ${shapeText(x.shape)}`);
+    }
+    if (!(dt > 0) || !Number.isFinite(dt)) throw new NetworkError(`dt: expected a positive finite number, got ${dt}`);
+    const fused = this.integrateFused(params, x, dt, state, want, check);
+    if (fused) return fused;
+    const states: State[] = [];
+    const activity: Tensor[] = [];
+    const last = this.integrateSteps(
+      params,
+      x,
+      dt,
+      state,
+      (s) => {
+        if (want === 'states') states.push(s);
+        else if (want === 'activity') {
+          const a = s.nodes.activity;
+          if (a === undefined) throw new NetworkError(`${this.dynamics.type}: no node state 'activity' to return (use asStates)`);
+          activity.push(a);
+        }
+      },
+      check,
+    );
+    if (want === 'states') return { last, states };
+    if (want === 'last') return { last };
+    const [B, , N] = x.shape as [number, number, number];
+    return { last, activity: activity.length === 0 ? new Tensor(new Float32Array(0), [B, 0, N]) : stack(activity, 1) };
+  }
+
+  /** The fused simulator and its inputs for this integration, or undefined for the generic path. */
+  private fusedPlan(params: ParamApi, dt: number, state: State | null | undefined, dtype: 'float32' | 'float64'): { sim: FusedSimulator; name: string; inputs: Readonly<Record<string, Tensor>> } | undefined {
+    const spec = this.dynamics.fused;
+    if (spec === undefined || spec.velocity !== this.dynamics.writeStateVelocity || this.explicitEuler || this.stateHooks.length > 0) return undefined;
+    if (state && (Object.keys(state.nodes).join() !== spec.state || Object.keys(state.edges).length > 0)) return undefined;
+    const inputs = spec.inputs(params, dt);
+    const request = { dtype, inputs: Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.data])) };
+    if (Object.values(inputs).some((t) => t.dtype !== dtype)) return undefined;
+    let sim = this.backend.fused(spec.model);
+    if (sim === undefined || !sim.supports(request)) {
+      // e.g. float64 (gradient checks) on a float32-only backend: the host reference backend
+      this.hostBackend ??= createBackend('js', this.backendGraph);
+      sim = this.hostBackend.fused(spec.model);
+      if (sim === undefined || !sim.supports(request)) return undefined;
+    }
+    return { sim, name: spec.state, inputs };
+  }
+
+  private integrateFused(
+    params: ParamApi,
+    x: ArrayND,
+    dt: number,
+    state: State | null | undefined,
+    want: 'activity' | 'states' | 'last',
+    check: IntegrationCheck,
+  ): { last: State; activity?: Tensor; states?: State[] } | undefined {
+    const [B, T, N] = x.shape as [number, number, number];
+    const given = state ? Object.values(state.nodes)[0] : undefined;
+    const dtype = given?.dtype ?? (Object.values(params.nodes)[0]?.dtype ?? 'float32');
+    const plan = this.fusedPlan(params, dt, state, dtype);
+    if (plan === undefined) return undefined;
+    const s0 = state ?? this.initialState(params, B);
+    const v0 = s0.nodes[plan.name]!;
+    if (v0.shape.length !== 2 || v0.shape[0] !== B || v0.shape[1] !== N || v0.dtype !== dtype) return undefined;
+    const checked = !check.allowNonFinite;
+    if (checked) this.checkState(s0, check, 0, T, dt);
+    const xData = x.data;
+    const xt = x instanceof Tensor && x.dtype === dtype
+      ? x
+      : new Tensor(dtype === 'float64' ? Float64Array.from(xData) : xData instanceof Float32Array ? xData : Float32Array.from(xData), [B, T, N]);
+    const out = simulateScan(plan.sim, v0, xt, plan.inputs, want === 'last' ? 'last' : 'all');
+    if (checked && !allFinite(out.data)) {
+      // Locate and report the first non-finite state (or input) as the step-by-step solver does.
+      noGrad(() => this.integrateSteps(params, x, dt, state, () => {}, check));
+    }
+    const stateOf = (v: Tensor): State => ({ nodes: { [plan.name]: v }, edges: {} });
+    if (want === 'last') return { last: stateOf(out) };
+    const at = (t: number): Tensor => {
+      if (!isRecording() && B === 1) return new Tensor(out.data.subarray(t * N, (t + 1) * N), [1, N]);
+      return reshape(slice(out, 1, t, t + 1), [B, N]);
+    };
+    const last = T === 0 ? s0 : stateOf(at(T - 1));
+    if (want === 'states') return { last, states: Array.from({ length: T }, (_, t) => stateOf(at(t))) };
+    return { last, activity: out };
+  }
+
+  /** The generic path: the dynamics' ops composed per step (one tape node per op per step). */
+  private integrateSteps(
     params: ParamApi,
     x: ArrayND,
     dt: number,
@@ -501,10 +630,6 @@ export class Network {
     onState: (s: State) => void,
     check: IntegrationCheck = SIMULATION_CHECK,
   ): State {
-    if (x.shape.length !== 3 || x.shape[2] !== this.nNodes) {
-      throw new NetworkError(`forward: input must have shape (batch, frames, ${this.nNodes}), got ${shapeText(x.shape)}`);
-    }
-    if (!(dt > 0) || !Number.isFinite(dt)) throw new NetworkError(`dt: expected a positive finite number, got ${dt}`);
     const [B, T, N] = x.shape as [number, number, number];
     let s = state ?? this.initialState(params, B);
     const checked = !check.allowNonFinite;
@@ -528,9 +653,9 @@ export class Network {
       nNodes: N,
       source: this.graph.source,
       target: this.graph.target,
-      kernel: this.kernel,
+      kernel: this.backend.synapseKernel(),
       ...(this.weightGroups ? { groups: this.weightGroups } : {}),
-      ungrouped: () => (this.ungroupedKernel ??= createSynapseKernel(this.graph, this.dynamics.activation, this.kernelOptions)),
+      ungrouped: () => this.backend.synapseKernel({ grouped: false }),
       activation,
     };
     const { synapticInput, eulerStep } = synapseOps(synapseContext);
@@ -590,26 +715,9 @@ export class Network {
     checkSimulation(`forward (${size.steps} frames)`, size, options.budget);
     if (!options.params) this.clamp();
     const params = this.paramApi(options.params);
-    const states: State[] = [];
-    const activity: Tensor[] = [];
-    this.integrate(
-      params,
-      x,
-      dt,
-      options.state,
-      (s) => {
-        if (options.asStates) states.push(s);
-        else {
-          const a = s.nodes.activity;
-          if (a === undefined) throw new NetworkError(`${this.dynamics.type}: no node state 'activity' to return (use asStates)`);
-          activity.push(a);
-        }
-      },
-      checkOf('simulation', options),
-    );
-    if (options.asStates) return states;
-    if (activity.length === 0) return new Tensor(new Float32Array(0), [x.shape[0]!, 0, this.nNodes]);
-    return stack(activity, 1);
+    const check = checkOf('simulation', options);
+    if (options.asStates) return this.integrate(params, x, dt, options.state, 'states', check).states;
+    return this.integrate(params, x, dt, options.state, 'activity', check).activity;
   }
 
   /**
@@ -663,7 +771,7 @@ export class Network {
 
   private lastState(x: ArrayND, dt: number, state: State | null | undefined, check: IntegrationCheck): State {
     if (!check.params) this.clamp();
-    return this.integrate(this.paramApi(check.params), x, dt, state, () => {}, check);
+    return this.integrate(this.paramApi(check.params), x, dt, state, 'last', check).last;
   }
 
   private withGrad<T>(grad: boolean, fn: () => T): T {
@@ -787,19 +895,9 @@ export class Network {
         this.stimulus.addInput(stim);
         this.clamp();
         const params = this.paramApi();
-        const acts: Tensor[] = [];
-        const currents: Tensor[] = [];
-        this.integrate(
-          params,
-          this.stimulus.call(),
-          dt,
-          fadeIn,
-          (s) => {
-            acts.push(s.nodes.activity!);
-            currents.push(this.dynamics.currents(buildStateApi(s, this.graph), params));
-          },
-          { phase: 'simulation', allowNonFinite },
-        );
+        const { states } = this.integrate(params, this.stimulus.call(), dt, fadeIn, 'states', { phase: 'simulation', allowNonFinite });
+        const acts = states.map((s) => s.nodes.activity!);
+        const currents = states.map((s) => this.dynamics.currents(buildStateApi(s, this.graph), params));
         return {
           stimulus: new Tensor(stim.data, [T, H]),
           activity: new Tensor(stack(acts, 1).data, [T, this.nNodes]),

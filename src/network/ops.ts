@@ -1,7 +1,7 @@
 // Autograd ops the network defines on top of the engine: the fused synaptic input (backed by
 // a src/kernels synapse kernel) and the clamp projection of parameters.
 import { Tensor, add, defineOp, indexSelect, isRecording, mul, scatterSum, sub } from '../autograd/index.ts';
-import { eulerBackward, eulerForward } from '../kernels/euler.ts';
+import { ppneuronStep, ppneuronStepVjp } from '../dynamics/ppneuron-step.ts';
 import { type BoundSynapses, KernelError, type SynapseKernel } from '../kernels/synapse.ts';
 import { clampInPlace, tieToMeanInPlace, type Parameter, type Refinement } from '../init/index.ts';
 
@@ -112,9 +112,10 @@ function checkWeight(ctx: SynapseContext, weight: Tensor, activity: Tensor, what
 }
 
 /**
- * One fused Euler step of passive point neurons: v + r * (bias - v + syn(v) + x), with
- * r = dt / max(tau, dt) per node. Inputs [v, bias, r, x, w (per edge) or wg (per group)]; saves
- * the synaptic input (per node) for the VJP.
+ * One fused Euler step of passive point neurons (src/dynamics/ppneuron-step.ts):
+ * v + r * (bias - v + syn(v) + x), with r = dt / max(tau, dt) per node, on the generic path
+ * (a step at a time: state hooks, or backends without the fused 'ppneuron' model). Inputs
+ * [v, bias, r, x, w (per edge) or wg (per group)]; saves the synaptic input (per node) for the VJP.
  */
 interface EulerAttrs extends SynapseAttrs {
   /** Whether the VJP may run (a tape is recording): only then is the synaptic input saved. */
@@ -130,20 +131,13 @@ const eulerOp = defineOp<EulerAttrs, Float32Array | undefined>({
     const bd = bias!.data as Float32Array;
     const rd = r!.data as Float32Array;
     const n = v!.size;
-    if (bound.eulerForward) {
-      // The kernel's fused step: one call; the saved synaptic input (only when a tape may need
-      // it) shares one allocation with the output.
-      const buf = new Float32Array(save ? 2 * n : n);
-      const out = buf.subarray(0, n);
-      const s = save ? buf.subarray(n) : null;
-      bound.eulerForward(vd, xd, bd, rd, B, out, s);
-      return { out: new Tensor(out, v!.shape), saved: s ?? undefined };
-    }
-    const out = new Float32Array(n);
-    const s = new Float32Array(n);
+    // The output and the saved synaptic input (kept only while a tape records) share one allocation.
+    const buf = new Float32Array(2 * n);
+    const out = buf.subarray(0, n);
+    const s = buf.subarray(n);
     bound.forward(vd, B, s);
-    eulerForward(vd, s, xd, bd, rd, B, nNodes, out);
-    return { out: new Tensor(out, v!.shape), saved: s };
+    ppneuronStep(vd, s, xd, bd, rd, B, nNodes, out);
+    return { out: new Tensor(out, v!.shape), saved: save ? s : undefined };
   },
   vjp(g, { inputs: [v, bias, r, x, w], attrs: { bound, nNodes, grouped }, saved, needsGrad }) {
     if (saved === undefined) throw new Error('eulerSynapticStep: the synaptic input was not saved for the backward pass');
@@ -165,14 +159,11 @@ const eulerOp = defineOp<EulerAttrs, Float32Array | undefined>({
     const xd = x!.data as Float32Array;
     const bd = bias!.data as Float32Array;
     const rd = r!.data as Float32Array;
-    if (bound.eulerBackward) bound.eulerBackward(gd, vd, s, xd, bd, rd, B, gv, gBias, gR, gX, gw, grouped);
-    else {
-      const gs = new Float32Array(v!.size);
-      eulerBackward(gd, vd, s, xd, bd, rd, B, nNodes, gv, gs, gBias, gR, gX);
-      if (gv || gw) {
-        if (grouped) bound.backwardGroups!(vd, gs, B, gv, gw);
-        else bound.backward(vd, gs, B, gv, gw);
-      }
+    const gs = new Float32Array(v!.size);
+    ppneuronStepVjp(gd, vd, s, xd, bd, rd, B, nNodes, gv, gs, gBias, gR, gX); // gBias, gR: += into zeros
+    if (gv || gw) {
+      if (grouped) bound.backwardGroups!(vd, gs, B, gv, gw);
+      else bound.backward(vd, gs, B, gv, gw);
     }
     const t = (d: Float32Array | null, like: Tensor): Tensor | null => d && new Tensor(d, like.shape);
     return [t(gv, v!), t(gBias, bias!), t(gR, r!), t(gX, x!), t(gw, w!)];
