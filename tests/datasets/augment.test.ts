@@ -19,8 +19,8 @@ import {
   rotationMatrix,
   sampleAugmentParams,
   sampleCropStart,
-  sequence,
-  type Sequence,
+  hexSequence,
+  type HexSequence,
 } from '../../src/datasets/index.ts';
 import { Xoshiro128 } from '../../src/init/random.ts';
 import { hexLattice } from '../../src/stimuli/hex.ts';
@@ -35,7 +35,7 @@ const index = (u: number, v: number): number => {
 };
 
 /** A (frames, 2, hexals) field f(hexal) repeated over frames. */
-function field(f: (i: number) => [number, number], frames = 2): Sequence {
+function field(f: (i: number) => [number, number], frames = 2): HexSequence {
   const d = new Float32Array(frames * 2 * N);
   for (let t = 0; t < frames; t++)
     for (let i = 0; i < N; i++) {
@@ -43,12 +43,12 @@ function field(f: (i: number) => [number, number], frames = 2): Sequence {
       d[t * 2 * N + i] = x;
       d[t * 2 * N + N + i] = y;
     }
-  return sequence(d, frames, 2, N);
+  return hexSequence(d, frames, 2, N);
 }
 
-const random = (dims: number, frames = 3, seed = 1): Sequence => {
+const random = (dims: number, frames = 3, seed = 1): HexSequence => {
   const rng = new Xoshiro128(seed);
-  return sequence(Float32Array.from({ length: frames * dims * N }, () => rng.nextUint32() / 2 ** 32), frames, dims, N);
+  return hexSequence(Float32Array.from({ length: frames * dims * N }, () => rng.nextUint32() / 2 ** 32), frames, dims, N);
 };
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -137,21 +137,21 @@ describe('hexRotate and hexFlip (flyvis HexRotate, HexFlip)', () => {
 
   it('refuses bad axes and lattices that are not regular, naming what was expected', () => {
     expect(() => hexFlip(random(1), 4)).toThrow(FlowDatasetError);
-    expect(() => hexRotate(sequence(new Float32Array(5), 1, 1, 5), 1)).toThrow(/regular lattice/);
+    expect(() => hexRotate(hexSequence(new Float32Array(5), 1, 1, 5), 1)).toThrow(/regular lattice/);
     expect(() => hexRotate(random(4), 1)).toThrow(/at most 3 dims/);
   });
 });
 
 describe('photometric augmentations', () => {
   it("contrastBrightness is flyvis's max(0, c (x - 0.5) + 0.5 + c b); null contrast changes nothing", () => {
-    const s = sequence(Float32Array.of(0, 0.25, 0.5, 1), 4, 1, 1);
+    const s = hexSequence(Float32Array.of(0, 0.25, 0.5, 1), 4, 1, 1);
     const r = contrastBrightness(s, 1.5, -0.1);
     expect(Array.from(r.data).map((x) => +x.toFixed(6))).toEqual([0, 0, 0.35, 1.1]);
     expect(contrastBrightness(s, null, 0.3)).toBe(s);
   });
 
   it('pixelNoise adds seeded N(0, std) noise clamped at 0', () => {
-    const s = sequence(new Float32Array(20000).fill(0.5), 20000, 1, 1);
+    const s = hexSequence(new Float32Array(20000).fill(0.5), 20000, 1, 1);
     const a = pixelNoise(s, 0.08, new Xoshiro128(7));
     const b = pixelNoise(s, 0.08, new Xoshiro128(7));
     expect(Array.from(a.data)).toEqual(Array.from(b.data));
@@ -162,18 +162,18 @@ describe('photometric augmentations', () => {
     for (const x of a.data) v += (x - 0.5 - m) ** 2;
     expect(Math.abs(m)).toBeLessThan(0.002);
     expect(Math.sqrt(v / a.data.length)).toBeCloseTo(0.08, 2);
-    const dark = pixelNoise(sequence(new Float32Array(1000), 1000, 1, 1), 0.5, new Xoshiro128(1));
+    const dark = pixelNoise(hexSequence(new Float32Array(1000), 1000, 1, 1), 0.5, new Xoshiro128(1));
     expect(Math.min(...dark.data)).toBe(0);
     expect(pixelNoise(s, 0, new Xoshiro128(1))).toBe(s);
   });
 
   it('gammaCorrection raises to the power', () => {
-    expect(Array.from(gammaCorrection(sequence(Float32Array.of(0.25, 0.5), 2, 1, 1), 2).data)).toEqual([0.0625, 0.25]);
+    expect(Array.from(gammaCorrection(hexSequence(Float32Array.of(0.25, 0.5), 2, 1, 1), 2).data)).toEqual([0.0625, 0.25]);
   });
 });
 
 describe('temporal augmentations', () => {
-  const ramp = (T: number): Sequence => sequence(Float32Array.from({ length: T * N }, (_, k) => Math.floor(k / N)), T, 1, N);
+  const ramp = (T: number): HexSequence => hexSequence(Float32Array.from({ length: T * N }, (_, k) => Math.floor(k / N)), T, 1, N);
 
   it("resamples 19 frames at 24/s to ceil(50/24 x 19) = 40 at dt 0.02: nearest-exact and linear as torch's", () => {
     const s = ramp(19);
@@ -205,8 +205,8 @@ describe('temporal augmentations', () => {
 
 describe('augmentItem (MultiTaskSintel.apply_augmentation)', () => {
   const T = 22;
-  const lum = sequence(Float32Array.from({ length: T * N }, (_, k) => (Math.floor(k / N) + (k % N) / N) / T), T, 1, N);
-  const flow = sequence(Float32Array.from({ length: T * 2 * N }, (_, k) => Math.floor(k / (2 * N)) + ((k % (2 * N)) < N ? 0 : 100)), T, 2, N);
+  const lum = hexSequence(Float32Array.from({ length: T * N }, (_, k) => (Math.floor(k / N) + (k % N) / N) / T), T, 1, N);
+  const flow = hexSequence(Float32Array.from({ length: T * 2 * N }, (_, k) => Math.floor(k / (2 * N)) + ((k % (2 * N)) < N ? 0 : 100)), T, 2, N);
 
   it('without augmentation: the first 19 frames, luminance piecewise constant and flow linear at dt', () => {
     const o = { augment: false };
@@ -229,7 +229,7 @@ describe('augmentItem (MultiTaskSintel.apply_augmentation)', () => {
     expect(p.flipAxis).toBe(1);
     expect(p.start).toBeLessThan(3);
     const it = augmentItem({ lum, flow }, p, rng, o);
-    const geo = (s: Sequence): Sequence => hexRotate(hexFlip(s, 1), p.nRot);
+    const geo = (s: HexSequence): HexSequence => hexRotate(hexFlip(s, 1), p.nRot);
     const expLum = interpolateFrames(geo(contrastBrightness(cropFrames(lum, 19, p.start), p.contrastFactor, p.brightnessFactor)), 24, 50, 'nearest-exact');
     expect(Array.from(it.lum)).toEqual(Array.from(expLum.data));
     expect(Array.from(it.flow)).toEqual(Array.from(interpolateFrames(geo(cropFrames(flow, 19, p.start)), 24, 50, 'linear').data));

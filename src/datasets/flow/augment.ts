@@ -8,20 +8,20 @@ import { checkInt, checkNumber, flowFail } from './errors.ts';
 import { gaussian, normal, randint, uniform, type Xoshiro128 } from './random.ts';
 
 /** (frames, dims, hexals), row-major float32. */
-export interface Sequence {
+export interface HexSequence {
   readonly data: Float32Array;
   readonly shape: readonly [frames: number, dims: number, hexals: number];
 }
 
 /** A sequence over `data`, checking the length. */
-export function sequence(data: Float32Array, frames: number, dims: number, hexals: number): Sequence {
+export function hexSequence(data: Float32Array, frames: number, dims: number, hexals: number): HexSequence {
   if (data.length !== frames * dims * hexals) flowFail('sequence', `${frames * dims * hexals} values for shape (${frames}, ${dims}, ${hexals})`, data.length);
   return { data, shape: [frames, dims, hexals] };
 }
 
 const f32 = Math.fround;
 
-function extentOf(seq: Sequence): number {
+function extentOf(seq: HexSequence): number {
   const e = extentOfHexals(seq.shape[2]);
   if (e === undefined) flowFail('sequence', 'a number of hexals 3e(e + 1) + 1 filling a regular lattice', seq.shape[2]);
   return e!;
@@ -91,7 +91,7 @@ export function flipMatrix(axis: 1 | 2 | 3): Float64Array {
 }
 
 /** out[t, :, j] = M @ in[t, :, perm[j]] (M acts on the first two dims; a third dim is kept). */
-function permuteAndMix(seq: Sequence, perm: Int32Array, m: Float64Array): Sequence {
+function permuteAndMix(seq: HexSequence, perm: Int32Array, m: Float64Array): HexSequence {
   const [T, D, N] = seq.shape;
   if (D > 3) flowFail('sequence', 'at most 3 dims (flyvis rotates and flips 1-, 2- and 3-dim sequences)', D);
   const x = seq.data;
@@ -118,7 +118,7 @@ function permuteAndMix(seq: Sequence, perm: Int32Array, m: Float64Array): Sequen
  * (hexal (u, v) goes to (-v, u + v) per step) and, for 2 or 3 dims, rotates the vectors by
  * flyvis's rotation matrix of n x 60 degrees. n = 0 (mod 6) returns the sequence unchanged.
  */
-export function hexRotate(seq: Sequence, n: number): Sequence {
+export function hexRotate(seq: HexSequence, n: number): HexSequence {
   checkInt('n_rot', n, -Number.MAX_SAFE_INTEGER);
   const k = ((n % 6) + 6) % 6;
   if (k === 0) return seq;
@@ -130,7 +130,7 @@ export function hexRotate(seq: Sequence, n: number): Sequence {
  * vectors with flyvis's flip matrix. Axis 1 is the left-right mirror of the image (x -> -x):
  * flow x changes sign, y is kept.
  */
-export function hexFlip(seq: Sequence, axis: number): Sequence {
+export function hexFlip(seq: HexSequence, axis: number): HexSequence {
   checkInt('flip axis', axis, 0, 3);
   if (axis === 0) return seq;
   const a = axis as 1 | 2 | 3;
@@ -138,10 +138,10 @@ export function hexFlip(seq: Sequence, axis: number): Sequence {
 }
 
 /** Left-right mirror (flyvis's flip axis 1): flow x changes sign. */
-export const flipHorizontal = (seq: Sequence): Sequence => hexFlip(seq, 1);
+export const flipHorizontal = (seq: HexSequence): HexSequence => hexFlip(seq, 1);
 
 /** Up-down mirror (flip axis 1, then 180 degrees): flow y changes sign. */
-export const flipVertical = (seq: Sequence): Sequence => hexRotate(hexFlip(seq, 1), 3);
+export const flipVertical = (seq: HexSequence): HexSequence => hexRotate(hexFlip(seq, 1), 3);
 
 // ----- photometric (flyvis augmentation/hex.py) ---------------------------------------------
 
@@ -149,7 +149,7 @@ export const flipVertical = (seq: Sequence): Sequence => hexRotate(hexFlip(seq, 
  * flyvis ContrastBrightness: max(0, c (x - 0.5) + 0.5 + c b), in float32 as torch computes it.
  * `contrastFactor` null (flyvis's None, when contrast_std is 0) leaves the sequence unchanged.
  */
-export function contrastBrightness(seq: Sequence, contrastFactor: number | null, brightnessFactor: number): Sequence {
+export function contrastBrightness(seq: HexSequence, contrastFactor: number | null, brightnessFactor: number): HexSequence {
   if (contrastFactor === null) return seq;
   const c = f32(contrastFactor);
   const cb = f32(contrastFactor * brightnessFactor);
@@ -162,7 +162,7 @@ export function contrastBrightness(seq: Sequence, contrastFactor: number | null,
 }
 
 /** flyvis PixelNoise: max(0, x + N(0, std)) per element; std 0 leaves the sequence unchanged. */
-export function pixelNoise(seq: Sequence, std: number, rng: Xoshiro128): Sequence {
+export function pixelNoise(seq: HexSequence, std: number, rng: Xoshiro128): HexSequence {
   checkNumber('gaussian_white_noise', std, 0);
   if (!std) return seq;
   const s = f32(std);
@@ -175,7 +175,7 @@ export function pixelNoise(seq: Sequence, std: number, rng: Xoshiro128): Sequenc
 }
 
 /** flyvis GammaCorrection: x ** gamma (gamma 0 leaves the sequence unchanged, as flyvis). */
-export function gammaCorrection(seq: Sequence, gamma: number): Sequence {
+export function gammaCorrection(seq: HexSequence, gamma: number): HexSequence {
   checkNumber('gamma', gamma, 0);
   if (!gamma) return seq;
   const out = new Float32Array(seq.data.length);
@@ -194,7 +194,7 @@ export const resampledFrames = (frames: number, originalFramerate: number, targe
  * with align_corners (flow targets) or 'nearest-exact' (piecewise constant; luminance).
  * Values are not rescaled.
  */
-export function interpolateFrames(seq: Sequence, originalFramerate: number, targetFramerate: number, mode: 'linear' | 'nearest-exact'): Sequence {
+export function interpolateFrames(seq: HexSequence, originalFramerate: number, targetFramerate: number, mode: 'linear' | 'nearest-exact'): HexSequence {
   checkNumber('original framerate', originalFramerate, 0, Infinity, true);
   checkNumber('target framerate', targetFramerate, 0, Infinity, true);
   const [T, D, N] = seq.shape;
@@ -225,7 +225,7 @@ export function interpolateFrames(seq: Sequence, originalFramerate: number, targ
 }
 
 /** flyvis CropFrames: frames [start, start + nFrames); fails when fewer frames are given. */
-export function cropFrames(seq: Sequence, nFrames: number, start = 0): Sequence {
+export function cropFrames(seq: HexSequence, nFrames: number, start = 0): HexSequence {
   const [T, D, N] = seq.shape;
   checkInt('n_frames', nFrames, 1);
   if (nFrames > T) flowFail('temporal crop', `at least ${nFrames} frames to crop ${nFrames}`, T);
@@ -372,7 +372,7 @@ export interface FlowItem {
   readonly flowShape: readonly [number, 2, number];
 }
 
-export function flowItem(lum: Sequence, flow: Sequence): FlowItem {
+export function flowItem(lum: HexSequence, flow: HexSequence): FlowItem {
   if (lum.shape[1] !== 1 || flow.shape[1] !== 2 || lum.shape[2] !== flow.shape[2])
     flowFail('flow item', 'lum (frames, 1, hexals) and flow (frames, 2, hexals)', `lum (${lum.shape.join(', ')}), flow (${flow.shape.join(', ')})`);
   return { lum: lum.data, flow: flow.data, frames: lum.shape[0], hexals: lum.shape[2], lumShape: [lum.shape[0], 1, lum.shape[2]], flowShape: [flow.shape[0], 2, flow.shape[2]] };
@@ -384,9 +384,9 @@ export function flowItem(lum: Sequence, flow: Sequence): FlowItem {
  *   flow = interpolate(rotate(flip(crop(flow))))                 (linear; piecewise constant without `interpolate`)
  * `params` from sampleAugmentParams; `noiseRng` draws the pixel noise (when augmenting).
  */
-export function augmentItem(raw: { lum: Sequence; flow: Sequence }, params: AugmentParams, noiseRng: Xoshiro128, options: AugmentOptions = {}): FlowItem {
+export function augmentItem(raw: { lum: HexSequence; flow: HexSequence }, params: AugmentParams, noiseRng: Xoshiro128, options: AugmentOptions = {}): FlowItem {
   const o = resolveAugmentOptions(options);
-  const crop = (s: Sequence): Sequence => (o.allFrames ? s : cropFrames(s, o.nFrames, params.start));
+  const crop = (s: HexSequence): HexSequence => (o.allFrames ? s : cropFrames(s, o.nFrames, params.start));
   const target = 1 / o.dt;
   let lum = crop(raw.lum);
   if (o.augment) lum = contrastBrightness(pixelNoise(lum, o.gaussianWhiteNoise, noiseRng), params.contrastFactor, params.brightnessFactor);

@@ -27,16 +27,15 @@ export {
   sampleFlipAxis,
   sampleGamma,
   sampleRotation,
-  sequence,
+  hexSequence,
   SINTEL_AUGMENT_DEFAULTS,
   type AugmentOptions,
   type AugmentParams,
   type FlowItem,
   type ResolvedAugmentOptions,
-  type Sequence,
+  type HexSequence,
 } from './augment.ts';
 export { FlowDatasetError } from './errors.ts';
-export { gaussian, itemRng, logUniform, normal, randint, uniform, uniformIn } from './random.ts';
 export { pinkNoiseTexture, sampleTexture, type Texture } from './texture.ts';
 export {
   renderScene,
@@ -71,3 +70,4 @@ export {
   type SintelSource,
 } from './sintel.ts';
 export type { FlowDataset } from './types.ts';
+export { flowBatch, stackFlowItems, type FlowBatch } from './batch.ts';

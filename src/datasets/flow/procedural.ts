@@ -4,7 +4,7 @@
 // (augment.ts): flyvis's augmentations when augmenting, and resampling to dt (luminance
 // piecewise constant, flow linearly interpolated). Items have the shapes and units of
 // flyvis's MultiTaskSintel items: lum (frames, 1, hexals), flow (frames, 2, hexals).
-import { augmentItem, resolveAugmentOptions, sampleAugmentParams, type AugmentOptions, type FlowItem, type ResolvedAugmentOptions, type Sequence } from './augment.ts';
+import { augmentItem, resolveAugmentOptions, sampleAugmentParams, type AugmentOptions, type FlowItem, type ResolvedAugmentOptions, type HexSequence } from './augment.ts';
 import { checkInt, flowFail } from './errors.ts';
 import { itemRng, type Xoshiro128 } from './random.ts';
 import { renderScene, resolveSceneOptions, sampleScene, sceneFrameSize, type Scene, type SceneOptions } from './scene.ts';
@@ -44,7 +44,7 @@ export class ProceduralFlow implements FlowDataset {
   readonly frameSize: readonly [number, number];
   readonly augmentOptions: ResolvedAugmentOptions;
   readonly sceneOptions: Required<SceneOptions>;
-  private readonly cache: Map<number, { lum: Sequence; flow: Sequence }> | null;
+  private readonly cache: Map<number, { lum: HexSequence; flow: HexSequence }> | null;
 
   constructor(options: ProceduralFlowOptions = {}) {
     const o = options;
@@ -83,7 +83,7 @@ export class ProceduralFlow implements FlowDataset {
   }
 
   /** Item i before augmentation and resampling: `frames` frames at 24 per second. */
-  raw(i: number): { lum: Sequence; flow: Sequence } {
+  raw(i: number): { lum: HexSequence; flow: HexSequence } {
     this.checkIndex(i);
     const hit = this.cache?.get(i);
     if (hit) return hit;

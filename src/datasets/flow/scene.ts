@@ -7,7 +7,7 @@
 // displacement of the surface point seen at that pixel between two frames (analytic for rigid
 // motions), in Sintel's units divided by Sintel's image height (436), y pointing up.
 import { BoxEye } from '../../stimuli/box-eye.ts';
-import { sequence, type Sequence } from './augment.ts';
+import { hexSequence, type HexSequence } from './augment.ts';
 import { checkInt, checkNumber, flowFail } from './errors.ts';
 import { logUniform, randint, uniformIn, type Xoshiro128 } from './random.ts';
 import { pinkNoiseTexture, sampleTexture, type Texture } from './texture.ts';
@@ -250,7 +250,7 @@ export function renderScenePixels(scene: Scene, t: number, height: number, width
  * times 1..frames (BoxEye mean) and, for each, the flow from the previous time (BoxEye sum over
  * the hexal's box of the per-pixel flow / 436, y up), at Sintel's frame rate (24 per second).
  */
-export function renderScene(scene: Scene, o: SceneRenderOptions = {}): { lum: Sequence; flow: Sequence } {
+export function renderScene(scene: Scene, o: SceneRenderOptions = {}): { lum: HexSequence; flow: HexSequence } {
   const frames = checkInt('frames', o.frames ?? 19, 1);
   const extent = checkInt('extent', o.extent ?? 15, 0);
   const kernelSize = checkInt('kernelSize', o.kernelSize ?? 13, 1);
@@ -277,7 +277,7 @@ export function renderScene(scene: Scene, o: SceneRenderOptions = {}): { lum: Se
     flow.set(fx.subarray(t * N, (t + 1) * N), t * 2 * N);
     flow.set(fy.subarray(t * N, (t + 1) * N), t * 2 * N + N);
   }
-  return { lum: sequence(lum, frames, 1, N), flow: sequence(flow, frames, 2, N) };
+  return { lum: hexSequence(lum, frames, 1, N), flow: hexSequence(flow, frames, 2, N) };
 }
 
 /** Ranges the procedural scenes are drawn from (each [low, high]). */

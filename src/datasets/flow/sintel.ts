@@ -7,7 +7,7 @@
 // BoxEye (extent 15, kernel 13): luminance averaged, each flow component summed over the
 // hexal's box. Items then go through MultiTaskSintel's augmentation and resampling (augment.ts).
 import { BoxEye } from '../../stimuli/box-eye.ts';
-import { augmentItem, resolveAugmentOptions, sampleAugmentParams, sequence, type AugmentOptions, type FlowItem, type ResolvedAugmentOptions, type Sequence } from './augment.ts';
+import { augmentItem, resolveAugmentOptions, sampleAugmentParams, hexSequence, type AugmentOptions, type FlowItem, type ResolvedAugmentOptions, type HexSequence } from './augment.ts';
 import { checkInt, checkNumber, FlowDatasetError, flowFail } from './errors.ts';
 import { itemRng, type Xoshiro128 } from './random.ts';
 import type { FlowDataset } from './types.ts';
@@ -167,7 +167,7 @@ export class SintelDataset implements FlowDataset {
   readonly length: number;
   private readonly eye: BoxEye;
   private readonly entries: Map<string, { entry: SceneEntry; split: number }>;
-  private readonly rendered = new Map<string, { lum: Sequence; flow: Sequence }[]>();
+  private readonly rendered = new Map<string, { lum: HexSequence; flow: HexSequence }[]>();
 
   constructor(
     readonly source: SintelSource,
@@ -218,7 +218,7 @@ export class SintelDataset implements FlowDataset {
   }
 
   /** Renders (and keeps) every vertical split of a scene, frame by frame. */
-  private renderScene(entry: SceneEntry): { lum: Sequence; flow: Sequence }[] {
+  private renderScene(entry: SceneEntry): { lum: HexSequence; flow: HexSequence }[] {
     const hit = this.rendered.get(entry.scene);
     if (hit) return hit;
     const { source, eye } = this;
@@ -269,13 +269,13 @@ export class SintelDataset implements FlowDataset {
         flow[j]!.set(eye.render({ data: crop(v, W, H, c0, c1), shape: [H, w] }, 'sum').data, t * 2 * N + N);
       });
     }
-    const r = lum.map((l, j) => ({ lum: sequence(l, T, 1, N), flow: sequence(flow[j]!, T, 2, N) }));
+    const r = lum.map((l, j) => ({ lum: hexSequence(l, T, 1, N), flow: hexSequence(flow[j]!, T, 2, N) }));
     this.rendered.set(entry.scene, r);
     return r;
   }
 
   /** Rendered sequence k (dataset index, all frames at 24 per second) before augmentation: flyvis's RenderedSintel(k). */
-  rendering(k: number): { lum: Sequence; flow: Sequence } {
+  rendering(k: number): { lum: HexSequence; flow: HexSequence } {
     const { entry, split } = this.entryOf(k);
     return this.renderScene(entry)[split]!;
   }
