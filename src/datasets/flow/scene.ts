@@ -216,9 +216,28 @@ export function renderScenePixels(scene: Scene, t: number, height: number, width
   const det = G[0]! * G[3]! - G[1]! * G[2]!;
   if (!Number.isFinite(det) || det === 0) flowFail('view', 'an invertible 2 x 2 matrix', view);
   const Ginv = [G[3]! / det, -G[1]! / det, -G[2]! / det, G[0]! / det];
-  const maps = scene.layers.map((l) => layerMaps(l, t, G, Ginv)).reverse(); // front first
+  const maps = scene.layers.map((l) => layerMaps(l, t, G, Ginv));
   const cy = Math.floor(height / 2);
   const cx = Math.floor(width / 2);
+  // Which layer each pixel shows: painted back to front, each silhouette tested in its bounding box.
+  const owner = new Uint8Array(height * width);
+  if (maps.length > 255) flowFail('scene.layers', 'at most 255 layers', maps.length);
+  for (let l = 1; l < maps.length; l++) {
+    const M = maps[l]!;
+    const s = M.shape!;
+    // |shape coords| < rim max is an ellipse in pixels: p = S^-1 (q - s0), |q| < R
+    const det = s[0]! * s[4]! - s[1]! * s[3]!;
+    const R = Math.sqrt(M.rimMax2);
+    const px = (-s[4]! * s[2]! + s[1]! * s[5]!) / det;
+    const py = (s[3]! * s[2]! - s[0]! * s[5]!) / det;
+    const ex = (R * Math.hypot(s[4]!, s[1]!)) / Math.abs(det);
+    const ey = (R * Math.hypot(s[3]!, s[0]!)) / Math.abs(det);
+    const r0 = Math.max(0, Math.floor(py - ey) + cy - 1);
+    const r1 = Math.min(height - 1, Math.ceil(py + ey) + cy + 1);
+    const c0 = Math.max(0, Math.floor(px - ex) + cx - 1);
+    const c1 = Math.min(width - 1, Math.ceil(px + ex) + cx + 1);
+    for (let r = r0; r <= r1; r++) for (let col = c0; col <= c1; col++) if (insideShape(M, col - cx, r - cy)) owner[r * width + col] = l;
+  }
   const lum = new Float32Array(height * width);
   const flowX = new Float32Array(height * width);
   const flowY = new Float32Array(height * width);
@@ -226,17 +245,11 @@ export function renderScenePixels(scene: Scene, t: number, height: number, width
     const y = r - cy;
     for (let col = 0; col < width; col++) {
       const x = col - cx;
-      let L = maps[maps.length - 1]!;
-      for (const M of maps) {
-        if (M.shape === null || insideShape(M, x, y)) {
-          L = M;
-          break;
-        }
-      }
+      const i = r * width + col;
+      const L = maps[owner[i]!]!;
       const tx = L.tex;
       const v = L.layer.mean + L.layer.contrast * sampleTexture(L.layer.texture, tx[0]! * x + tx[1]! * y + tx[2]!, tx[3]! * x + tx[4]! * y + tx[5]!);
       const f = L.flow;
-      const i = r * width + col;
       lum[i] = v < 0 ? 0 : v > 1 ? 1 : v;
       flowX[i] = (f[0]! * x + f[1]! * y + f[2]!) / SINTEL_HEIGHT;
       flowY[i] = -(f[3]! * x + f[4]! * y + f[5]!) / SINTEL_HEIGHT;
