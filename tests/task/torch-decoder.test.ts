@@ -3,10 +3,12 @@
 // and in an independent PyTorch rebuild of flyvis's DecoderGAVP (plain torch modules named as
 // flyvis's, loaded from the checkpoint with load_state_dict(strict=True); the hex mask applied to
 // weight.data in place before the forward pass, as Conv2dHexSpace does; the output types' nodes
-// found from the connectome file by flyvis's node rule). Compared: the flow in evaluation mode,
-// the flow in training mode with the same dropout mask and the running averages after it, the
-// l2norm / epe values and every gradient of an l2norm loss (decoder weights, the masked kernel
-// entries included, and the activity), and a decoder state_dict saved here, loaded by torch.
+// found from the connectome file by flyvis's node rule), in float64 so that the reference carries
+// no float32 rounding. Compared: the flow in evaluation mode (float32 here, as predict-flow runs
+// it, and float64), the flow in training mode with the same dropout mask and the running averages
+// after it, the l2norm / epe values and every gradient of an l2norm loss (decoder weights, the
+// masked kernel entries included, and the activity), and a decoder state_dict saved here, loaded
+// by torch.
 // Skipped, with a printed reason, without ../shared or a python3 with torch and numpy.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -63,10 +65,10 @@ class Decoder(nn.Module):  # flyvis's DecoderGAVP(shape=[8, 2], kernel_size=5, p
 
 ckpt = torch.load(meta["checkpoint"], map_location="cpu")
 mu, mv = hex_coords(2); mu -= mu.min(); mv -= mv.min()
-mask = torch.zeros(5, 5); mask[mu, mv] = 1
+mask = torch.zeros(5, 5, dtype=torch.float64); mask[mu, mv] = 1
 
 def fresh():
-    dec = Decoder(); dec.load_state_dict(ckpt["decoder"]["flow"], strict=True); return dec
+    dec = Decoder(); dec.load_state_dict(ckpt["decoder"]["flow"], strict=True); return dec.double()  # float64 throughout
 
 def forward(dec, act, drop=None):
     for conv in (dec.base[0], dec.decoder[0]):
@@ -94,7 +96,7 @@ res["epe"] = float(torch.sqrt(((flow - target) ** 2).sum(dim=2)).mean())
 
 # training mode, dropout mask from the uniforms the test drew: keep where u >= p, scale 1 / (1 - p)
 uni = torch.from_numpy(np.load(d + "/uniforms.npy"))
-drop = (uni >= 0.5).float() / (1 - 0.5)
+drop = (uni >= 0.5).double() / (1 - 0.5)
 dec = fresh(); dec.train()
 a = act.clone().requires_grad_(True)
 flow_t = forward(dec, a, drop)
@@ -119,9 +121,10 @@ res["saved_equal"] = all(saved[k].dtype == orig[k].dtype and torch.equal(saved[k
 print(json.dumps(res))
 `;
 
-const npy = (file: string): { data: Float32Array; shape: readonly number[] } => {
+const npy = (file: string): { data: Float64Array; shape: readonly number[] } => {
   const a = readNpy(file);
-  return { data: a.data as Float32Array, shape: a.shape };
+  expect(a.descr).toBe('<f8');
+  return { data: a.data as Float64Array, shape: a.shape };
 };
 
 /** max |a - b| / max |b| (or max |scaleOf|): the error relative to the array's scale. */
@@ -150,54 +153,59 @@ describe.skipIf(python === null)("flyvis's flow decoder against PyTorch", () => 
       const activity = net.simulate({ data: movie, shape: [S, T, 1, H] }, dt, { initialState: state }) as Tensor;
       const decoder = decoderGAVP(flowDecoderConfigOf(loaded.config) as Record<string, unknown>, net.connectome);
       const params = decoderParamsFromStateDict(decoder, loaded.decoder!.flow!);
+      const params64 = decoderParamsFromStateDict(decoder, loaded.decoder!.flow!, { dtype: 'float64' });
+      const activity64 = tensor(Float64Array.from(activity.data), activity.shape, 'float64');
       const hexals = decoder.geometry.nHexals;
-      const target = tensor(Float32Array.from({ length: S * T * 2 * hexals }, (_, i) => 0.3 * Math.cos(i * 0.37)), [S, T, 2, hexals]);
+      const target = tensor(Float64Array.from({ length: S * T * 2 * hexals }, (_, i) => 0.3 * Math.cos(i * 0.37)), [S, T, 2, hexals], 'float64');
       const R = S * T;
-      const uniforms = Float32Array.from(uniform(seeded(7), R * 8 * decoder.geometry.H * decoder.geometry.W, 0, 1));
+      const uniforms = uniform(seeded(7), R * 8 * decoder.geometry.H * decoder.geometry.W, 0, 1);
       let next = 0;
       const rng = (): number => uniforms[next++]!;
 
-      const flowEval = decode(decoder, params, activity).output;
+      const flowEval32 = decode(decoder, params, activity).output; // as predict-flow computes it
+      const flowEval = decode(decoder, params64, activity64).output;
       const train = valueAndGrad((p: { activity: Tensor; dec: Record<string, Tensor> }) => {
         next = 0;
-        return l2norm(decode(decoder, { ...params, ...p.dec }, p.activity, { training: true, rng }).output, target);
-      })({ activity, dec: decoderTrainable(decoder, params) });
+        return l2norm(decode(decoder, { ...params64, ...p.dec }, p.activity, { training: true, rng }).output, target);
+      })({ activity: activity64, dec: decoderTrainable(decoder, params64) });
       next = 0;
-      const trained = decode(decoder, params, activity, { training: true, rng });
+      const trained = decode(decoder, params64, activity64, { training: true, rng });
 
-      writeFileSync(join(dir, 'activity.npy'), encodeNpy(activity.data as Float32Array, activity.shape));
-      writeFileSync(join(dir, 'target.npy'), encodeNpy(target.data as Float32Array, target.shape));
+      writeFileSync(join(dir, 'activity.npy'), encodeNpy(activity64.data as Float64Array, activity.shape));
+      writeFileSync(join(dir, 'target.npy'), encodeNpy(target.data as Float64Array, target.shape));
       writeFileSync(join(dir, 'uniforms.npy'), encodeNpy(uniforms, [R, 8, decoder.geometry.H, decoder.geometry.W]));
       saveTorchFile(join(dir, 'saved.pt'), new TorchDict([['decoder', new TorchDict([['flow', decoderStateDict(decoder, params)]])]]));
       writeFileSync(join(dir, 'meta.json'), JSON.stringify({ checkpoint: loaded.checkpointFile, connectome: CONNECTOME_FILE, extent: 15 }));
       const res = JSON.parse(execFileSync(python!, ['-c', SCRIPT, dir], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Record<string, number | boolean>;
 
-      // evaluation mode: the flow, and the objectives on it
-      expect(flowEval.shape).toEqual([S, T, 2, hexals]);
-      expect(relError(flowEval.data, npy(join(dir, 'flow_eval.npy')).data)).toBeLessThan(1e-5);
-      expect(l2norm(flowEval, target).item()).toBeCloseTo(res.l2norm as number, 5);
-      expect(epe(flowEval, target).item()).toBeCloseTo(res.epe as number, 5);
+      // evaluation mode: the flow (float32 as predict-flow runs; float64), and the objectives on it
+      const torchFlow = npy(join(dir, 'flow_eval.npy')).data;
+      expect(flowEval32.shape).toEqual([S, T, 2, hexals]);
+      expect(relError(flowEval32.data, torchFlow)).toBeLessThan(1e-6);
+      expect(relError(flowEval.data, torchFlow)).toBeLessThan(1e-12);
+      expect(l2norm(flowEval, target).item()).toBeCloseTo(res.l2norm as number, 12);
+      expect(epe(flowEval, target).item()).toBeCloseTo(res.epe as number, 12);
       // training mode with the same dropout mask: flow, loss, running averages
-      expect(relError(trained.output.data, npy(join(dir, 'flow_train.npy')).data)).toBeLessThan(1e-5);
-      expect(train.value.item()).toBeCloseTo(res.train_l2norm as number, 5);
-      expect(relError(trained.buffers['base.1.running_mean']!.data, npy(join(dir, 'running_mean.npy')).data)).toBeLessThan(1e-6);
-      expect(relError(trained.buffers['base.1.running_var']!.data, npy(join(dir, 'running_var.npy')).data)).toBeLessThan(1e-6);
+      expect(relError(trained.output.data, npy(join(dir, 'flow_train.npy')).data)).toBeLessThan(1e-12);
+      expect(train.value.item()).toBeCloseTo(res.train_l2norm as number, 12);
+      expect(relError(trained.buffers['base.1.running_mean']!.data, npy(join(dir, 'running_mean.npy')).data)).toBeLessThan(1e-12);
+      expect(relError(trained.buffers['base.1.running_var']!.data, npy(join(dir, 'running_var.npy')).data)).toBeLessThan(1e-12);
       expect(trained.buffers['base.1.num_batches_tracked']!.item()).toBe(res.num_batches_tracked);
       // gradients: torch's weight.grad includes the masked kernel entries (the in-place mask)
       expect(res.masked_grad_max).toBeGreaterThan(0);
       for (const name of decoder.parameterNames) {
         // base.0.bias feeds batch normalisation in training mode, which subtracts the batch mean:
-        // its gradient is 0 in exact arithmetic (5e-7 here, float32 rounding leaves 6e-4 in
-        // torch), so gradients are compared at the scale of their layer's weight gradient
+        // its gradient is 0 in exact arithmetic (rounding noise on both sides), so gradients are
+        // compared at the scale of their layer's weight gradient
         const layerWeight = npy(join(dir, `grad_${name.replace(/\.bias$/, '.weight')}.npy`)).data;
-        expect(relError(train.grads.dec[name]!.data, npy(join(dir, `grad_${name}.npy`)).data, layerWeight), name).toBeLessThan(1e-5);
+        expect(relError(train.grads.dec[name]!.data, npy(join(dir, `grad_${name}.npy`)).data, layerWeight), name).toBeLessThan(1e-10);
       }
-      expect(relError(train.grads.activity.data, npy(join(dir, 'grad_activity.npy')).data)).toBeLessThan(1e-4);
+      expect(relError(train.grads.activity.data, npy(join(dir, 'grad_activity.npy')).data)).toBeLessThan(1e-10);
       // the saved state_dict
       expect(res.saved_keys).toBe(true);
       expect(res.saved_equal).toBe(true);
       // and the flow does not simply vanish
-      expect(flowEval.data.some((x) => Math.abs(x) > 1e-3)).toBe(true);
+      expect(flowEval32.data.some((x) => Math.abs(x) > 1e-3)).toBe(true);
     } finally {
       net.dispose();
     }
