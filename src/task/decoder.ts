@@ -334,6 +334,9 @@ export function decode(decoder: DecoderGAVP, params: DecoderParams, activity: Te
     if (t.shape.length !== shape.length || t.shape.some((d, q) => d !== shape[q])) {
       throw new DecoderError(`decoder parameters: '${name}' has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
     }
+    if (t.dtype !== activity.dtype && !name.endsWith('.num_batches_tracked')) {
+      throw new DecoderError(`decode: the activity is ${activity.dtype} but decoder parameter '${name}' is ${t.dtype} (load or initialise the decoder with dtype '${activity.dtype}')`);
+    }
   }
   const [S, F] = activity.shape as [number, number];
   const training = options.training ?? false;

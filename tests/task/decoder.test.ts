@@ -152,6 +152,7 @@ describe('decode', () => {
     const changed = Float32Array.from(activity.data, (v, i) => (!outputs.has(i % N) ? v + 3 : v < 0 ? -7 : v));
     expect([...decode(decoder, params, tensor(changed, [S, F, N])).output.data]).toEqual([...output.data]);
     expect(() => decode(decoder, params, tensor(new Float32Array(N), [N]))).toThrow(DecoderError);
+    expect(() => decode(decoder, params, tensor(new Float64Array(N), [1, 1, N], 'float64'))).toThrow(/activity is float64 but decoder parameter 'base\.0\.weight' is float32/);
   });
 
   it('masked kernel entries change nothing; filterToHex zeroes them', () => {
@@ -184,7 +185,7 @@ describe('decode', () => {
     expect(out.shape).toEqual([S, F, 3, 2]);
     const raw = decode({ ...pooled.decoder, config: { ...pooled.decoder.config, n_out_features: null } }, pooled.params, activity).output; // (S, F, 6, hexals)
     for (let q = 0; q < S * F * 6; q++) {
-      const m = raw.data.slice(q * 7, q * 7 + 7).reduce((a, v) => a + v, 0) / 7;
+      const m = Array.from(raw.data.subarray(q * 7, q * 7 + 7)).reduce((a, v) => a + v, 0) / 7;
       expect(out.data[q]).toBeCloseTo(m, 6);
     }
   });
