@@ -7,6 +7,7 @@
 // same run and prints ratios (torch ms / kernel ms). Noisy on a shared 2-core machine.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import '../src/platform-node.ts'; // the Node platform: the wasm kernel's module from disk, worker threads
 import { makeActivation } from '../src/kernels/activation.ts';
 import { type KernelName, createSynapseKernel, listKernels } from '../src/kernels/index.ts';
 import type { EdgeIndex } from '../src/kernels/synapse.ts';

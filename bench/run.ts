@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import '../src/platform-node.ts'; // the Node platform: the wasm kernel's module from disk, worker threads
 import { listKernels } from '../src/kernels/index.ts';
 
 const project = resolve(dirname(fileURLToPath(import.meta.url)), '..');

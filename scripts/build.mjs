@@ -6,7 +6,12 @@
 //   dist/**/*.js, *.d.ts   ES modules and declarations, tsc -p tsconfig.build.json (src/ mirrored,
 //                          .ts import specifiers rewritten to .js);
 //   dist/cjs/index.js      the same library as one CommonJS file (esbuild), for require('flyvis-ts'),
-//                          with the declarations copied beside it under {"type": "commonjs"}.
+//                          with the declarations copied beside it under {"type": "commonjs"};
+//   dist/flyvis-kernels.wasm  the 'wasm' kernel's module, compiled ahead of use from
+//                          src/kernels/wasm-source.ts by the pinned assemblyscript (devDependency):
+//                          what dist/ reads in Node and what browsers fetch (loadWasmKernel); the same
+//                          bytes go to node_modules/.cache/flyvis-ts/synapse-<key>.wasm, which a
+//                          clone's src/ reads (src/kernels/wasm-build.ts).
 // Why a CommonJS build rather than Node's require(esm) of dist/index.js: require(esm) refuses any
 // module graph with a top-level await (ERR_REQUIRE_ASYNC_MODULE), as vega's has, and Node 22.12
 // (inside "engines") prints "ExperimentalWarning: ... Support for loading ES Module in require()
@@ -19,7 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -39,6 +44,15 @@ try {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
 } catch {
   fail('tsc -p tsconfig.build.json failed (above)');
+}
+
+// The wasm kernel, built ahead of use with the module that loads it (the build's own copy).
+try {
+  const { buildWasmKernel } = await import(pathToFileURL(join(out, 'kernels', 'wasm-build.js')).href);
+  const { WASM_ASSET_NAME } = await import(pathToFileURL(join(out, 'kernels', 'wasm-module.js')).href);
+  buildWasmKernel([join(out, WASM_ASSET_NAME)]);
+} catch (e) {
+  fail(`building the wasm kernel failed: ${e.message}`);
 }
 
 const cjs = join(out, 'cjs');

@@ -1,4 +1,7 @@
-// flyvis-ts public API. Each concept lives in its own folder; this file re-exports them.
+// flyvis-ts public API. Each concept lives in its own folder; this file re-exports them, and
+// src/node.ts installs the Node platform (files, worker threads, ...) and adds the Node-only
+// names. The platform-neutral subset is src/core.ts ('flyvis-ts/core'; docs/platform.md).
+export * from './node.ts'; // first: the Node platform is installed before anything runs
 export * from './graph/index.ts'; // connectomes: decode, compile (ConnectomeFromAvgFilters), registry, demo
 export * from './init/index.ts'; // parameters: distributions, types, clamp, symmetry, checkpoints
 // Both folders have a requireNumericColumn: the graph's (table, what, name) at top level, the
@@ -18,6 +21,7 @@ export { LayerActivity } from './network/layer-activity.ts';
 export { buildParamApi, buildStateApi, type GraphIndex } from './network/param-api.ts';
 export { checkDynamics, dynamicsProperty, arbitraryConnectomeSpec, type CheckDynamicsOptions } from './testing/check-dynamics.ts';
 export { createSynapseKernel, listKernels, autoKernelName, KERNEL_NAMES, type KernelName, type SynapseKernelOptions } from './kernels/index.ts';
+export { loadWasmKernel, WASM_ASSET_NAME, type WasmKernelSource } from './kernels/wasm-module.ts';
 export { makeActivation, ACTIVATION_NAMES, type Activation, type ActivationConfig, type ActivationName } from './kernels/activation.ts';
 export type { BoundSynapses, EdgeIndex, SynapseKernel } from './kernels/synapse.ts';
 export { readNpy, writeNpy, parseNpy, encodeNpy, npyToFloat32, NpyError, type NpyArray } from './io/npy.ts';
@@ -37,3 +41,5 @@ export { readHdf5Dataset, writeHdf5Dataset, Hdf5Error } from './io/hdf5.ts';
 export {
   BudgetError, setBudget, resolveBudget, checkMemory, checkSteps, checkSimulation, type Budget, type BudgetOptions,
 } from './budget.ts'; // the input budget (docs/budget.md)
+export { setPlatform, platform, type Platform, type TextStream, type IncrementalHash } from './platform.ts'; // docs/platform.md
+export { Sha256, sha256 } from './io/sha256.ts';

@@ -2,7 +2,10 @@
 // what is being done (building the network, the grey steady state) until the first batch is
 // simulated. On a terminal it is redrawn in place; otherwise (a pipe, a log file) it prints a
 // line when created, at each setup stage, after a batch at most every 2 s or at each tenth, and
-// when done. `total` counts simulated sample-frames.
+// when done. `total` counts simulated sample-frames. The default stream is the platform's
+// (process.stderr in Node; console lines elsewhere: src/platform.ts).
+import { stderrStream } from '../platform.ts';
+
 export interface Progress {
   /** `n` more sample-frames simulated. */
   tick(n: number): void;
@@ -18,7 +21,7 @@ export interface ProgressStreamLike {
   readonly isTTY?: boolean;
 }
 
-export function progressBar(label: string, total: number, stream: ProgressStreamLike = process.stderr, now: () => number = Date.now): Progress {
+export function progressBar(label: string, total: number, stream: ProgressStreamLike = stderrStream(), now: () => number = Date.now): Progress {
   const start = now();
   let count = 0;
   let skipped = 0;

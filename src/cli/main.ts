@@ -1,5 +1,7 @@
 // The `flyvis` command line: a thin dispatcher. Each subcommand lives in its own module and
 // returns an exit code (0 ok, 1 runtime failure, 2 bad arguments or bad input).
+import '../platform-node.ts'; // the Node platform (files, worker threads, ...): docs/platform.md
+
 export type Command = (argv: readonly string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {

@@ -1,6 +1,7 @@
 // SHA-256 digests of a compiled graph, as defined by the reference data
 // (../shared/golden/README.md): equal digests mean the same nodes and edges in the same order.
-import { createHash } from 'node:crypto';
+// Platform-neutral: the hash is the platform's (node:crypto in Node) or the pure SHA-256.
+import { sha256 } from '../io/sha256.ts';
 import { categoricalColumn, requireNumericColumn } from './table.ts';
 import type { ConnectomeProtocol } from './types.ts';
 
@@ -46,9 +47,9 @@ const DIGEST_ROWS = 1 << 20;
 
 /** SHA-256 (hex) of the records, encoded and hashed a chunk at a time. */
 function digestRecords(length: number, fields: readonly Field[]): string {
-  const hash = createHash('sha256');
+  const hash = sha256();
   for (let start = 0; start < length; start += DIGEST_ROWS) hash.update(encodeRows(start, Math.min(length, start + DIGEST_ROWS), fields));
-  return hash.digest('hex');
+  return hash.digest();
 }
 
 /**

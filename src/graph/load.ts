@@ -1,11 +1,13 @@
-// Loading a connectome description from a file: read, parse, decode, and fail as a whole
-// (nothing half-built) with one error that names the file and lists every problem.
+// Loading a connectome description by name: read, parse, decode, and fail as a whole (nothing
+// half-built) with one error that names the file and lists every problem. Platform-neutral: a
+// name is looked up first among descriptions registered in memory
+// (`registerConnectomeDescription`, e.g. a JSON a browser fetched), then through the platform's
+// file hook (src/platform.ts; in Node src/graph/paths.ts: the working directory,
+// $FLYVIS_CONNECTOME_DIR, then the bundled data/ folder).
 import * as E from 'fp-ts/lib/Either.js';
-import { resolve } from 'node:path';
-import { JsonFileError, readJsonFile, tooDeepDetail } from '../io/json.ts';
-import { guardNesting } from '../io/read-bounded.ts';
+import { BoundedReadError, guardNesting, MAX_JSON_BYTES, readTextFileBounded, TOO_DEEP_JSON_DETAIL } from '../io/bounded.ts';
+import { missingHook, platform } from '../platform.ts';
 import { decodeConnectomeSpec } from './decode.ts';
-import { connectomeSearchDirs, findConnectomeFile } from './paths.ts';
 import type { ConnectomeSpec } from './spec.ts';
 
 /** The message lists at most this many problems, then says how many more there are. */
@@ -31,30 +33,71 @@ export class ConnectomeError extends Error {
 }
 
 /**
- * Reads and decodes a connectome description (flyvis's JSON schema). `file` is a path, or (as
- * in flyvis) the name of a description bundled in the project's data/ folder. Throws
- * `ConnectomeError` naming the file for a missing file, a file above the JSON size limit (256
- * MB) or not a regular file, invalid JSON, too deep nesting, or any decoding problem (all are
- * listed).
+ * Decodes a parsed connectome description (flyvis's JSON schema); `name` names it in the
+ * `ConnectomeError` that lists every problem.
  */
-export function loadConnectomeSpec(file: string): ConnectomeSpec {
-  const path = findConnectomeFile(file);
-  if (path === undefined) {
-    throw new ConnectomeError(resolve(file), [`file not found (nor in ${connectomeSearchDirs().join(', ')}; set FLYVIS_CONNECTOME_DIR to the folder holding flyvis's connectome files)`]);
-  }
-  let json: unknown;
-  try {
-    json = readJsonFile(path);
-  } catch (e) {
-    if (e instanceof JsonFileError) {
-      throw new ConnectomeError(path, [e.detail]);
-    }
-    throw e;
-  }
+export function connectomeSpecFromJson(json: unknown, name = 'connectome'): ConnectomeSpec {
   const decoded = guardNesting(
     () => decodeConnectomeSpec(json),
-    () => new ConnectomeError(path, [tooDeepDetail]),
+    () => new ConnectomeError(name, [TOO_DEEP_JSON_DETAIL]),
   );
-  if (E.isLeft(decoded)) throw new ConnectomeError(path, decoded.left);
+  if (E.isLeft(decoded)) throw new ConnectomeError(name, decoded.left);
   return decoded.right;
+}
+
+const registered = new Map<string, ConnectomeSpec>();
+
+/**
+ * Makes a description known by name (e.g. 'fib25-fib19_v2.2.json', fetched by a browser), for
+ * `loadConnectomeSpec`, `ConnectomeFromAvgFilters(name)` and network configs naming it
+ * (`{ type: 'ConnectomeFromAvgFilters', file: name }`). `json` is the parsed file (or its text);
+ * it is decoded now, and a `ConnectomeError` naming `name` lists its problems. A registered
+ * name is found before any file of that name.
+ */
+export function registerConnectomeDescription(name: string, json: unknown): ConnectomeSpec {
+  const value = typeof json === 'string' ? parseJson(name, json) : json;
+  const spec = connectomeSpecFromJson(value, name);
+  registered.set(name, spec);
+  return spec;
+}
+
+function parseJson(name: string, text: string): unknown {
+  try {
+    return guardNesting(
+      () => JSON.parse(text) as unknown,
+      () => new ConnectomeError(name, [TOO_DEEP_JSON_DETAIL]),
+    );
+  } catch (e) {
+    if (e instanceof ConnectomeError) throw e;
+    throw new ConnectomeError(name, [`not valid JSON (${(e as Error).message})`]);
+  }
+}
+
+/**
+ * Reads and decodes a connectome description (flyvis's JSON schema). `file` is a registered
+ * name, a path, or (as in flyvis) the name of a description bundled in the project's data/
+ * folder (`bundled`: only there). Throws `ConnectomeError` naming the file for a missing file, a
+ * file above the JSON size limit (256 MB) or not a regular file, invalid JSON, too deep
+ * nesting, or any decoding problem (all are listed).
+ */
+export function loadConnectomeSpec(file: string, options: { readonly bundled?: boolean } = {}): ConnectomeSpec {
+  const known = registered.get(file);
+  if (known !== undefined) return known;
+  const find = platform().findConnectomeFile;
+  if (!find) {
+    throw new ConnectomeError(file, [
+      `not registered (registerConnectomeDescription(name, json) makes a description known by name); ${missingHook('reading a connectome file', 'pass the parsed description to registerConnectomeDescription or connectomeSpecFromJson')}`,
+    ]);
+  }
+  const found = find(file, options.bundled === true);
+  if (found.path === undefined) throw new ConnectomeError(found.shown, [found.detail]);
+  const path = found.path;
+  let text: string;
+  try {
+    text = readTextFileBounded(path, MAX_JSON_BYTES, 'JSON input');
+  } catch (e) {
+    if (e instanceof BoundedReadError) throw new ConnectomeError(path, [e.detail]);
+    throw e;
+  }
+  return connectomeSpecFromJson(parseJson(path, text), path);
 }

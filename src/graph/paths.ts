@@ -1,5 +1,6 @@
-// Where connectome descriptions are found: a path as given, else (like flyvis, which looks in
-// its own data folder) a name inside the project's bundled `data/` folder.
+// Where connectome descriptions are found (Node): a path as given, else (like flyvis, which looks
+// in its own data folder) a name inside the project's bundled `data/` folder. The Node platform
+// (src/platform-node.ts) gives `findConnectomeFor` to the core's loader (src/graph/load.ts).
 // The folder is found from this module's location: src/graph in a clone, dist/graph (or
 // dist/cjs, the CommonJS bundle) in the installed package; all three are two levels below it.
 import { existsSync } from 'node:fs';
@@ -39,4 +40,19 @@ export const CONNECTOME_ALIASES: Readonly<Record<string, string>> = { demo: 'dem
 export function connectomeFileOf(name: string | undefined): string {
   const file = name ?? DEFAULT_CONNECTOME_FILE;
   return findConnectomeFile(file) ?? resolve(CONNECTOME_ALIASES[file] ?? file);
+}
+
+/** The Node platform's `findConnectomeFile` hook (src/platform.ts): a file, or why there is none. */
+export function findConnectomeFor(file: string, bundled: boolean): { path: string } | { path: undefined; shown: string; detail: string } {
+  if (bundled) {
+    const path = resolve(connectomeDataDir, file);
+    return existsSync(path) ? { path } : { path: undefined, shown: path, detail: 'file not found (a bundled description is missing from data/)' };
+  }
+  const path = findConnectomeFile(file);
+  if (path !== undefined) return { path };
+  return {
+    path: undefined,
+    shown: resolve(file),
+    detail: `file not found (nor in ${connectomeSearchDirs().join(', ')}; set FLYVIS_CONNECTOME_DIR to the folder holding flyvis's connectome files)`,
+  };
 }

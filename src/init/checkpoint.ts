@@ -2,10 +2,12 @@
 // ({"nodes_bias": [...], "nodes_time_const": [...], "edges_sign": [...], "edges_syn_count": [...],
 // "edges_syn_strength": [...]}). A flyvis network exports the same with
 //   json.dump({k: v.tolist() for k, v in network.state_dict().items()}, open("params.json", "w"))
+// Platform-neutral: file paths are read and written through the platform (src/platform.ts);
+// without a file system, pass parsed objects and store `checkpointToJSON`'s result yourself.
 import { compileConnectome } from '../graph/compile.ts';
 import type { ConnectomeSpec } from '../graph/spec.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { BoundedReadError, MAX_JSON_BYTES, readTextFileBounded } from '../io/read-bounded.ts';
+import { BoundedReadError, MAX_JSON_BYTES, readTextFileBounded, writeFileThroughPlatform } from '../io/bounded.ts';
+import { emitWarning } from '../platform.ts';
 import { CheckpointError, type CheckpointSizeFit, describeValue } from './errors.ts';
 import { groupRows } from './grouping.ts';
 import { formatKey } from './keys.ts';
@@ -23,7 +25,7 @@ export function checkpointToJSON(set: ParameterSet): Checkpoint {
 
 /** Writes the checkpoint atomically (temporary file, then rename): a failure leaves no partial file. */
 export function saveCheckpoint(set: ParameterSet, file: string): void {
-  writeFileAtomic(file, `${JSON.stringify(checkpointToJSON(set))}\n`);
+  writeFileThroughPlatform(file, `${JSON.stringify(checkpointToJSON(set))}\n`);
 }
 
 /** Non-finite entries reported individually before summarising the rest. */
@@ -96,7 +98,7 @@ export interface LoadCheckpointOptions {
   readonly advice?: (extent: number) => string;
   /**
    * Receives warnings about a checkpoint that loads but is suspect (time constants <= 0);
-   * default: process.emitWarning(message, 'CheckpointWarning').
+   * default: the platform's warning (Node: process.emitWarning(message, 'CheckpointWarning'); else console.warn).
    */
   readonly onWarning?: (message: string) => void;
 }
@@ -248,7 +250,7 @@ export function loadCheckpoint(
   const warning = timeConstantWarning(result);
   if (warning !== null) {
     const where = label === undefined ? 'checkpoint' : `checkpoint ${label}`;
-    (options.onWarning ?? ((m: string) => process.emitWarning(m, 'CheckpointWarning')))(`${where}: ${warning}`);
+    (options.onWarning ?? ((m: string) => emitWarning(m, 'CheckpointWarning')))(`${where}: ${warning}`);
   }
   return result;
 }

@@ -3,7 +3,6 @@
 // are the normal's; the value used in computation is exp(raw)). Users add their own with
 // `registerInitialDistribution`. Mode 'sample' draws exactly what flyvis draws on a CPU:
 // torch.normal with a torch.Generator seeded by `seed` (./torch-random.ts).
-import { randomInt } from 'node:crypto';
 import { readPerGroup } from './config.ts';
 import { ParameterConfigError, ParameterError } from './errors.ts';
 import { torchNormal } from './torch-random.ts';
@@ -57,11 +56,21 @@ const toFloat32 = (values: Float64Array): Float32Array => Float32Array.from(valu
  */
 function readSeed(config: Readonly<Record<string, unknown>>, path: string): number {
   const seed = config.seed;
-  if (seed === undefined || seed === null) return randomInt(0, 2 ** 48 - 1);
+  if (seed === undefined || seed === null) return randomSeed();
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
     throw new ParameterConfigError(`${path}.seed`, 'an integer or null', seed);
   }
   return seed;
+}
+
+/** A random seed in [0, 2^48 - 1) from the Web Crypto API (global in Node and browsers), as node:crypto's randomInt(0, 2 ** 48 - 1) gave. */
+function randomSeed(): number {
+  const words = new Uint32Array(2);
+  for (;;) {
+    globalThis.crypto.getRandomValues(words);
+    const seed = (words[0]! & 0xffff) * 2 ** 32 + words[1]!;
+    if (seed < 2 ** 48 - 1) return seed;
+  }
 }
 
 /**

@@ -1,10 +1,9 @@
 // Reading and writing NumPy .npy files (format versions 1-3, C order, little-endian
 // float32 / float64 / int32 / int64), the array format flyvis users exchange movies and
-// activity in.
-import '../budget-env.ts';
+// activity in. Platform-neutral: parseNpy / encodeNpy work on bytes; readNpy / writeNpy go
+// through the platform's files (src/platform.ts; Node's file system).
 import { resolveBudget } from '../budget.ts';
-import { writeFileAtomic } from './atomic.ts';
-import { BoundedReadError, readFileBounded } from './read-bounded.ts';
+import { BoundedReadError, readFileBounded, writeFileThroughPlatform } from './bounded.ts';
 import { toFloat32 } from './finite.ts';
 
 export type NpyData = Float32Array | Float64Array | Int32Array;
@@ -243,7 +242,7 @@ export function encodeNpy(data: NpyData, shape: readonly number[]): Uint8Array {
 
 /** Writes a .npy file atomically (temporary name, renamed on success). */
 export function writeNpy(file: string, data: NpyData, shape: readonly number[]): void {
-  writeFileAtomic(file, encodeNpy(data, shape));
+  writeFileThroughPlatform(file, encodeNpy(data, shape));
 }
 
 /**

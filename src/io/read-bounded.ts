@@ -1,28 +1,16 @@
-// Reading input files with a size limit: a regular file larger than the limit is refused from
-// its size, before anything is read; a pipe is read until the limit and refused past it; a
+// Reading input files with a size limit (Node): a regular file larger than the limit is refused
+// from its size, before anything is read; a pipe is read until the limit and refused past it; a
 // device (/dev/zero, /dev/urandom), socket or directory is refused outright. Nothing reads an
-// unbounded amount of memory because a path names something endless.
+// unbounded amount of memory because a path names something endless. The platform-neutral half
+// (the error, the limit, the nesting guard) is src/io/bounded.ts; importing this module installs
+// the Node platform (src/platform-node.ts), so every Node module that reads files has it.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { formatBytes } from '../budget.ts';
+import { BoundedReadError } from './bounded.ts';
+import '../platform-node.ts';
 
-/** JSON inputs (connectomes, checkpoints, configs) may be at most this many bytes: 256 MB. */
-export const MAX_JSON_BYTES = 256e6;
-
-/** Why a file could not be read within its limit. */
-export type ReadProblem = 'missing' | 'unreadable' | 'not-a-file' | 'too-large';
-
-/** A file that could not be read within its limit; `detail` says why, without the file name. */
-export class BoundedReadError extends Error {
-  override name = 'BoundedReadError';
-  constructor(
-    readonly file: string,
-    readonly problem: ReadProblem,
-    readonly detail: string,
-  ) {
-    super(`${file}: ${detail}`);
-  }
-}
+export { BoundedReadError, guardNesting, MAX_JSON_BYTES, type ReadProblem } from './bounded.ts';
 
 const CHUNK = 1 << 20;
 /** One read call's most bytes (Node refuses reads of 2 GiB and more). */
@@ -81,17 +69,4 @@ export function readFileBounded(file: string, maxBytes: number, what: string, li
 /** `readFileBounded` decoded as UTF-8 text. */
 export function readTextFileBounded(file: string, maxBytes: number, what: string, limitHint = ''): string {
   return new TextDecoder('utf-8').decode(readFileBounded(file, maxBytes, what, limitHint));
-}
-
-/**
- * Runs `parse` (JSON.parse, a YAML parser, a decoder) and turns the "Maximum call stack size
- * exceeded" RangeError of a deeply nested document into `onTooDeep()`'s error.
- */
-export function guardNesting<T>(parse: () => T, onTooDeep: () => Error): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (e instanceof RangeError && /call stack/i.test(e.message)) throw onTooDeep();
-    throw e;
-  }
 }

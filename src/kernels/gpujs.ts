@@ -4,7 +4,12 @@
 // is its WebAssembly backend (f32x4), falling back to its cpu backend. The activation and the
 // final act'(v) scaling stay in TypeScript. Loop counters start from an array value, so they
 // step with `p += 1` (a gpu.js bug turns `p++` into uncompilable WGSL; see shared/notes/gpu-js.md).
-import { GPU, type IKernelRunShortcut } from 'gpu.js';
+// In a browser bundle gpu.js resolves to its browser build and picks WebGL2 (or WebGPU, WebGL).
+// Safe from minifiers: gpu.js compiles a kernel's source text, so the kernels are given as
+// strings (a minifier renames a function's variables and breaks the translation), and the
+// backend is named by comparing with gpu.js's exported classes, not by `constructor.name`.
+import * as gpujs from 'gpu.js';
+import { GPU, type IGPUKernelSettings, type IKernelRunShortcut } from 'gpu.js';
 import type { Activation } from './activation.ts';
 import { applyActivation } from './activation.ts';
 import { Scratch, checkBackward, checkForward, finishGv } from './common.ts';
@@ -18,44 +23,70 @@ export interface GpuJsKernelOptions {
   readonly mode?: GpuMode;
 }
 
-// Written as plain functions for gpu.js to parse (no TypeScript-only syntax survives in the
-// emitted JavaScript, and `this` is gpu.js's kernel context).
-function gatherKernel(this: { thread: { x: number }; constants: { N: number } }, x: Float32Array, w: Float32Array, col: Int32Array, ptr: Int32Array): number {
+// The kernels, as the source text gpu.js parses (plain JavaScript; `this` is gpu.js's kernel
+// context). gather: out[b * N + n] = sum over p in [ptr[n], ptr[n + 1]) of w[p] * x[b * N + col[p]].
+const GATHER_KERNEL = `function gatherKernel(x, w, col, ptr) {
   const i = this.thread.x;
   const b = Math.floor(i / this.constants.N);
   const n = i - b * this.constants.N;
-  const end = ptr[n + 1]!;
+  const end = ptr[n + 1];
   let s = 0;
-  for (let p = ptr[n]!; p < end; p += 1) {
-    s += w[p]! * x[b * this.constants.N + col[p]!]!;
+  for (let p = ptr[n]; p < end; p += 1) {
+    s += w[p] * x[b * this.constants.N + col[p]];
   }
   return s;
-}
+}`;
 
-function edgeKernel(this: { thread: { x: number }; constants: { N: number; B: number } }, a: Float32Array, g: Float32Array, src: Int32Array, tgt: Int32Array): number {
+// edge: out[e] = sum over b of a[b * N + src[e]] * g[b * N + tgt[e]].
+const EDGE_KERNEL = `function edgeKernel(a, g, src, tgt) {
   const e = this.thread.x;
-  const s = src[e]!;
-  const t = tgt[e]!;
+  const s = src[e];
+  const t = tgt[e];
   let sum = 0;
   for (let b = 0; b < this.constants.B; b += 1) {
-    sum += a[b * this.constants.N + s]! * g[b * this.constants.N + t]!;
+    sum += a[b * this.constants.N + s] * g[b * this.constants.N + t];
   }
   return sum;
+}`;
+
+/**
+ * gpu.js translates loops into bounded ones (`for (int i = 0; i < LOOP_MAX; i++)` in GLSL and
+ * WGSL) with LOOP_MAX = 1000 unless told: the gather's loop runs the largest in-degree (or
+ * out-degree) times, so the kernels are created with at least that bound.
+ */
+function maxDegree(ptr: Int32Array): number {
+  let max = 0;
+  for (let n = 0; n + 1 < ptr.length; n++) max = Math.max(max, ptr[n + 1]! - ptr[n]!);
+  return max;
 }
+
+/** Kernel settings with gpu.js's loopMaxIterations (a setting its type declarations omit). */
+const withLoopMax = (settings: IGPUKernelSettings, loopMaxIterations: number): IGPUKernelSettings =>
+  ({ ...settings, loopMaxIterations }) as IGPUKernelSettings;
 
 type Kernel = IKernelRunShortcut;
 
-/** The backend gpu.js actually ran a kernel on (e.g. 'WebAssemblyKernel', 'CPUKernel'). */
-function backendOf(k: Kernel): string {
-  const inner = (k as unknown as { kernel?: { constructor?: { name?: string } } }).kernel;
-  return inner?.constructor?.name ?? 'unknown';
+// gpu.js's backend classes by name, most specific first (WebGL2Kernel and HeadlessGLKernel
+// extend WebGLKernel). WebGPUKernel is in gpu.js's exports but not its type declarations.
+const BACKENDS: readonly string[] = ['WebGPUKernel', 'WebGL2Kernel', 'HeadlessGLKernel', 'WebGLKernel', 'WebAssemblyKernel', 'CPUKernel'];
+
+/** The backend gpu.js actually ran a kernel on (e.g. 'WebGL2Kernel', 'WebAssemblyKernel', 'CPUKernel'). */
+export function backendOf(k: Kernel): string {
+  const inner = (k as unknown as { kernel?: object }).kernel;
+  if (inner === undefined) return 'unknown';
+  const classes = gpujs as unknown as Record<string, unknown>;
+  for (const name of BACKENDS) {
+    const cls = classes[name];
+    if (typeof cls === 'function' && inner instanceof (cls as new () => object)) return name;
+  }
+  return 'unknown';
 }
 
 export function gpuJsAvailable(): { ok: true; backend: string } | { ok: false; reason: string } {
   let gpu: GPU | null = null;
   try {
     gpu = new GPU();
-    const k = gpu.createKernel(gatherKernel as never, { output: [2], constants: { N: 2 } });
+    const k = gpu.createKernel(GATHER_KERNEL, { output: [2], constants: { N: 2 } });
     const r = k(Float32Array.of(1, 2), Float32Array.of(3), Int32Array.of(1), Int32Array.of(0, 1, 1)) as Float32Array;
     if (r[0] !== 6 || r[1] !== 0) return { ok: false, reason: `gpu.js gave a wrong answer (${Array.from(r).join(', ')})` };
     return { ok: true, backend: backendOf(k) };
@@ -72,6 +103,7 @@ export function gpuJsSynapseKernel(edges: EdgeIndex, activation: Activation, opt
   const E = source.length;
   const byTarget = buildCsr(N, target, source);
   const bySource = buildCsr(N, source, target);
+  const loopMax = Math.max(1000, maxDegree(byTarget.ptr), maxDegree(bySource.ptr));
   const gpu = new GPU(options.mode ? { mode: options.mode } : {});
   const scratch = new Scratch();
   const gathers = new Map<number, Kernel>();
@@ -81,7 +113,7 @@ export function gpuJsSynapseKernel(edges: EdgeIndex, activation: Activation, opt
   const gather = (B: number): Kernel => {
     let k = gathers.get(B);
     if (!k) {
-      k = gpu.createKernel(gatherKernel as never, { output: [Math.max(1, B * N)], constants: { N } });
+      k = gpu.createKernel(GATHER_KERNEL, withLoopMax({ output: [Math.max(1, B * N)], constants: { N } }, loopMax));
       gathers.set(B, k);
     }
     return k;
@@ -89,7 +121,7 @@ export function gpuJsSynapseKernel(edges: EdgeIndex, activation: Activation, opt
   const edgeK = (B: number): Kernel => {
     let k = perEdge.get(B);
     if (!k) {
-      k = gpu.createKernel(edgeKernel as never, { output: [Math.max(1, E)], constants: { N, B } });
+      k = gpu.createKernel(EDGE_KERNEL, withLoopMax({ output: [Math.max(1, E)], constants: { N, B } }, Math.max(1000, B)));
       perEdge.set(B, k);
     }
     return k;

@@ -21,6 +21,7 @@ import { runsSynapseKernel } from './runs.ts';
 import { buildRuns } from './structure.ts';
 import { type EdgeIndex, KernelError, type SynapseKernel, scatterSynapseKernel } from './synapse.ts';
 import { wasmAvailable, wasmSynapseKernel } from './wasm.ts';
+import { onPlatformChange } from '../platform.ts';
 
 export const KERNEL_NAMES = ['scatter', 'csr', 'runs', 'wasm', 'wasm-threads', 'gpujs'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
@@ -46,13 +47,16 @@ export interface KernelInfo {
 }
 
 let availability: Map<KernelName, KernelInfo> | null = null;
+onPlatformChange(() => (availability = null)); // e.g. the wasm module loaded in a browser
 
-/** The kernels and whether each works on this machine (probed once per process). */
+/** The kernels and whether each works on this machine (probed once per process, and after the platform changes). */
 export function listKernels(): KernelInfo[] {
   if (!availability) {
-    const wasm = wasmAvailable();
     const gpu = gpuJsAvailable();
-    const wasmInfo = (name: KernelName): KernelInfo => (wasm.ok ? { name, available: true } : { name, available: false, note: wasm.reason });
+    const wasmInfo = (name: KernelName): KernelInfo => {
+      const wasm = wasmAvailable(name === 'wasm-threads' ? 2 : 1);
+      return wasm.ok ? { name, available: true } : { name, available: false, note: wasm.reason };
+    };
     availability = new Map<KernelName, KernelInfo>([
       ['scatter', { name: 'scatter', available: true }],
       ['csr', { name: 'csr', available: true }],
@@ -68,7 +72,7 @@ export function listKernels(): KernelInfo[] {
 /** The name 'auto' resolves to for these edges and options. */
 export function autoKernelName(edges: EdgeIndex, options: SynapseKernelOptions = {}): KernelName {
   const info = new Map(listKernels().map((k) => [k.name, k]));
-  if (info.get('wasm')!.available) return (options.threads ?? 1) >= 2 ? 'wasm-threads' : 'wasm';
+  if (info.get('wasm')!.available) return (options.threads ?? 1) >= 2 && info.get('wasm-threads')!.available ? 'wasm-threads' : 'wasm';
   const E = edges.source.length;
   const runs = buildRuns(edges);
   return runs.count > 0 && E / runs.count >= 4 ? 'runs' : 'csr';

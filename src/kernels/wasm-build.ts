@@ -1,8 +1,17 @@
-// Builds the 'wasm' kernel's WebAssembly module from wasm-source.ts with the pinned
-// `assemblyscript` compiler, synchronously, and caches it in node_modules/.cache/flyvis-ts
-// (keyed by a hash of the source, compiler version and flags), so a fresh checkout needs
-// nothing but `npm ci`: the first use compiles it (about 2 s), later uses read the cache.
-// `npm run build:wasm` (tsx src/kernels/wasm-build.ts) builds it ahead of time.
+// Building and finding the 'wasm' kernel's WebAssembly module (Node). The module is built ahead
+// of use: scripts/build.mjs (run by `npm ci` via postprepare, by `npm pack` via prepack, and by
+// `npm run build`) compiles wasm-source.ts with the pinned `assemblyscript` devDependency into
+//   dist/flyvis-kernels.wasm                             the asset: what dist/ (the installed
+//                                                        package) reads, and what browsers fetch;
+//   node_modules/.cache/flyvis-ts/synapse-<key>.wasm     the copy a clone's src/ (run through tsx)
+//                                                        reads, keyed by a hash of the source, the
+//                                                        compiler version and flags, so an edited
+//                                                        source never runs a stale module.
+// `nodeWasmBytes` (the Node platform's `wasmBytes` hook) reads the one that belongs to the running
+// code. Fallback: a clone whose keyed copy is missing (wasm-source.ts edited since the last build)
+// compiles it from source on first use (about 2 s) with a warning saying so, and caches it; the
+// installed package never compiles (its dist/ always holds the asset; assemblyscript is not
+// installed with it). `npm run build:wasm` (tsx src/kernels/wasm-build.ts) builds the clone's copy.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,26 +19,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { emitWarning } from '../platform.ts';
 import { KernelError } from './synapse.ts';
+import { WASM_ASSET_NAME, WASM_MAX_PAGES } from './wasm-module.ts';
 import { WASM_SOURCE } from './wasm-source.ts';
 
-// The tsconfig's lib (ES2022, no DOM) declares no WebAssembly values: type what is used here.
-export interface WasmMemory {
-  readonly buffer: SharedArrayBuffer;
-  grow(pages: number): number;
-}
-export type WasmModule = object;
-interface WasmApi {
-  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (m: WasmModule, imports: object) => { exports: Record<string, unknown> };
-}
-export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-/** Pages of 64 KiB: the shared memory's maximum (1 GiB of address space, reserved lazily). */
-export const WASM_MAX_PAGES = 16384;
-
-const ASC_FLAGS = [
+export const ASC_FLAGS: readonly string[] = [
   '-O3',
   '--runtime', 'stub',
   '--noAssert',
@@ -41,69 +36,112 @@ const ASC_FLAGS = [
   '--maximumMemory', String(WASM_MAX_PAGES),
 ];
 
-const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// This module's file: src/kernels/wasm-build.ts in a clone, dist/kernels/wasm-build.js (or
+// dist/cjs/index.js, the CommonJS bundle) in a build; the project is two folders up in all three.
+const here = fileURLToPath(import.meta.url);
+const projectDir = resolve(dirname(here), '..', '..');
+/** Running the TypeScript sources (a clone through tsx or vitest), not a build. */
+const fromSource = here.endsWith('.ts');
 
-function ascCompiler(): { bin: string; version: string } {
+/** The pinned AssemblyScript compiler, if installed (a clone's devDependency). */
+function ascCompiler(): { bin: string; version: string } | null {
   const require = createRequire(import.meta.url);
   let pkgPath: string;
   try {
     pkgPath = require.resolve('assemblyscript/package.json');
   } catch {
-    throw new KernelError("the 'wasm' kernel needs the assemblyscript compiler (a dependency of flyvis-ts): run npm ci");
+    return null;
   }
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string };
   return { bin: join(dirname(pkgPath), 'bin', 'asc.js'), version: pkg.version };
 }
 
-// projectDir is the clone (this file in src/kernels) or the installed package (dist/kernels, or
-// dist/cjs for the CommonJS bundle: the same depth). The cache goes in the clone's node_modules,
-// or in the node_modules folder that holds the installed package, else in the temp folder.
-function cacheDir(): string {
-  const parent = dirname(projectDir);
-  const nm = basename(parent) === 'node_modules' ? parent : join(projectDir, 'node_modules');
+/** The cache key of a module: a hash of the source, the compiler version and the flags. */
+export function wasmKey(ascVersion: string): string {
+  return createHash('sha256').update(WASM_SOURCE).update(ascVersion).update(ASC_FLAGS.join(' ')).digest('hex').slice(0, 16);
+}
+
+/** The clone's cache folder: its node_modules/.cache/flyvis-ts (else the temp folder's). */
+export function wasmCacheDir(): string {
+  const nm = join(projectDir, 'node_modules');
   return existsSync(nm) ? join(nm, '.cache', 'flyvis-ts') : join(tmpdir(), 'flyvis-ts-cache');
 }
 
-let cached: Uint8Array | null = null;
+/** The package's asset (dist/flyvis-kernels.wasm). */
+export const wasmAssetPath: string = join(projectDir, 'dist', WASM_ASSET_NAME);
 
-/** The compiled module's bytes (compiling and caching it on first use). */
-export function wasmBytes(): Uint8Array {
-  if (cached) return cached;
+/** Writes `bytes` to `file` through a temporary file (concurrent readers never see half of it). */
+function writeAtomically(file: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
+}
+
+/** Compiles wasm-source.ts with the pinned AssemblyScript; the module's bytes. */
+export function compileWasmKernel(): Uint8Array {
   const asc = ascCompiler();
-  const key = createHash('sha256').update(WASM_SOURCE).update(asc.version).update(ASC_FLAGS.join(' ')).digest('hex').slice(0, 16);
-  const dir = cacheDir();
-  const file = join(dir, `synapse-${key}.wasm`);
-  if (!existsSync(file)) {
-    const work = mkdtempSync(join(tmpdir(), 'flyvis-asc-'));
+  if (!asc) throw new KernelError("compiling the 'wasm' kernel needs the assemblyscript compiler (a devDependency of flyvis-ts): run npm ci");
+  const work = mkdtempSync(join(tmpdir(), 'flyvis-asc-'));
+  try {
+    const src = join(work, 'synapse.ts');
+    const out = join(work, 'synapse.wasm');
+    writeFileSync(src, WASM_SOURCE);
     try {
-      const src = join(work, 'synapse.ts');
-      const out = join(work, 'synapse.wasm');
-      writeFileSync(src, WASM_SOURCE);
-      try {
-        execFileSync(process.execPath, [asc.bin, src, '-o', out, ...ASC_FLAGS], { stdio: 'pipe' });
-      } catch (err) {
-        const e = err as { stderr?: Buffer; stdout?: Buffer };
-        throw new KernelError(`assemblyscript ${asc.version} failed to compile the wasm kernel: ${String(e.stderr ?? '')}${String(e.stdout ?? '')}`);
-      }
-      mkdirSync(dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, readFileSync(out));
-      renameSync(tmp, file);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
+      execFileSync(process.execPath, [asc.bin, src, '-o', out, ...ASC_FLAGS], { stdio: 'pipe' });
+    } catch (err) {
+      const e = err as { stderr?: Uint8Array; stdout?: Uint8Array };
+      throw new KernelError(`assemblyscript ${asc.version} failed to compile the wasm kernel: ${String(e.stderr ?? '')}${String(e.stdout ?? '')}`);
     }
+    return new Uint8Array(readFileSync(out));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  cached = new Uint8Array(readFileSync(file));
-  return cached;
 }
 
-let compiled: WasmModule | null = null;
-export function wasmModule(): WasmModule {
-  return (compiled ??= new WA.Module(wasmBytes()));
+/**
+ * Builds the module ahead of use (scripts/build.mjs): compiles it once and writes it to each of
+ * `assets` (e.g. the build's dist/flyvis-kernels.wasm) and to the clone's keyed cache copy.
+ * Returns the bytes and the cache copy's path.
+ */
+export function buildWasmKernel(assets: readonly string[] = []): { bytes: Uint8Array; cached: string } {
+  const asc = ascCompiler();
+  if (!asc) throw new KernelError("building the 'wasm' kernel needs the assemblyscript compiler (a devDependency of flyvis-ts): run npm ci");
+  const cached = join(wasmCacheDir(), `synapse-${wasmKey(asc.version)}.wasm`);
+  const bytes = existsSync(cached) ? new Uint8Array(readFileSync(cached)) : compileWasmKernel();
+  if (!existsSync(cached)) writeAtomically(cached, bytes);
+  for (const file of assets) writeAtomically(file, bytes);
+  return { bytes, cached };
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+let loaded: Uint8Array | null = null;
+
+/**
+ * The module's bytes for the running code (the Node platform's `wasmBytes` hook): a build reads
+ * its dist/ asset; a clone's src/ reads the keyed cache copy, compiling it (with a warning) when
+ * missing.
+ */
+export function nodeWasmBytes(): Uint8Array {
+  if (loaded) return loaded;
+  if (!fromSource) {
+    if (existsSync(wasmAssetPath)) return (loaded = new Uint8Array(readFileSync(wasmAssetPath)));
+    throw new KernelError(`the wasm kernel's module ${wasmAssetPath} is missing: rebuild (npm run build) or reinstall flyvis-ts`);
+  }
+  const asc = ascCompiler();
+  if (!asc) throw new KernelError("the 'wasm' kernel run from src/ needs the assemblyscript compiler (a devDependency): run npm ci");
+  const cached = join(wasmCacheDir(), `synapse-${wasmKey(asc.version)}.wasm`);
+  if (!existsSync(cached)) {
+    emitWarning(
+      `no prebuilt wasm kernel for this src/kernels/wasm-source.ts (${basename(cached)}): compiling it now with assemblyscript ${asc.version}; npm run build (or build:wasm) builds it ahead of use`,
+      'WasmKernelWarning',
+    );
+    writeAtomically(cached, compileWasmKernel());
+  }
+  return (loaded = new Uint8Array(readFileSync(cached)));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === here) {
   const t = performance.now();
-  const bytes = wasmBytes();
-  console.log(`wasm kernel module: ${bytes.length} bytes in ${cacheDir()} (${(performance.now() - t).toFixed(0)} ms)`);
+  const { bytes, cached } = buildWasmKernel();
+  console.log(`wasm kernel module: ${bytes.length} bytes, ${cached} (${(performance.now() - t).toFixed(0)} ms)`);
 }

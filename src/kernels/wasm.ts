@@ -7,13 +7,14 @@
 // forward runs are split at a target node (each thread writes its own half of the output),
 // the gv runs at a source node, both chosen to balance edges. The main thread does its half
 // and waits on an Atomics barrier. The worker is unref'd (it never keeps the process alive)
-// and dispose() terminates it.
-import { Worker } from 'node:worker_threads';
+// and dispose() terminates it. The thread comes from the platform (src/platform.ts: Node's
+// worker_threads, src/kernels/wasm-worker-node.ts); without one 'wasm-threads' is unavailable.
+import { platform, type WasmWorkerHandle } from '../platform.ts';
 import { type Activation, applyActivation, applyActivationGrad } from './activation.ts';
 import { checkBackward, checkForward } from './common.ts';
 import { type Runs, buildRuns, groupWeights } from './structure.ts';
 import { type BoundSynapses, type EdgeIndex, KernelError, type SynapseKernel, checkLength, validateEdgeIndex } from './synapse.ts';
-import { WA, WASM_MAX_PAGES, type WasmMemory, wasmModule } from './wasm-build.ts';
+import { WA, WASM_MAX_PAGES, type WasmMemory, wasmModule } from './wasm-module.ts';
 
 interface Exports {
   axpyRunsW(runs: number, r0: number, r1: number, wr: number, x: number, y: number, B: number, srcField: number, dstField: number): void;
@@ -45,8 +46,14 @@ function instantiate(memory: WasmMemory): Exports {
   return inst.exports as unknown as Exports;
 }
 
-/** Is WebAssembly with SIMD and shared memory usable here (compiling the module if needed)? */
-export function wasmAvailable(): { ok: true } | { ok: false; reason: string } {
+/**
+ * Is WebAssembly with SIMD and shared memory usable here (compiling the module if needed)? With
+ * `threads` 2, also: can the platform start the helper thread?
+ */
+export function wasmAvailable(threads = 1): { ok: true } | { ok: false; reason: string } {
+  if (threads === 2 && !platform().startWasmWorker) {
+    return { ok: false, reason: `'wasm-threads' needs a worker thread sharing memory with this one, which this environment (${platform().name}) does not provide (Node's flyvis-ts does)` };
+  }
   try {
     instantiate(new WA.Memory({ initial: 1, maximum: WASM_MAX_PAGES, shared: true }));
     return { ok: true };
@@ -64,9 +71,9 @@ const CALL_WORDS = 12; // fn id + up to 11 int args
 const MAX_CALLS = 4;
 const QUIT = -1;
 
+// The worker's program: run with module, memory, ctlBuf (the control block's SharedArrayBuffer)
+// and fns (export names by function id) in scope (the platform's startWasmWorker provides them).
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { module, memory, ctl: ctlBuf, fns } = workerData;
 const ctl = new Int32Array(ctlBuf);
 const inst = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm kernel aborted'); } } });
 const f = fns.map((n) => inst.exports[n]);
@@ -92,17 +99,18 @@ type Call = [Fn, ...number[]];
 
 class Helper {
   private readonly ctl: Int32Array;
-  private readonly worker: Worker;
+  private readonly worker: WasmWorkerHandle;
   private seq = 0;
   private alive = true;
   private failure = '';
   constructor(memory: WasmMemory) {
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * (CALL0 + MAX_CALLS * CALL_WORDS)));
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: wasmModule(), memory, ctl: this.ctl.buffer, fns: FNS } });
-    this.worker.unref();
-    this.worker.on('error', (err) => {
+    const start = platform().startWasmWorker;
+    if (!start) throw new KernelError(`wasm-threads: no worker threads in this environment (${platform().name})`);
+    this.worker = start({ module: wasmModule(), memory, ctl: this.ctl.buffer as SharedArrayBuffer, fns: FNS, body: WORKER_SOURCE });
+    this.worker.onError((message) => {
       this.alive = false;
-      this.failure = err instanceof Error ? err.message : String(err);
+      this.failure = message;
     });
   }
   /** Starts the calls on the worker; wait() blocks until they are done. */
@@ -139,7 +147,7 @@ class Helper {
     this.ctl[NCALLS] = QUIT;
     Atomics.add(this.ctl, SEQ, 1);
     Atomics.notify(this.ctl, SEQ);
-    void this.worker.terminate();
+    this.worker.terminate();
   }
 }
 

@@ -2,8 +2,7 @@
 // flyvis's own schema, either the network block itself or a whole training config whose
 // `network:` key holds it.
 import { parse as parseYaml } from 'yaml';
-import '../budget-env.ts';
-import { BoundedReadError, guardNesting, MAX_JSON_BYTES, readTextFileBounded } from '../io/read-bounded.ts';
+import { BoundedReadError, guardNesting, MAX_JSON_BYTES, readTextFileBounded } from '../io/bounded.ts'; // files through the platform
 import type { NetworkConfig } from './network.ts';
 
 /** Configs may nest at most this deep (flyvis's nest 4 or 5 levels); deeper is refused. */

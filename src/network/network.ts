@@ -41,6 +41,7 @@ import { formatKey } from '../init/keys.ts';
 import { FLOAT32_MAX, NonFiniteError, allFinite, countNonFinite, firstNonFinite } from '../io/finite.ts';
 import { readNetworkConfig } from './config-file.ts';
 import { checkSimulation, GRAD_RECORDS, type BudgetOptions } from '../budget.ts';
+import { emitWarning } from '../platform.ts';
 
 type Config = Readonly<Record<string, unknown>>;
 
@@ -811,7 +812,7 @@ export class Network {
       );
     }
     if (dt > 1 / 50) {
-      (options.onWarning ?? ((m: string) => process.emitWarning(m, 'IntegrationWarning')))(
+      (options.onWarning ?? ((m: string) => emitWarning(m, 'IntegrationWarning')))(
         `dt=${dt} is very large for integration. Better choose a smaller dt (<= 1/50 to avoid this warning)`,
       );
     }

@@ -1,6 +1,8 @@
 // A progress bar for long runs: iteration, loss and time left. On a TTY it redraws one line in
 // place (\r); otherwise (a pipe, a log file, a test) it prints a full line for the first and last
-// iteration and at most every `intervalMs` in between.
+// iteration and at most every `intervalMs` in between. The default stream is the platform's
+// (process.stderr in Node; console lines elsewhere: src/platform.ts).
+import { stderrStream } from '../platform.ts';
 
 export interface ProgressStream {
   write(text: string): unknown;
@@ -10,7 +12,7 @@ export interface ProgressStream {
 export interface ProgressOptions {
   /** Total iterations of the run. */
   readonly total: number;
-  /** Where to write (default process.stderr). */
+  /** Where to write (default the platform's stderr: process.stderr in Node). */
   readonly stream?: ProgressStream;
   /** Prefix of every line, e.g. 'flyvis fit'. */
   readonly label?: string;
@@ -47,7 +49,7 @@ export class Progress {
 
   constructor(options: ProgressOptions) {
     this.total = options.total;
-    this.stream = options.stream ?? process.stderr;
+    this.stream = options.stream ?? stderrStream();
     this.label = options.label ? `${options.label}: ` : '';
     this.tty = this.stream.isTTY === true;
     this.interval = this.tty ? 100 : (options.intervalMs ?? 2000);
