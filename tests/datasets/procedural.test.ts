@@ -197,6 +197,9 @@ describe('ProceduralFlow', () => {
     const val = new ProceduralFlow({ ...small, nSequences: 4, split: 'validation' });
     expect(train.augmentOptions.augment).toBe(true);
     expect(val.augmentOptions.augment).toBe(false);
+    // flyvis's training settings (config/task/task.yaml): p_rot 0.5, flips across axes 1-3
+    expect([train.augmentOptions.pRot, train.augmentOptions.flipAxes, train.augmentOptions.gaussianWhiteNoise]).toEqual([0.5, [0, 1, 2, 3], 0.08]);
+    expect(new ProceduralFlow({ ...small, pRot: 0 }).augmentOptions.pRot).toBe(0);
     const key = (d: ProceduralFlow, i: number): string => Array.from(d.raw(i).lum.data.subarray(0, 64)).join(',');
     const seen = new Set(Array.from({ length: 4 }, (_, i) => key(train, i)));
     for (let i = 0; i < 4; i++) expect(seen.has(key(val, i))).toBe(false);

@@ -206,6 +206,10 @@ describe('flowDatasetFromSpec', () => {
     const s = flowDatasetFromSpec(`sintel:${root}`, { ...small, split: 'validation' });
     expect(s).toBeInstanceOf(SintelFlow);
     expect(s.length).toBe(3);
+    // flyvis's training settings for --dataset (task.yaml), MultiTaskSintel's class defaults otherwise
+    expect([(s as SintelFlow).augmentOptions.pRot, (s as SintelFlow).augmentOptions.flipAxes]).toEqual([0.5, [0, 1, 2, 3]]);
+    expect([new SintelFlow(root, small).augmentOptions.pRot, new SintelFlow(root, small).augmentOptions.flipAxes]).toEqual([5 / 6, [0, 1]]);
+    expect((flowDatasetFromSpec(`sintel:${root}`, { ...small, pRot: 0.25 }) as SintelFlow).augmentOptions.pRot).toBe(0.25);
     expect(() => flowDatasetFromSpec('sintel:')).toThrow(/dataset: expected 'procedural' or 'sintel:PATH'/);
     expect(() => flowDatasetFromSpec('kitti')).toThrow(FlowDatasetError);
   });

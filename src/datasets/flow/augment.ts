@@ -312,6 +312,17 @@ export const SINTEL_AUGMENT_DEFAULTS: ResolvedAugmentOptions = Object.freeze({
   flipAxes: Object.freeze([0, 1]) as readonly number[],
 });
 
+/**
+ * flyvis's training configuration (flyvis/config/task/task.yaml, with which its published
+ * networks were trained): MultiTaskSintel's defaults but p_rot 0.5 and flips across all three
+ * hex axes (flip_axes [0, 1, 2, 3]).
+ */
+export const FLYVIS_TASK_AUGMENT: ResolvedAugmentOptions = Object.freeze({
+  ...SINTEL_AUGMENT_DEFAULTS,
+  pRot: 0.5,
+  flipAxes: Object.freeze([0, 1, 2, 3]) as readonly number[],
+});
+
 export function resolveAugmentOptions(o: AugmentOptions = {}, defaults: ResolvedAugmentOptions = SINTEL_AUGMENT_DEFAULTS): ResolvedAugmentOptions {
   const r = { ...defaults };
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (r as Record<string, unknown>)[k] = v;

@@ -11,6 +11,7 @@ export {
   flipPermutation,
   flipVertical,
   flowItem,
+  FLYVIS_TASK_AUGMENT,
   gammaCorrection,
   hexFlip,
   hexRotate,

@@ -4,7 +4,7 @@
 // (augment.ts): flyvis's augmentations when augmenting, and resampling to dt (luminance
 // piecewise constant, flow linearly interpolated). Items have the shapes and units of
 // flyvis's MultiTaskSintel items: lum (frames, 1, hexals), flow (frames, 2, hexals).
-import { augmentItem, resolveAugmentOptions, sampleAugmentParams, type AugmentOptions, type FlowItem, type ResolvedAugmentOptions, type HexSequence } from './augment.ts';
+import { augmentItem, FLYVIS_TASK_AUGMENT, resolveAugmentOptions, sampleAugmentParams, type AugmentOptions, type FlowItem, type ResolvedAugmentOptions, type HexSequence } from './augment.ts';
 import { checkInt, flowFail } from './errors.ts';
 import { itemRng, type Xoshiro128 } from './random.ts';
 import { renderScene, resolveSceneOptions, sampleScene, sceneFrameSize, type Scene, type SceneOptions } from './scene.ts';
@@ -59,14 +59,11 @@ export class ProceduralFlow implements FlowDataset {
     this.hexals = 3 * this.extent * (this.extent + 1) + 1;
     this.frameSize = sceneFrameSize(this.extent, this.kernelSize);
     const { seed: _s, split: _sp, nSequences: _n, frames: _f, extent: _e, kernelSize: _k, scene: _sc, cache: _c, ...aug } = o;
-    this.augmentOptions = resolveAugmentOptions({
-      augment: split === 'train',
-      ...aug,
-      nFrames: this.frames,
-      allFrames: false,
-      randomTemporalCrop: false,
-      originalFramerate: SINTEL_FRAMERATE,
-    });
+    // flyvis's training augmentation (task.yaml); augmenting the train split only by default
+    this.augmentOptions = resolveAugmentOptions(
+      { ...aug, nFrames: this.frames, allFrames: false, randomTemporalCrop: false, originalFramerate: SINTEL_FRAMERATE },
+      { ...FLYVIS_TASK_AUGMENT, augment: split === 'train' },
+    );
     this.dt = this.augmentOptions.dt;
     this.sceneOptions = resolveSceneOptions(o.scene);
     this.cache = o.cache === false ? null : new Map();
