@@ -1,10 +1,13 @@
 // Backends: where simulations run (src/backends/types.ts describes the interface). Importing
 // this module registers the built-in ones: 'wasm' (when WebAssembly SIMD works here) and 'js'.
 import './js.ts';
+import './wasm.ts';
 
 export { createBackend, listBackends, registerBackend, registerFusedModel, resolveBackend, acceptedNames, backendNames, type BackendInfo } from './registry.ts';
-export { simulateScan } from './scan-op.ts';
+export { simulateScan, simulateScanChecked } from './scan-op.ts';
 export { jsBackend, defaultJsKernel } from './js.ts';
+export { wasmBackend } from './wasm.ts';
+export { paddedLayout, type PaddedLayout } from './wasm-layout.ts';
 export {
   type Backend, type BackendArray, type BackendGraph, type BackendInstance, type BackendOptions, type FusedFactory, type FusedSimulator,
   type HostArray, type HostDType, type ScanForward, type ScanGradients, type ScanNeeds, type ScanRequest, BackendError, hostArray,

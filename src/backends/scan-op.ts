@@ -12,6 +12,7 @@ interface ScanAttrs {
   readonly steps: number;
   readonly record: 'all' | 'last';
   readonly save: boolean;
+  readonly report?: (finite: boolean | undefined) => void;
 }
 
 interface ScanSaved {
@@ -23,7 +24,7 @@ interface ScanSaved {
 
 const scanOp = defineOp<ScanAttrs, ScanSaved>({
   name: 'simulate',
-  forward(inputs, { sim, names, batch, steps, record, save }) {
+  forward(inputs, { sim, names, batch, steps, record, save, report }) {
     const [v0, x, ...rest] = inputs;
     const request: ScanRequest = {
       batch,
@@ -36,6 +37,7 @@ const scanOp = defineOp<ScanAttrs, ScanSaved>({
       save,
     };
     const forward = sim.forward(request);
+    report?.(forward.finite);
     const held = forward.saved !== null && typeof forward.saved === 'object' ? (forward.saved as Record<string, unknown>) : {};
     return { out: new Tensor(forward.output.read(), [...forward.output.shape]), saved: { ...held, request, forward } };
   },
@@ -65,7 +67,25 @@ export function simulateScan(
   inputs: Readonly<Record<string, Tensor>>,
   record: 'all' | 'last',
 ): Tensor {
+  return simulateScanChecked(sim, v0, x, inputs, record).out;
+}
+
+/**
+ * simulateScan, also saying whether the backend found every state finite while it ran
+ * (undefined: it did not check).
+ */
+export function simulateScanChecked(
+  sim: FusedSimulator,
+  v0: Tensor,
+  x: Tensor,
+  inputs: Readonly<Record<string, Tensor>>,
+  record: 'all' | 'last',
+): { out: Tensor; finite: boolean | undefined } {
   const [batch, steps] = x.shape as [number, number];
   const names = Object.keys(inputs);
-  return scanOp([v0, x, ...names.map((n) => inputs[n]!)], { sim, names, batch, steps, record, save: isRecording() });
+  let finite: boolean | undefined;
+  const out = scanOp([v0, x, ...names.map((n) => inputs[n]!)], {
+    sim, names, batch, steps, record, save: isRecording(), report: (f) => (finite = f),
+  });
+  return { out, finite };
 }

@@ -92,6 +92,11 @@ export interface ScanForward {
   readonly output: BackendArray;
   /** Opaque: what backward needs; present when the request asked to save. */
   readonly saved?: unknown;
+  /**
+   * Whether every state of every step was finite, when the backend checked while it ran (the
+   * caller then need not scan the output; undefined: the caller checks).
+   */
+  readonly finite?: boolean;
 }
 
 /** Which gradients backward must produce (others may be null). */

@@ -7,7 +7,7 @@
 // run (s0, t0, len) covers the contiguous ranges [s0 * B, (s0 + len) * B) and [t0 * B, ...).
 // A run record is 4 int32: s0, t0, len, e0 (first original edge). Functions take a run range
 // [r0, r1) so that threads can split the work.
-export const WASM_SOURCE_VERSION = 5;
+export const WASM_SOURCE_VERSION = 6;
 
 export const WASM_SOURCE = String.raw`
 // y[dst*B ..] += wr[r] * x[src*B ..] for runs r0..r1 (one weight per run).
@@ -442,5 +442,415 @@ export function eulerGrad(g: usize, v: usize, s: usize, x: usize, bias: usize, r
 
 export function zero(p: usize, bytes: usize): void {
   memory.fill(p, 0, bytes);
+}
+
+// ---- the 'wasm' backend's resident scan (src/backends/wasm.ts) ----
+// A whole chunk of Euler steps of the 'ppneuron' model (src/dynamics/ppneuron-step.ts) per
+// call, on state that stays in this memory. Nodes have two layouts: compact (the network's node
+// order, batch-major b*N + n: state, input, synaptic input) and padded (b*P + p: each cell type
+// on a rectangle with zero margins, so every edge group is a few long runs). Segments (c0, p0,
+// len) map compact ranges to padded ones. Runs are records (s0, t0, len, id) in padded
+// coordinates with one weight each. With two threads, each runs this on its own parameter
+// block (its runs and segments) and they meet at one barrier per step; buffers written in one
+// step and read by the other thread are double-buffered.
+
+// parameter block (i32 words; the activation parameters are f64 at words 24 and 26)
+@inline function pw(pb: usize, k: i32): i32 { return load<i32>(pb + (<usize>k << 2)); }
+@inline function pp(pb: usize, k: i32): usize { return <usize>load<i32>(pb + (<usize>k << 2)); }
+
+// activation id: 0 relu, 1 leakyrelu (a = slope), 2 elu (a = alpha), 3 softplus (a = beta,
+// t = threshold), 4 sigmoid, 5 tanh; in doubles as src/kernels/activation.ts
+@inline function actF(x: f64, id: i32, a: f64, t: f64): f64 {
+  if (id == 0) return x > 0 ? x : 0;
+  if (id == 1) return x > 0 ? x : a * x;
+  if (id == 2) return x > 0 ? x : a * Math.expm1(x);
+  if (id == 3) return a * x > t ? x : Math.log1p(Math.exp(a * x)) / a;
+  if (id == 4) return 1 / (1 + Math.exp(-x));
+  return Math.tanh(x);
+}
+@inline function actD(x: f64, id: i32, a: f64, t: f64): f64 {
+  if (id == 0) return x > 0 ? 1 : 0;
+  if (id == 1) return x > 0 ? 1 : a;
+  if (id == 2) return x > 0 ? 1 : a * Math.exp(x);
+  if (id == 3) return a * x > t ? 1 : 1 / (1 + Math.exp(-a * x));
+  if (id == 4) {
+    const y = 1 / (1 + Math.exp(-x));
+    return y * (1 - y);
+  }
+  const y = Math.tanh(x);
+  return 1 - y * y;
+}
+
+// act[b*P + p0 + i] = f(v[b*N + c0 + i]) over the segments (padding is never written: it stays 0).
+function actSegs(v: usize, act: usize, segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): void {
+  const z = f32x4.splat(0);
+  for (let b = 0; b < B; b++) {
+    const vb = v + (<usize>(b * N) << 2);
+    const ab = act + (<usize>(b * P) << 2);
+    for (let k = 0; k < nSegs; k++) {
+      const sg = segs + <usize>k * 12;
+      const src = vb + (<usize>load<i32>(sg) << 2);
+      const dst = ab + (<usize>load<i32>(sg, 4) << 2);
+      const len = load<i32>(sg, 8);
+      let i = 0;
+      if (id == 0) {
+        for (; i + 4 <= len; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(dst + o, f32x4.pmax(z, v128.load(src + o)));
+        }
+      }
+      for (; i < len; i++) {
+        const o = <usize>i << 2;
+        store<f32>(dst + o, <f32>actF(<f64>load<f32>(src + o), id, a, t));
+      }
+    }
+  }
+}
+
+
+// y[b*P + dst ..] += wr[r] * x[b*P + src ..] over runs (src, dst: record fields 0/1 or 1/0)
+function runsAxpyB(runs: usize, n: i32, wr: usize, x: usize, y: usize, B: i32, P: i32, srcF: i32, dstF: i32): void {
+  for (let r = 0; r < n; r++) {
+    const rec = runs + (<usize>r << 4);
+    const s = load<i32>(rec + (<usize>srcF << 2));
+    const d = load<i32>(rec + (<usize>dstF << 2));
+    const L = load<i32>(rec, 8);
+    const wv = load<f32>(wr + (<usize>r << 2));
+    const ws = f32x4.splat(wv);
+    for (let b = 0; b < B; b++) {
+      const px = x + (<usize>(b * P + s) << 2);
+      const py = y + (<usize>(b * P + d) << 2);
+      let i = 0;
+      for (; i + 8 <= L; i += 8) {
+        const o = <usize>i << 2;
+        v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, v128.load(px + o))));
+        v128.store(py + o, f32x4.add(v128.load(py + o, 16), f32x4.mul(ws, v128.load(px + o, 16))), 16);
+      }
+      for (; i + 4 <= L; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, v128.load(px + o))));
+      }
+      for (; i < L; i++) {
+        const o = <usize>i << 2;
+        store<f32>(py + o, load<f32>(py + o) + wv * load<f32>(px + o));
+      }
+    }
+  }
+}
+
+// The adjoint runs: y[b*P + s ..] += wr[r] * g[b*P + t ..] and runAcc[r] += sum_b a[b*P + s ..] . g[b*P + t ..] (f64).
+function runsDotAxpyB(runs: usize, n: i32, wr: usize, a: usize, g: usize, y: usize, B: i32, P: i32, runAcc: usize): void {
+  for (let r = 0; r < n; r++) {
+    const rec = runs + (<usize>r << 4);
+    const s = load<i32>(rec);
+    const t = load<i32>(rec, 4);
+    const L = load<i32>(rec, 8);
+    const wv = load<f32>(wr + (<usize>r << 2));
+    const ws = f32x4.splat(wv);
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    let tail: f32 = 0;
+    for (let b = 0; b < B; b++) {
+      const so = <usize>(b * P + s) << 2;
+      const pa = a + so;
+      const py = y + so;
+      const pg = g + (<usize>(b * P + t) << 2);
+      let i = 0;
+      for (; i + 8 <= L; i += 8) {
+        const o = <usize>i << 2;
+        const g0 = v128.load(pg + o);
+        const g1 = v128.load(pg + o, 16);
+        acc0 = f32x4.add(acc0, f32x4.mul(v128.load(pa + o), g0));
+        acc1 = f32x4.add(acc1, f32x4.mul(v128.load(pa + o, 16), g1));
+        v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, g0)));
+        v128.store(py + o, f32x4.add(v128.load(py + o, 16), f32x4.mul(ws, g1)), 16);
+      }
+      for (; i + 4 <= L; i += 4) {
+        const o = <usize>i << 2;
+        const g0 = v128.load(pg + o);
+        acc0 = f32x4.add(acc0, f32x4.mul(v128.load(pa + o), g0));
+        v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, g0)));
+      }
+      for (; i < L; i++) {
+        const o = <usize>i << 2;
+        const gi = load<f32>(pg + o);
+        tail += load<f32>(pa + o) * gi;
+        store<f32>(py + o, load<f32>(py + o) + wv * gi);
+      }
+    }
+    acc0 = f32x4.add(acc0, acc1);
+    const sum: f32 = f32x4.extract_lane(acc0, 0) + f32x4.extract_lane(acc0, 1) + (f32x4.extract_lane(acc0, 2) + f32x4.extract_lane(acc0, 3)) + tail;
+    const pr = runAcc + (<usize>r << 3);
+    store<f64>(pr, load<f64>(pr) + <f64>sum);
+  }
+}
+
+
+// The stencil (src/backends/wasm-layout.ts): for each block (start, len, tap0, nTaps) and each
+// sample, y[b*P + i] += sum over its taps (off, w) of w * x[b*P + i + off], i < len (a multiple of
+// 32), in tiles of 32 outputs held in registers while every tap streams its inputs.
+function stencilAxpy(blocks: usize, nBlocks: i32, taps: usize, x: usize, y: usize, B: i32, P: i32): void {
+  for (let k = 0; k < nBlocks; k++) {
+    const bl = blocks + (<usize>k << 4);
+    const start = load<i32>(bl);
+    const len = load<i32>(bl, 4);
+    const tp0 = taps + (<usize>load<i32>(bl, 8) << 3);
+    const nt = load<i32>(bl, 12);
+    for (let b = 0; b < B; b++) {
+      const base = b * P + start;
+      for (let i = 0; i < len; i += 32) {
+        const py = y + (<usize>(base + i) << 2);
+        let a0 = v128.load(py), a1 = v128.load(py, 16), a2 = v128.load(py, 32), a3 = v128.load(py, 48);
+        let a4 = v128.load(py, 64), a5 = v128.load(py, 80), a6 = v128.load(py, 96), a7 = v128.load(py, 112);
+        for (let j = 0; j < nt; j++) {
+          const tp = tp0 + (<usize>j << 3);
+          const px = x + (<usize>(base + i + load<i32>(tp)) << 2);
+          const w = f32x4.splat(load<f32>(tp, 4));
+          a0 = f32x4.add(a0, f32x4.mul(w, v128.load(px)));
+          a1 = f32x4.add(a1, f32x4.mul(w, v128.load(px, 16)));
+          a2 = f32x4.add(a2, f32x4.mul(w, v128.load(px, 32)));
+          a3 = f32x4.add(a3, f32x4.mul(w, v128.load(px, 48)));
+          a4 = f32x4.add(a4, f32x4.mul(w, v128.load(px, 64)));
+          a5 = f32x4.add(a5, f32x4.mul(w, v128.load(px, 80)));
+          a6 = f32x4.add(a6, f32x4.mul(w, v128.load(px, 96)));
+          a7 = f32x4.add(a7, f32x4.mul(w, v128.load(px, 112)));
+        }
+        v128.store(py, a0); v128.store(py, a1, 16); v128.store(py, a2, 32); v128.store(py, a3, 48);
+        v128.store(py, a4, 64); v128.store(py, a5, 80); v128.store(py, a6, 96); v128.store(py, a7, 112);
+      }
+    }
+  }
+}
+
+// The adjoint stencil with the taps' weight gradients: y[b*P + i] += sum_taps w g[b*P + i + off]
+// and, per tap, tapAcc[tap] += sum_{b, i} a[b*P + i] g[b*P + i + off] (f32 lanes per block in
+// dot, 16 bytes per tap, then f64), in tiles of 16.
+function stencilDotAxpy(blocks: usize, nBlocks: i32, taps: usize, a: usize, g: usize, y: usize, B: i32, P: i32, dot: usize, tapAcc: usize): void {
+  for (let k = 0; k < nBlocks; k++) {
+    const bl = blocks + (<usize>k << 4);
+    const start = load<i32>(bl);
+    const len = load<i32>(bl, 4);
+    const t0 = load<i32>(bl, 8);
+    const tp0 = taps + (<usize>t0 << 3);
+    const dp0 = dot + (<usize>t0 << 4);
+    const nt = load<i32>(bl, 12);
+    memory.fill(dp0, 0, <usize>nt << 4);
+    for (let b = 0; b < B; b++) {
+      const base = b * P + start;
+      for (let i = 0; i < len; i += 16) {
+        const o = <usize>(base + i) << 2;
+        const py = y + o;
+        const pa = a + o;
+        let y0 = v128.load(py), y1 = v128.load(py, 16), y2 = v128.load(py, 32), y3 = v128.load(py, 48);
+        const A0 = v128.load(pa), A1 = v128.load(pa, 16), A2 = v128.load(pa, 32), A3 = v128.load(pa, 48);
+        for (let j = 0; j < nt; j++) {
+          const tp = tp0 + (<usize>j << 3);
+          const pg = g + (<usize>(base + i + load<i32>(tp)) << 2);
+          const w = f32x4.splat(load<f32>(tp, 4));
+          const G0 = v128.load(pg), G1 = v128.load(pg, 16), G2 = v128.load(pg, 32), G3 = v128.load(pg, 48);
+          y0 = f32x4.add(y0, f32x4.mul(w, G0));
+          y1 = f32x4.add(y1, f32x4.mul(w, G1));
+          y2 = f32x4.add(y2, f32x4.mul(w, G2));
+          y3 = f32x4.add(y3, f32x4.mul(w, G3));
+          const d = f32x4.add(f32x4.add(f32x4.mul(A0, G0), f32x4.mul(A1, G1)), f32x4.add(f32x4.mul(A2, G2), f32x4.mul(A3, G3)));
+          const pd = dp0 + (<usize>j << 4);
+          v128.store(pd, f32x4.add(v128.load(pd), d));
+        }
+        v128.store(py, y0); v128.store(py, y1, 16); v128.store(py, y2, 32); v128.store(py, y3, 48);
+      }
+    }
+    for (let j = 0; j < nt; j++) {
+      const D = v128.load(dp0 + (<usize>j << 4));
+      const pt = tapAcc + (<usize>(t0 + j) << 3);
+      store<f64>(pt, load<f64>(pt) + <f64>(f32x4.extract_lane(D, 0) + f32x4.extract_lane(D, 1) + (f32x4.extract_lane(D, 2) + f32x4.extract_lane(D, 3))));
+    }
+  }
+}
+
+// out[c] = v + r d with d = bias - v + acc[p] + x (f64 lanes, as ppneuron-step.ts); s[c] = f32(d)
+// (what the VJP needs of this step besides v) when s != 0; acc[p] = 0 (ready for the next step:
+// only real positions are ever read, so only they are cleared). Returns a probe that is NaN
+// when some output is not finite (out - out is 0 or NaN), else 0.
+function eulerSegs(v: usize, acc: usize, x: usize, bias: usize, rate: usize, out: usize, s: usize, segs: usize, nSegs: i32, B: i32, N: i32, P: i32): f32 {
+  let probe = f32x4.splat(0);
+  let probeS: f32 = 0;
+  for (let b = 0; b < B; b++) {
+    const cb = <usize>(b * N) << 2;
+    const pbo = <usize>(b * P) << 2;
+    for (let k = 0; k < nSegs; k++) {
+      const sg = segs + <usize>k * 12;
+      const c0 = <usize>load<i32>(sg) << 2;
+      const p0 = <usize>load<i32>(sg, 4) << 2;
+      const len = load<i32>(sg, 8);
+      const pv = v + cb + c0, px = x + cb + c0, po = out + cb + c0, pa = acc + pbo + p0;
+      const pbi = bias + c0, pr = rate + c0;
+      const ps = s != 0 ? s + cb + c0 : 0;
+      let i = 0;
+      for (; i + 4 <= len; i += 4) {
+        const o = <usize>i << 2;
+        const V = v128.load(pv + o), A = v128.load(pa + o), X = v128.load(px + o), Bi = v128.load(pbi + o), R = v128.load(pr + o);
+        const vl = lo(V), vh = hi(V);
+        const dl = f64x2.add(f64x2.add(f64x2.sub(lo(Bi), vl), lo(A)), lo(X));
+        const dh = f64x2.add(f64x2.add(f64x2.sub(hi(Bi), vh), hi(A)), hi(X));
+        const O = pack(f64x2.add(vl, f64x2.mul(lo(R), dl)), f64x2.add(vh, f64x2.mul(hi(R), dh)));
+        v128.store(po + o, O);
+        v128.store(pa + o, f32x4.splat(0));
+        probe = f32x4.add(probe, f32x4.sub(O, O));
+        if (ps != 0) v128.store(ps + o, pack(dl, dh));
+      }
+      for (; i < len; i++) {
+        const o = <usize>i << 2;
+        const vi = <f64>load<f32>(pv + o);
+        const d = <f64>load<f32>(pbi + o) - vi + <f64>load<f32>(pa + o) + <f64>load<f32>(px + o);
+        const out32 = <f32>(vi + <f64>load<f32>(pr + o) * d);
+        store<f32>(po + o, out32);
+        store<f32>(pa + o, 0);
+        probeS += out32 - out32;
+        if (ps != 0) store<f32>(ps + o, <f32>d);
+      }
+    }
+  }
+  return f32x4.extract_lane(probe, 0) + f32x4.extract_lane(probe, 1) + f32x4.extract_lane(probe, 2) + f32x4.extract_lane(probe, 3) + probeS;
+}
+
+// Backward, first phase of a step over the segments: g = gc (+ go when go != 0), gr = g r (f64):
+// gs[p] = f32(gr), gvd[c] = f32(g - gr), gBias[n] += gr, gR[n] += g d (d = bias - v + syn + x,
+// saved by the forward pass; f64 accumulators), gX[c] = f32(gr) when gX != 0, act[p] = f(v[c]).
+function adjSegs(gc: usize, go: usize, v: usize, dd: usize, rate: usize, gvd: usize, gs: usize, gBias: usize, gR: usize, gX: usize, act: usize,
+    segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): void {
+  for (let b = 0; b < B; b++) {
+    const cb = <usize>(b * N) << 2;
+    const pbo = <usize>(b * P) << 2;
+    for (let k = 0; k < nSegs; k++) {
+      const sg = segs + <usize>k * 12;
+      const c0 = load<i32>(sg);
+      const p0 = <usize>load<i32>(sg, 4) << 2;
+      const len = load<i32>(sg, 8);
+      const cc = cb + (<usize>c0 << 2);
+      for (let i = 0; i < len; i++) {
+        const o = <usize>i << 2;
+        const ci = cc + o;
+        const n = (<usize>(c0 + i)) << 2;
+        let gf = load<f32>(gc + ci);
+        if (go != 0) gf = gf + load<f32>(go + ci);
+        const g = <f64>gf;
+        const gr = g * <f64>load<f32>(rate + n);
+        const vi = <f64>load<f32>(v + ci);
+        store<f32>(gs + pbo + p0 + o, <f32>gr);
+        store<f32>(gvd + ci, <f32>(g - gr));
+        const pB = gBias + (n << 1);
+        store<f64>(pB, load<f64>(pB) + gr);
+        const pR = gR + (n << 1);
+        store<f64>(pR, load<f64>(pR) + g * <f64>load<f32>(dd + ci));
+        if (gX != 0) store<f32>(gX + ci, <f32>gr);
+        store<f32>(act + pbo + p0 + o, <f32>actF(vi, id, a, t));
+      }
+    }
+  }
+}
+
+// Backward, last phase over the segments: gc[c] = f32(gvd[c] + f'(v[c]) acc[p]); acc[p] = 0.
+function finishSegs(gvd: usize, acc: usize, v: usize, gc: usize, segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): void {
+  for (let b = 0; b < B; b++) {
+    const cb = <usize>(b * N) << 2;
+    const pbo = <usize>(b * P) << 2;
+    for (let k = 0; k < nSegs; k++) {
+      const sg = segs + <usize>k * 12;
+      const cc = cb + (<usize>load<i32>(sg) << 2);
+      const pa = acc + pbo + (<usize>load<i32>(sg, 4) << 2);
+      const len = load<i32>(sg, 8);
+      for (let i = 0; i < len; i++) {
+        const o = <usize>i << 2;
+        const vi = <f64>load<f32>(v + cc + o);
+        const d = actD(vi, id, a, t);
+        store<f32>(gc + cc + o, <f32>(<f64>load<f32>(gvd + cc + o) + d * <f64>load<f32>(pa + o)));
+        store<f32>(pa + o, 0);
+      }
+    }
+  }
+}
+
+// Two threads meet here once per step: a counter and a generation word at bar. Spins first (a
+// step takes a fraction of a millisecond), then waits; traps if the other side never comes.
+function barrier(bar: usize, nth: i32): void {
+  if (nth <= 1) return;
+  const gen = atomic.load<i32>(bar, 4);
+  if (atomic.add<i32>(bar, 1) == nth - 1) {
+    atomic.store<i32>(bar, 0);
+    atomic.store<i32>(bar, gen + 1, 4);
+    atomic.notify(bar + 4, nth);
+    return;
+  }
+  let spins = 0;
+  let waits = 0;
+  while (atomic.load<i32>(bar, 4) == gen) {
+    if (++spins < 200000) continue;
+    if (atomic.wait<i32>(bar + 4, gen, 1000000000) == AtomicWaitResult.TIMED_OUT && ++waits >= 10) unreachable();
+  }
+}
+
+// Parameter block words (mirrored in src/backends/wasm.ts):
+//  0 B, 1 N, 2 P, 3 K (steps), 4 activation id, 5 flags (1: save s, 2: gX, 4: gW), 6 nThreads,
+//  7 barrier, 8 vIn (B*N), 9 V (K*B*N), 10 X (K*B*N), 11 S (K*B*N), 12 bias, 13 rate,
+//  14 act0, 15 act1 (B*P), 16 acc (B*P), 17 runs, 18 nRuns, 19 wr, 20 segs, 21 nSegs, 22 lo, 23 hi,
+//  24-25 activation parameter a (f64), 26-27 activation parameter t (f64),
+//  28 G (gOut, K*B*N, or 0), 29 gc (B*N), 30 gvd (B*N), 31 gs0, 32 gs1 (B*P), 33 runAcc (f64 per run),
+//  34 gBias (f64, N), 35 gR (f64, N), 36 GX (K*B*N or 0), 37 (out, f32) forward: NaN when a state was not finite,
+//  38 stencil blocks, 39 nBlocks, 40 taps (off i32, w f32), 41 dot (16 bytes per tap), 42 tapAcc (f64 per tap)
+
+// K steps forward: V[k] = step(V[k-1]) with V[-1] = vIn (and S[k] = d of the step when saving).
+// acc must hold zeros at the real positions on entry (it does after every scan).
+export function scanForward(pb: usize): void {
+  const B = pw(pb, 0), N = pw(pb, 1), P = pw(pb, 2), K = pw(pb, 3), id = pw(pb, 4), flags = pw(pb, 5), nth = pw(pb, 6);
+  const bar = pp(pb, 7), vIn = pp(pb, 8), V = pp(pb, 9), X = pp(pb, 10), S = pp(pb, 11), bias = pp(pb, 12), rate = pp(pb, 13);
+  const act0 = pp(pb, 14), act1 = pp(pb, 15), acc = pp(pb, 16), runs = pp(pb, 17), nRuns = pw(pb, 18), wr = pp(pb, 19);
+  const segs = pp(pb, 20), nSegs = pw(pb, 21), lo = pw(pb, 22), hi = pw(pb, 23);
+  const a = load<f64>(pb, 96), t = load<f64>(pb, 104);
+  const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40);
+  const frame = <usize>(B * N) << 2;
+  let probe: f32 = 0;
+  for (let k = 0; k < K; k++) {
+    const v = k == 0 ? vIn : V + <usize>(k - 1) * frame;
+    const act = (k & 1) != 0 ? act1 : act0;
+    actSegs(v, act, segs, nSegs, B, N, P, id, a, t);
+    barrier(bar, nth);
+    stencilAxpy(blocks, nBlocks, taps, act, acc, B, P);
+    runsAxpyB(runs, nRuns, wr, act, acc, B, P, 0, 1);
+    probe += eulerSegs(v, acc, X + <usize>k * frame, bias, rate, V + <usize>k * frame, (flags & 1) != 0 ? S + <usize>k * frame : 0, segs, nSegs, B, N, P);
+  }
+  store<f32>(pb, probe, 148); // word 37: NaN when some state of this thread's nodes was not finite
+}
+
+// K steps backward, from the last: V[k] holds the state before step k, S[k] its d (forward),
+// G[k] the output's gradient at the state after step k; gc carries the gradient of the state
+// after the current step in and the gradient of the state before the first step out.
+export function scanBackward(pb: usize): void {
+  const B = pw(pb, 0), N = pw(pb, 1), P = pw(pb, 2), K = pw(pb, 3), id = pw(pb, 4), flags = pw(pb, 5), nth = pw(pb, 6);
+  const bar = pp(pb, 7), V = pp(pb, 9), X = pp(pb, 10), S = pp(pb, 11), bias = pp(pb, 12), rate = pp(pb, 13);
+  const act0 = pp(pb, 14), act1 = pp(pb, 15), acc = pp(pb, 16), runs = pp(pb, 17), nRuns = pw(pb, 18), wr = pp(pb, 19);
+  const segs = pp(pb, 20), nSegs = pw(pb, 21), lo = pw(pb, 22), hi = pw(pb, 23);
+  const a = load<f64>(pb, 96), t = load<f64>(pb, 104);
+  const G = pp(pb, 28), gc = pp(pb, 29), gvd = pp(pb, 30), gs0 = pp(pb, 31), gs1 = pp(pb, 32), runAcc = pp(pb, 33);
+  const gBias = pp(pb, 34), gR = pp(pb, 35), GX = pp(pb, 36);
+  const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), dot = pp(pb, 41), tapAcc = pp(pb, 42);
+  const frame = <usize>(B * N) << 2;
+  const wantW = (flags & 4) != 0;
+  for (let j = 0; j < K; j++) {
+    const k = K - 1 - j;
+    const off = <usize>k * frame;
+    const act = (j & 1) != 0 ? act1 : act0;
+    const gs = (j & 1) != 0 ? gs1 : gs0;
+    const v = V + off;
+    adjSegs(gc, G != 0 ? G + off : 0, v, S + off, rate, gvd, gs, gBias, gR, GX != 0 ? GX + off : 0, act, segs, nSegs, B, N, P, id, a, t);
+    barrier(bar, nth);
+    if (wantW) {
+      stencilDotAxpy(blocks, nBlocks, taps, act, gs, acc, B, P, dot, tapAcc);
+      runsDotAxpyB(runs, nRuns, wr, act, gs, acc, B, P, runAcc);
+    } else {
+      stencilAxpy(blocks, nBlocks, taps, gs, acc, B, P);
+      runsAxpyB(runs, nRuns, wr, gs, acc, B, P, 1, 0);
+    }
+    finishSegs(gvd, acc, v, gc, segs, nSegs, B, N, P, id, a, t);
+  }
 }
 `;

@@ -30,7 +30,7 @@ import {
 import type { SynapseKernel } from '../kernels/synapse.ts';
 import { createBackend } from '../backends/index.ts';
 import type { BackendGraph, BackendInstance, FusedSimulator } from '../backends/types.ts';
-import { simulateScan } from '../backends/scan-op.ts';
+import { simulateScanChecked } from '../backends/scan-op.ts';
 import { LayerActivity } from './layer-activity.ts';
 import { projectParameter, synapseOps } from './ops.ts';
 import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
@@ -606,8 +606,8 @@ export class Network {
     const xt = x instanceof Tensor && x.dtype === dtype
       ? x
       : new Tensor(dtype === 'float64' ? Float64Array.from(xData) : xData instanceof Float32Array ? xData : Float32Array.from(xData), [B, T, N]);
-    const out = simulateScan(plan.sim, v0, xt, plan.inputs, want === 'last' ? 'last' : 'all');
-    if (checked && !allFinite(out.data)) {
+    const { out, finite } = simulateScanChecked(plan.sim, v0, xt, plan.inputs, want === 'last' ? 'last' : 'all');
+    if (checked && !(finite ?? allFinite(out.data))) {
       // Locate and report the first non-finite state (or input) as the step-by-step solver does.
       noGrad(() => this.integrateSteps(params, x, dt, state, () => {}, check));
     }

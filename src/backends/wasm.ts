@@ -1,0 +1,556 @@
+// The 'wasm' backend: the fused 'ppneuron' model resident in WebAssembly memory. A whole chunk
+// of Euler steps (the whole simulation when it fits, 96 MB of per-step buffers) is one call into
+// the module (scanForward / scanBackward in src/kernels/wasm-source.ts): the state never leaves
+// wasm memory between steps; the host copies the input in and the states out once per chunk.
+// The synapses run over the padded layout (wasm-layout.ts): one long run per weight group
+// (2,355 at extent 15, instead of 70,091 short ones), f32x4 SIMD, every sample of a batch in the
+// same pass over the run records. With two threads a worker instantiates the same module on the
+// same shared memory and runs the other half of every step (targets forward, sources backward),
+// the two meeting at one barrier per step inside wasm; where the platform has no worker threads
+// the backend runs on one. The generic path gets the 'wasm' synapse kernel (src/kernels/wasm.ts).
+import { PPNEURON_MODEL } from '../dynamics/ppneuron-step.ts';
+import { platform, type WasmWorkerHandle } from '../platform.ts';
+import { createSynapseKernel } from '../kernels/index.ts';
+import type { SynapseKernel } from '../kernels/synapse.ts';
+import { WA, WASM_MAX_PAGES, type WasmMemory, wasmModule } from '../kernels/wasm-module.ts';
+import { wasmAvailable } from '../kernels/wasm.ts';
+import { checkScan, ppneuronInputs } from './js.ts';
+import { fusedLookup, registerBackend, registerFusedModel } from './registry.ts';
+import { type PaddedLayout, type RunPart, paddedLayout } from './wasm-layout.ts';
+import {
+  type Backend, type BackendGraph, BackendError, type BackendInstance, type BackendOptions, type FusedSimulator, type HostArray,
+  type ScanRequest, hostArray,
+} from './types.ts';
+
+interface ScanExports {
+  scanForward(pb: number): void;
+  scanBackward(pb: number): void;
+}
+const FNS = ['scanForward', 'scanBackward'] as const;
+
+/** Bytes of per-step chunk buffers the backend keeps in wasm memory (input, states, synaptic input, gradients). */
+const CHUNK_BYTES = 96 * 2 ** 20;
+
+// Parameter block words (src/kernels/wasm-source.ts).
+const PB = {
+  B: 0, N: 1, P: 2, K: 3, ACT: 4, FLAGS: 5, NTH: 6, BAR: 7, VIN: 8, V: 9, X: 10, S: 11, BIAS: 12, RATE: 13, ACT0: 14, ACT1: 15, ACC: 16,
+  RUNS: 17, NRUNS: 18, WR: 19, SEGS: 20, NSEGS: 21, LO: 22, HI: 23, A: 24, T: 26, G: 28, GC: 29, GVD: 30, GS0: 31, GS1: 32, RUNACC: 33,
+  GBIAS: 34, GR: 35, GX: 36, PROBE: 37, BLOCKS: 38, NBLOCKS: 39, TAPS: 40, DOT: 41, TAPACC: 42,
+} as const;
+const PB_BYTES = 192;
+
+const ACT_IDS = { relu: 0, leakyrelu: 1, elu: 2, softplus: 3, sigmoid: 4, tanh: 5 } as const;
+
+// The worker's control block (Int32Array): 0 job sequence, 1 done sequence, 2 function id (-1: quit), 3 argument, 4 failed.
+const WORKER_BODY = `
+const ctl = new Int32Array(ctlBuf);
+const inst = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm backend aborted'); } } });
+const f = fns.map((n) => inst.exports[n]);
+let seen = 0;
+for (;;) {
+  let spins = 0;
+  while (Atomics.load(ctl, 0) === seen && spins < 100000) spins++;
+  if (Atomics.load(ctl, 0) === seen) Atomics.wait(ctl, 0, seen);
+  seen = Atomics.load(ctl, 0);
+  const fn = ctl[2];
+  if (fn === -1) break;
+  try { f[fn](ctl[3]); ctl[4] = 0; } catch (e) { ctl[4] = 1; }
+  Atomics.store(ctl, 1, seen);
+  Atomics.notify(ctl, 1);
+}
+`;
+
+class Worker2 {
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(32));
+  private readonly handle: WasmWorkerHandle;
+  private seq = 0;
+  private alive = true;
+  private failure = '';
+  constructor(memory: WasmMemory) {
+    this.handle = platform().startWasmWorker!({ module: wasmModule(), memory, ctl: this.ctl.buffer as SharedArrayBuffer, fns: FNS, body: WORKER_BODY });
+    this.handle.onError((message) => {
+      this.alive = false;
+      this.failure = message;
+    });
+  }
+  start(fn: number, arg: number): void {
+    if (!this.alive) throw new BackendError(`wasm backend: the worker thread has stopped (${this.failure || 'disposed'})`);
+    this.ctl[2] = fn;
+    this.ctl[3] = arg;
+    this.seq++;
+    Atomics.store(this.ctl, 0, this.seq);
+    Atomics.notify(this.ctl, 0);
+  }
+  wait(): void {
+    let spins = 0;
+    while (Atomics.load(this.ctl, 1) !== this.seq) {
+      if (++spins > 100000 && Atomics.wait(this.ctl, 1, Atomics.load(this.ctl, 1), 10000) === 'timed-out' && Atomics.load(this.ctl, 1) !== this.seq) {
+        this.alive = false;
+        throw new BackendError('wasm backend: the worker thread did not answer within 10 s');
+      }
+    }
+    if (this.ctl[4] !== 0) throw new BackendError('wasm backend: the worker thread failed in the scan');
+  }
+  dispose(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.ctl[2] = -1;
+    Atomics.add(this.ctl, 0, 1);
+    Atomics.notify(this.ctl, 0);
+    this.handle.terminate();
+  }
+}
+
+/** A bump allocator over a shared WebAssembly.Memory, with a resettable dynamic region. */
+class Arena {
+  readonly memory: WasmMemory;
+  private top = 65536; // the module's own data lives in the first page
+  private dynBase = 0;
+  constructor() {
+    this.memory = new WA.Memory({ initial: 1, maximum: WASM_MAX_PAGES, shared: true });
+  }
+  alloc(bytes: number): number {
+    const p = this.top;
+    this.top += Math.ceil(bytes / 64) * 64 + 64;
+    const need = Math.ceil(this.top / 65536) - this.memory.buffer.byteLength / 65536;
+    if (need > 0) {
+      if (this.top > WASM_MAX_PAGES * 65536) throw new BackendError(`wasm backend: needs more than ${WASM_MAX_PAGES / 16} MiB of memory`);
+      this.memory.grow(need);
+    }
+    return p;
+  }
+  /** Ends the static region: later allocations are dynamic (dropped by reset). */
+  seal(): void {
+    this.dynBase = this.top;
+  }
+  reset(): void {
+    this.top = this.dynBase;
+  }
+  f32(p: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, p, n);
+  }
+  f64(p: number, n: number): Float64Array {
+    return new Float64Array(this.memory.buffer, p, n);
+  }
+  i32(p: number, n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, p, n);
+  }
+}
+
+interface PlacedPart {
+  readonly part: RunPart;
+  readonly runs: number;
+  readonly wr: number;
+  readonly segs: number;
+  readonly runAcc: number;
+  /** Stencil blocks, tap records (offset, weight), per-tap dot scratch and f64 accumulators. */
+  readonly blocks: number;
+  readonly nBlocks: number;
+  readonly taps: number;
+  readonly nTaps: number;
+  readonly dot: number;
+  readonly tapAcc: number;
+}
+
+/** The scan machinery of one backend instance (memory, layout, threads), built on first use. */
+class WasmScan {
+  readonly layout: PaddedLayout;
+  private readonly arena = new Arena();
+  private readonly exports: ScanExports;
+  private readonly worker: Worker2 | null;
+  private readonly fwd: PlacedPart[];
+  private readonly bwd: PlacedPart[];
+  private readonly pbs: number[]; // [fwd main, fwd worker, bwd main, bwd worker]
+  private readonly bar: number;
+  private readonly biasP: number;
+  private readonly rateP: number;
+  private readonly gBiasP: number;
+  private readonly gRP: number;
+  private capB = 0;
+  private capKB = 0;
+  private buf = { vIn: 0, act0: 0, act1: 0, acc: 0, gs0: 0, gs1: 0, gc: 0, gvd: 0, V: 0, X: 0, S: 0, G: 0, GX: 0 };
+  private disposed = false;
+  readonly threads: number;
+
+  constructor(private readonly graph: BackendGraph, threads: number) {
+    this.threads = threads;
+    this.layout = paddedLayout(graph, threads);
+    const a = this.arena;
+    this.exports = new WA.Instance(wasmModule(), {
+      env: {
+        memory: a.memory,
+        abort: () => {
+          throw new BackendError('wasm backend aborted');
+        },
+      },
+    }).exports as unknown as ScanExports;
+    const N = graph.nNodes;
+    const place = (part: RunPart): PlacedPart => {
+      const runs = a.alloc(4 * Math.max(1, part.rec.length));
+      a.i32(runs, part.rec.length).set(part.rec);
+      const segs = a.alloc(4 * Math.max(1, part.segs.rec.length));
+      a.i32(segs, part.segs.rec.length).set(part.segs.rec);
+      const st = part.stencil!;
+      const blocks = a.alloc(4 * Math.max(1, st.blocks.length));
+      a.i32(blocks, st.blocks.length).set(st.blocks);
+      const taps = a.alloc(8 * Math.max(1, st.nTaps));
+      a.i32(taps, 2 * st.nTaps).set(st.taps); // offsets; the weights (second words) are written per scan
+      return {
+        part, runs, wr: a.alloc(4 * Math.max(1, part.count)), segs, runAcc: a.alloc(8 * Math.max(1, part.count)),
+        blocks, nBlocks: st.nBlocks, taps, nTaps: st.nTaps, dot: a.alloc(16 * Math.max(1, st.nTaps)), tapAcc: a.alloc(8 * Math.max(1, st.nTaps)),
+      };
+    };
+    this.fwd = this.layout.forward.map(place);
+    this.bwd = this.layout.backward.map(place);
+    this.pbs = [0, 1, 2, 3].map(() => a.alloc(PB_BYTES));
+    this.bar = a.alloc(64);
+    this.biasP = a.alloc(4 * N);
+    this.rateP = a.alloc(4 * N);
+    this.gBiasP = a.alloc(8 * N);
+    this.gRP = a.alloc(8 * N);
+    a.seal();
+    this.worker = threads === 2 ? new Worker2(a.memory) : null;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.worker?.dispose();
+  }
+
+  /** Per-batch and per-chunk buffers for B samples and K steps. */
+  private ensure(B: number, K: number): void {
+    if (B <= this.capB && K * B <= this.capKB) return;
+    const a = this.arena;
+    a.reset();
+    const { nNodes: N } = this.graph;
+    const P = this.layout.P;
+    this.capB = Math.max(B, this.capB);
+    this.capKB = Math.max(K * B, this.capKB);
+    const bn = 4 * this.capB * N;
+    const bp = 4 * this.capB * P;
+    const kbn = 4 * this.capKB * N;
+    const b = this.buf;
+    b.vIn = a.alloc(bn);
+    b.gc = a.alloc(bn);
+    b.gvd = a.alloc(bn);
+    b.act0 = a.alloc(bp);
+    b.act1 = a.alloc(bp);
+    b.acc = a.alloc(bp);
+    b.gs0 = a.alloc(bp);
+    b.gs1 = a.alloc(bp);
+    b.V = a.alloc(kbn);
+    b.X = a.alloc(kbn);
+    b.S = a.alloc(kbn);
+    b.G = a.alloc(kbn);
+    b.GX = a.alloc(kbn);
+    // The padded buffers' padding must read zero: they may hold another layout's values.
+    for (const p of [b.act0, b.act1, b.gs0, b.gs1, b.acc]) a.f32(p, this.capB * P).fill(0);
+  }
+
+  /** Chunk length for B samples and T steps. */
+  private chunk(B: number, T: number): number {
+    return Math.max(1, Math.min(T, Math.floor(CHUNK_BYTES / (5 * 4 * B * this.graph.nNodes))));
+  }
+
+  private setWeights(parts: readonly PlacedPart[], weight: HostArray): void {
+    const g = this.layout.runGroup;
+    const tg = this.layout.tapGroup;
+    for (const p of parts) {
+      const wr = this.arena.f32(p.wr, p.part.count);
+      for (let r = 0; r < p.part.count; r++) wr[r] = weight[g[p.part.rec[4 * r + 3]!]!]!;
+      const taps = this.arena.f32(p.taps, 2 * p.nTaps);
+      const ids = p.part.stencil!.taps;
+      for (let k = 0; k < p.nTaps; k++) taps[2 * k + 1] = weight[tg[ids[2 * k + 1]!]!]!;
+    }
+  }
+
+  /** Fills the parameter block of thread `th` for a forward (kind 0) or backward (kind 1) chunk. */
+  private params(kind: 0 | 1, th: number, B: number, K: number, flags: number, hasG: boolean, hasGX: boolean): number {
+    const a = this.arena;
+    const pb = this.pbs[2 * kind + th]!;
+    const w = a.i32(pb, PB_BYTES / 4);
+    const placed = (kind === 0 ? this.fwd : this.bwd)[th]!;
+    const act = this.graph.activation;
+    const b = this.buf;
+    w[PB.B] = B;
+    w[PB.N] = this.graph.nNodes;
+    w[PB.P] = this.layout.P;
+    w[PB.K] = K;
+    w[PB.ACT] = ACT_IDS[act.type];
+    w[PB.FLAGS] = flags;
+    w[PB.NTH] = this.threads;
+    w[PB.BAR] = this.bar;
+    w[PB.VIN] = b.vIn;
+    w[PB.V] = b.V;
+    w[PB.X] = b.X;
+    w[PB.S] = b.S;
+    w[PB.BIAS] = this.biasP;
+    w[PB.RATE] = this.rateP;
+    w[PB.ACT0] = b.act0;
+    w[PB.ACT1] = b.act1;
+    w[PB.ACC] = b.acc;
+    w[PB.RUNS] = placed.runs;
+    w[PB.NRUNS] = placed.part.count;
+    w[PB.WR] = placed.wr;
+    w[PB.SEGS] = placed.segs;
+    w[PB.NSEGS] = placed.part.segs.count;
+    w[PB.LO] = placed.part.lo;
+    w[PB.HI] = placed.part.hi;
+    const f = a.f64(pb + 4 * PB.A, 2);
+    const k = act.kwargs;
+    f[0] = act.type === 'leakyrelu' ? k.negative_slope! : act.type === 'elu' ? k.alpha! : act.type === 'softplus' ? k.beta! : 0;
+    f[1] = act.type === 'softplus' ? k.threshold! : 0;
+    w[PB.G] = hasG ? b.G : 0;
+    w[PB.GC] = b.gc;
+    w[PB.GVD] = b.gvd;
+    w[PB.GS0] = b.gs0;
+    w[PB.GS1] = b.gs1;
+    w[PB.RUNACC] = placed.runAcc;
+    w[PB.GBIAS] = this.gBiasP;
+    w[PB.GR] = this.gRP;
+    w[PB.GX] = hasGX ? b.GX : 0;
+    w[PB.BLOCKS] = placed.blocks;
+    w[PB.NBLOCKS] = placed.nBlocks;
+    w[PB.TAPS] = placed.taps;
+    w[PB.DOT] = placed.dot;
+    w[PB.TAPACC] = placed.tapAcc;
+    return pb;
+  }
+
+  /** Runs a chunk on every thread. */
+  private run(kind: 0 | 1, B: number, K: number, flags: number, hasG = false, hasGX = false): void {
+    const pb0 = this.params(kind, 0, B, K, flags, hasG, hasGX);
+    const fn = kind === 0 ? 'scanForward' : 'scanBackward';
+    if (this.worker) {
+      const pb1 = this.params(kind, 1, B, K, flags, hasG, hasGX);
+      this.arena.i32(this.bar, 2).fill(0);
+      this.worker.start(FNS.indexOf(fn), pb1);
+      let failure: unknown = null;
+      try {
+        this.exports[fn](pb0);
+      } catch (e) {
+        failure = e;
+      }
+      this.worker.wait();
+      if (failure) throw failure;
+    } else this.exports[fn](pb0);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new BackendError('wasm backend: used after dispose()');
+  }
+
+  /** Whether every state of the last forward pass was finite (the threads' probes). */
+  private finiteProbe(): boolean {
+    return this.pbs.slice(0, this.threads).every((pb) => !Number.isNaN(this.arena.f32(pb + 4 * PB.PROBE, 1)[0]!));
+  }
+
+  forward(r: ScanRequest, bias: HostArray, rate: HostArray, weight: HostArray): { out: Float32Array; traj: Float32Array | null; syn: Float32Array | null; finite: boolean } {
+    this.live();
+    const { batch: B, steps: T } = r;
+    const N = this.graph.nNodes;
+    const a = this.arena;
+    const K = this.chunk(B, T);
+    this.ensure(B, K);
+    const b = this.buf;
+    a.f32(this.biasP, N).set(bias);
+    a.f32(this.rateP, N).set(rate);
+    this.setWeights(this.fwd, weight);
+    a.f32(b.acc, B * this.layout.P).fill(0); // the scans leave zeros at real positions; a failed one may not
+    const out = new Float32Array(r.record === 'all' ? B * T * N : B * N);
+    const traj = r.record === 'all' ? out : r.save ? new Float32Array(B * T * N) : null;
+    const syn = r.save ? new Float32Array(T * B * N) : null;
+    const x = r.x as Float32Array;
+    a.f32(b.vIn, B * N).set(r.v0 as Float32Array);
+    let finite = true;
+    for (let t0 = 0; t0 < T; t0 += K) {
+      const k1 = Math.min(K, T - t0);
+      // input frames in: host (B, T, N) -> chunk (K, B, N)
+      const X = a.f32(b.X, k1 * B * N);
+      if (B === 1) X.set(x.subarray(t0 * N, (t0 + k1) * N));
+      else for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) X.set(x.subarray((s * T + t0 + k) * N, (s * T + t0 + k + 1) * N), (k * B + s) * N);
+      this.run(0, B, k1, syn ? 1 : 0);
+      finite &&= this.finiteProbe();
+      const V = a.f32(b.V, k1 * B * N);
+      if (traj) {
+        if (B === 1) traj.set(V, t0 * N);
+        else for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) traj.set(V.subarray((k * B + s) * N, (k * B + s + 1) * N), (s * T + t0 + k) * N);
+      }
+      if (syn) syn.set(a.f32(b.S, k1 * B * N), t0 * B * N);
+      a.f32(b.vIn, B * N).set(V.subarray((k1 - 1) * B * N, k1 * B * N));
+    }
+    if (r.record === 'last') out.set(a.f32(b.vIn, B * N));
+    return { out, traj, syn, finite };
+  }
+
+  backward(
+    r: ScanRequest, saved: WasmSaved, gOut: Float32Array, bias: HostArray, rate: HostArray, weight: HostArray,
+    needs: { v0: boolean; x: boolean; bias: boolean; rate: boolean; weight: boolean },
+  ): { v0: Float32Array | null; x: Float32Array | null; bias: Float32Array | null; rate: Float32Array | null; weight: Float32Array | null } {
+    this.live();
+    const { batch: B, steps: T } = r;
+    const N = this.graph.nNodes;
+    const a = this.arena;
+    const K = this.chunk(B, T);
+    this.ensure(B, K);
+    const b = this.buf;
+    a.f32(this.biasP, N).set(bias);
+    a.f32(this.rateP, N).set(rate);
+    this.setWeights(this.bwd, weight);
+    a.f32(b.acc, B * this.layout.P).fill(0);
+    a.f64(this.gBiasP, N).fill(0);
+    a.f64(this.gRP, N).fill(0);
+    for (const p of this.bwd) {
+      a.f64(p.runAcc, Math.max(1, p.part.count)).fill(0);
+      a.f64(p.tapAcc, Math.max(1, p.nTaps)).fill(0);
+    }
+    const gc = a.f32(b.gc, B * N);
+    if (r.record === 'last') gc.set(gOut);
+    else gc.fill(0);
+    const gX = needs.x ? new Float32Array(B * T * N) : null;
+    const flags = needs.weight ? 4 : 0;
+    const { traj, d, v0 } = saved;
+    const lastStart = Math.floor((T - 1) / K) * K;
+    for (let t0 = lastStart; t0 >= 0; t0 -= K) {
+      const k1 = Math.min(K, T - t0);
+      const V = a.f32(b.V, k1 * B * N);
+      const G = a.f32(b.G, k1 * B * N);
+      // the state before each step and the output gradient after it: (K, B, N)
+      for (let k = 0; k < k1; k++) {
+        const t = t0 + k;
+        for (let s = 0; s < B; s++) {
+          const o = (k * B + s) * N;
+          V.set(t === 0 ? v0.subarray(s * N, (s + 1) * N) : traj.subarray((s * T + t - 1) * N, (s * T + t) * N), o);
+          if (r.record === 'all') G.set(gOut.subarray((s * T + t) * N, (s * T + t + 1) * N), o);
+        }
+      }
+      a.f32(b.S, k1 * B * N).set(d.subarray(t0 * B * N, (t0 + k1) * B * N));
+      this.run(1, B, k1, flags, r.record === 'all', gX !== null);
+      if (gX) {
+        const GX = a.f32(b.GX, k1 * B * N);
+        for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) gX.set(GX.subarray((k * B + s) * N, (k * B + s + 1) * N), (s * T + t0 + k) * N);
+      }
+    }
+    let gw: Float32Array | null = null;
+    if (needs.weight) {
+      const acc = new Float64Array(weight.length);
+      const g = this.layout.runGroup;
+      const tg = this.layout.tapGroup;
+      for (const p of this.bwd) {
+        const ra = a.f64(p.runAcc, p.part.count);
+        for (let k = 0; k < p.part.count; k++) acc[g[p.part.rec[4 * k + 3]!]!]! += ra[k]!;
+        const ta = a.f64(p.tapAcc, p.nTaps);
+        const ids = p.part.stencil!.taps;
+        for (let k = 0; k < p.nTaps; k++) acc[tg[ids[2 * k + 1]!]!]! += ta[k]!;
+      }
+      gw = Float32Array.from(acc);
+    }
+    const v0Grad = needs.v0 ? (T === 0 && r.record === 'all' ? new Float32Array(B * N) : Float32Array.from(a.f32(b.gc, B * N))) : null;
+    return {
+      v0: v0Grad,
+      x: gX,
+      bias: needs.bias ? Float32Array.from(a.f64(this.gBiasP, N)) : null,
+      rate: needs.rate ? Float32Array.from(a.f64(this.gRP, N)) : null,
+      weight: gw,
+    };
+  }
+}
+
+/** What the forward pass keeps for the VJP: every state, and each step's d = bias - v + syn + x, (T, B, N). */
+interface WasmSaved {
+  readonly traj: Float32Array;
+  readonly d: Float32Array;
+  readonly v0: Float32Array;
+}
+
+/** The 'wasm' backend's fused 'ppneuron' model. */
+function wasmPpneuron(instance: WasmInstance, graph: BackendGraph): FusedSimulator {
+  return {
+    model: PPNEURON_MODEL,
+    // float32, weights one per edge group (flyvis's default sharing) and finite (a non-finite
+    // weight times the padding's zeros would not stay zero); the js backend runs the rest.
+    supports: ({ dtype, inputs }) => {
+      if (dtype !== 'float32' || !graph.groups) return false;
+      const w = inputs.weight;
+      if (!w || w.length !== graph.groups.representative.length || !Object.values(inputs).every((x) => x instanceof Float32Array)) return false;
+      for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i]!)) return false;
+      return true;
+    },
+    forward(r) {
+      checkScan(graph, r);
+      const { bias, rate, weight } = ppneuronInputs(graph, r);
+      const scan = instance.scan();
+      const { out, traj, syn, finite } = scan.forward(r, bias, rate, weight);
+      const saved: WasmSaved | undefined = r.save ? { traj: traj!, d: syn!, v0: (r.v0 as Float32Array).slice() } : undefined;
+      return { output: hostArray(out, r.record === 'all' ? [r.batch, r.steps, graph.nNodes] : [r.batch, graph.nNodes]), finite, ...(saved ? { saved } : {}) };
+    },
+    backward(r, fwd, gOut, needs) {
+      const saved = fwd.saved as WasmSaved | undefined;
+      if (saved === undefined) throw new BackendError('scan backward: the forward pass kept nothing (it ran while no tape was recording)');
+      const { bias, rate, weight } = ppneuronInputs(graph, r);
+      const g = instance.scan().backward(r, saved, gOut as Float32Array, bias, rate, weight, {
+        v0: needs.v0, x: needs.x, bias: needs.inputs.bias ?? false, rate: needs.inputs.rate ?? false, weight: needs.inputs.weight ?? false,
+      });
+      return { v0: g.v0, x: g.x, inputs: { bias: g.bias, rate: g.rate, weight: g.weight } };
+    },
+  };
+}
+
+interface WasmInstance extends BackendInstance {
+  scan(): WasmScan;
+}
+
+function threadsFor(options: BackendOptions): number {
+  const want = options.kernel === 'wasm-threads' ? 2 : (options.threads ?? 1);
+  if (!Number.isInteger(want) || want < 1) throw new BackendError(`threads: expected a positive integer, got ${want}`);
+  // Two threads where the platform can start a worker on shared memory; else one.
+  return want >= 2 && platform().startWasmWorker ? 2 : 1;
+}
+
+export const wasmBackend: Backend = {
+  name: 'wasm',
+  kernels: ['wasm-threads'],
+  available: () => wasmAvailable(),
+  create(graph: BackendGraph, options: BackendOptions = {}): BackendInstance {
+    if (options.kernel !== undefined && options.kernel !== 'wasm' && options.kernel !== 'wasm-threads') {
+      throw new BackendError(`the wasm backend runs the kernels wasm and wasm-threads, not '${options.kernel}'`);
+    }
+    const threads = threadsFor(options);
+    let scan: WasmScan | undefined;
+    const kernels = new Map<boolean, SynapseKernel>();
+    const edges = { nNodes: graph.nNodes, source: graph.source, target: graph.target };
+    let fused: ((model: string) => FusedSimulator | undefined) | undefined;
+    let disposed = false;
+    const instance: WasmInstance = {
+      backend: 'wasm',
+      kernelName: threads === 2 ? 'wasm-threads' : 'wasm',
+      scan: () => {
+        if (disposed) throw new BackendError('wasm backend: used after dispose()');
+        return (scan ??= new WasmScan(graph, threads));
+      },
+      fused: (model) => (fused ??= fusedLookup(instance, graph))(model),
+      synapseKernel(o = { grouped: true }) {
+        const grouped = o.grouped && graph.groups !== undefined;
+        let k = kernels.get(grouped);
+        if (k === undefined) {
+          k = createSynapseKernel(edges, graph.activation, {
+            kernel: threads === 2 ? 'wasm-threads' : 'wasm',
+            ...(grouped ? { weightGroups: graph.groups!.index } : {}),
+          });
+          kernels.set(grouped, k);
+        }
+        return k;
+      },
+      dispose() {
+        disposed = true;
+        scan?.dispose();
+        for (const k of kernels.values()) k.dispose?.();
+        kernels.clear();
+      },
+    };
+    return instance;
+  },
+};
+
+registerBackend(wasmBackend, 10);
+registerFusedModel('wasm', PPNEURON_MODEL, (instance, graph) => wasmPpneuron(instance as WasmInstance, graph));
