@@ -3,7 +3,7 @@
 // and 3 overlapping vertical splits, BoxEye mean (luminance) and sum (flow / height, y up),
 // flyvis's scene-name train/validation split, 19-frame random crops resampled to dt, and
 // errors naming the file for bad input.
-import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,13 +163,21 @@ describe('bad input names the file and what was expected', () => {
     expect(() => new SintelFlow(root, { ...small, nFrames: 30 })).toThrow(/training\/final: expected scene folders with at least 31 frames each, found none among 3/);
   });
 
-  it('missing or extra flow files, stray files in a scene folder', () => {
+  it('missing frames or flow files, mismatched flow names, stray files in a scene folder, no frames at all', () => {
     const a = copy('missing-flo');
     unlinkSync(join(a, 'training/flow/alley_1/frame_0005.flo'));
     expect(() => new SintelFlow(a, small)).toThrow(/training\/flow\/alley_1: expected 22 .flo files \(one per pair of the 23 frames in .*training\/final\/alley_1\), found 21/);
     const b = copy('stray');
     writeFileSync(join(b, 'training/final/ambush_2/notes.txt'), 'x');
     expect(() => new SintelFlow(b, small)).toThrow(/ambush_2\/notes.txt: unexpected entry, expected only PNG frames/);
+    const d = copy('missing-frame');
+    unlinkSync(join(d, 'training/final/alley_1/frame_0007.png'));
+    expect(() => new SintelFlow(d, small)).toThrow(/training\/flow\/alley_1: expected 21 .flo files \(one per pair of the 22 frames/);
+    unlinkSync(join(d, 'training/flow/alley_1/frame_0022.flo'));
+    expect(() => new SintelFlow(d, small)).toThrow(/training\/flow\/alley_1\/frame_0007.flo: expected frame_0008.flo here \(the flow from frame_0008.png to frame_0009.png\)/);
+    const e = join(tmp, 'empty');
+    mkdirSync(join(e, 'training/final'), { recursive: true });
+    expect(() => new SintelFlow(e, small)).toThrow(/training\/final: expected scene folders with at least 20 frames each, found none among 0/);
     const c = copy('no-flow-dir');
     rmSync(join(c, 'training/flow/ambush_2'), { recursive: true });
     expect(() => new SintelFlow(c, small)).toThrow(/training\/flow\/ambush_2: not found/);

@@ -195,6 +195,12 @@ export class SintelDataset implements FlowDataset {
       const flows = source.flowFiles(scene);
       if (flows.length !== frames.length - 1)
         throw new FlowDatasetError(`${source.flowPath(scene)}: expected ${frames.length - 1} .flo files (one per pair of the ${frames.length} frames in ${source.framePath(scene)}), found ${flows.length}`);
+      // flow t is frame t's forward flow (Sintel names them alike: frame_0001.png, frame_0001.flo)
+      const stem = (f: string): string => f.replace(/\.[^.]*$/, '');
+      flows.forEach((f, t) => {
+        if (stem(f) !== stem(frames[t]!))
+          throw new FlowDatasetError(`${source.flowPath(scene, f)}: expected ${stem(frames[t]!)}.flo here (the flow from ${frames[t]} to ${frames[t + 1]}), as Sintel names flows after their first frame`);
+      });
       const entry: SceneEntry = { index, scene, frames, flows };
       for (let j = 0; j < this.verticalSplits; j++) entries.set(`sequence_${String(index).padStart(2, '0')}_${scene}_split_${String(j).padStart(2, '0')}`, { entry, split: j });
     });
