@@ -6,7 +6,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ACTIVATION_NAMES, type Activation, makeActivation } from '../src/kernels/activation.ts';
 import { type KernelName, createSynapseKernel, listKernels } from '../src/kernels/index.ts';
-import { eulerBackward, eulerForward } from '../src/kernels/euler.ts';
 import { type EdgeIndex, type SynapseKernel, scatterSynapseKernel } from '../src/kernels/synapse.ts';
 
 const FAST: KernelName[] = ['csr', 'runs', 'wasm', 'wasm-threads', 'gpujs'];
@@ -213,98 +212,3 @@ describe.each(FAST)('%s kernel agrees with scatter', (name) => {
   });
 });
 
-/** Equal values (===, NaN equal to NaN). */
-function expectSame(what: string, got: ArrayLike<number>, ref: ArrayLike<number>): void {
-  for (let i = 0; i < ref.length; i++) {
-    if (!(got[i] === ref[i] || (Number.isNaN(got[i]) && Number.isNaN(ref[i])))) expect.fail(`${what}[${i}] = ${got[i]} but the unfused step gives ${ref[i]}`);
-  }
-}
-
-/**
- * The kernels' fused Euler step (eulerForward / eulerBackward) against the same kernel's forward
- * and backward composed with euler.ts: the same values, every output alone or together.
- */
-function fusedAgrees(kernel: SynapseKernel, c: Case, need: readonly boolean[]): void {
-  const { edges, batch: B, w, v, g, act } = c;
-  void act;
-  const N = edges.nNodes;
-  const bound = kernel.bind(w);
-  if (!bound.eulerForward || !bound.eulerBackward) return;
-  let rng = 12345 + B * 7 + N;
-  const rand = (): number => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const x = Float32Array.from({ length: B * N }, () => rand() * 2 - 1);
-  const bias = Float32Array.from({ length: N }, () => rand() * 2 - 1);
-  const r = Float32Array.from({ length: N }, () => (rand() < 0.2 ? 1 : rand()));
-  // forward
-  const s = new Float32Array(B * N);
-  const out = new Float32Array(B * N).fill(Number.NaN);
-  bound.eulerForward(v, x, bias, r, B, out, s);
-  const sRef = new Float32Array(B * N);
-  bound.forward(v, B, sRef);
-  const outRef = new Float32Array(B * N);
-  eulerForward(v, sRef, x, bias, r, B, N, outRef);
-  expectSame(`${kernel.name} fused Euler forward`, out, outRef);
-  expectSame(`${kernel.name} fused Euler synaptic input`, s, sRef);
-  const out2 = new Float32Array(B * N);
-  bound.eulerForward(v, x, bias, r, B, out2, null);
-  expectSame(`${kernel.name} fused Euler forward (no s)`, out2, outRef);
-  // other bias and rate arrays on the same binding are read, not the ones it saw before
-  const bias2 = bias.map((b) => b * 0.5 - 0.25);
-  const r2 = r.map((q) => q * 0.5);
-  bound.eulerForward(v, x, bias2, r2, B, out2, null);
-  const outRef2 = new Float32Array(B * N);
-  eulerForward(v, sRef, x, bias2, r2, B, N, outRef2);
-  expectSame(`${kernel.name} fused Euler forward (new bias and rate)`, out2, outRef2);
-  // backward, per edge and (when offered) per group
-  for (const perGroup of bound.backwardGroups ? [false, true] : [false]) {
-    const W = perGroup ? kernel.nGroups! : w.length;
-    const [nv, nb, nr, nx, nw] = need;
-    const mk = (on: boolean | undefined, n: number, fill = 0): Float32Array | null => (on ? new Float32Array(n).fill(fill) : null);
-    const gv = mk(nv, B * N, Number.NaN), gB = mk(nb, N, Number.NaN), gR = mk(nr, N, Number.NaN), gX = mk(nx, B * N, Number.NaN), gw = mk(nw, W, 0.5);
-    bound.eulerBackward(g, v, s, x, bias, r, B, gv, gB, gR, gX, gw, perGroup);
-    const gvRef = mk(nv, B * N), gBRef = mk(nb, N), gRRef = mk(nr, N), gXRef = mk(nx, B * N), gwRef = mk(nw, W, 0.5);
-    const gs = new Float32Array(B * N);
-    eulerBackward(g, v, sRef, x, bias, r, B, N, gvRef, gs, gBRef, gRRef, gXRef);
-    if (gvRef || gwRef) {
-      if (perGroup) bound.backwardGroups!(v, gs, B, gvRef, gwRef);
-      else bound.backward(v, gs, B, gvRef, gwRef);
-    }
-    const what = `${kernel.name} fused Euler backward${perGroup ? ' (groups)' : ''}`;
-    if (gv) expectSame(`${what} gv`, gv, gvRef!);
-    if (gB) expectSame(`${what} gBias`, gB, gBRef!);
-    if (gR) expectSame(`${what} gR`, gR, gRRef!);
-    if (gX) expectSame(`${what} gX`, gX, gXRef!);
-    if (gw) expectSame(`${what} gw`, gw, gwRef!);
-  }
-}
-
-const needs = fc.array(fc.boolean(), { minLength: 5, maxLength: 5 });
-
-describe.each(FAST)('%s kernel: the fused Euler step equals forward / backward with euler.ts', (name) => {
-  it.skipIf(!available.has(name))('on random graphs', () => {
-    fc.assert(
-      fc.property(randomGraph, needs, (c, need) => {
-        const k = createSynapseKernel(c.edges, c.act, { kernel: name });
-        try {
-          fusedAgrees(k, c, need);
-        } finally {
-          k.dispose?.();
-        }
-      }),
-      { numRuns: Math.ceil(RUNS[name]! / 2) },
-    );
-  });
-  it.skipIf(!available.has(name))('on hex-lattice graphs with weight groups', () => {
-    fc.assert(
-      fc.property(latticeGraph, needs, (c, need) => {
-        const k = createSynapseKernel(c.edges, c.act, { kernel: name, weightGroups: c.groups! });
-        try {
-          fusedAgrees(k, c, need);
-        } finally {
-          k.dispose?.();
-        }
-      }),
-      { numRuns: Math.ceil(RUNS[name]! / 2) },
-    );
-  });
-});

@@ -33,27 +33,6 @@ export interface BoundSynapses {
    * caller's group id, so gGroup has max id + 1 entries), without touching per-edge memory.
    */
   backwardGroups?(v: Float32Array, gOut: Float32Array, batch: number, gv: Float32Array | null, gGroup: Float32Array | null): void;
-  /**
-   * Optional fused Euler step (euler.ts): out = eulerForward(v, syn(v), x, bias, r), with the
-   * same results as forward then eulerForward; s, when not null, gets syn(v). v, x, out, s are
-   * batch * nNodes; bias and r per node. A kernel may keep bias and r between calls on the same
-   * bound object while they are the same arrays: do not write into them in between.
-   */
-  eulerForward?(
-    v: Float32Array, x: Float32Array, bias: Float32Array, r: Float32Array, batch: number,
-    out: Float32Array, s: Float32Array | null,
-  ): void;
-  /**
-   * Optional fused VJP of eulerForward: euler.ts eulerBackward for upstream gradient g (s: the
-   * synaptic input forward saved), then backward (perGroup false) or backwardGroups (perGroup
-   * true) on gs, with the same results. gv, gBias, gR, gX are overwritten (gv includes the path
-   * through the synapses), gw accumulated; any may be null. bias and r: as for eulerForward.
-   */
-  eulerBackward?(
-    g: Float32Array, v: Float32Array, s: Float32Array, x: Float32Array, bias: Float32Array, r: Float32Array, batch: number,
-    gv: Float32Array | null, gBias: Float32Array | null, gR: Float32Array | null, gX: Float32Array | null,
-    gw: Float32Array | null, perGroup: boolean,
-  ): void;
 }
 
 export interface BindOptions {

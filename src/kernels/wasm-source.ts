@@ -294,9 +294,7 @@ export function finishGv(d: usize, acc: usize, gv: usize, N: i32, B: i32, n0: i3
   }
 }
 
-// ---- the fused Euler step (euler.ts, in f64 lanes as there, so results match it exactly) ----
-// Batch-major arrays (b*N + n), per-node bias and r; vectors of 4 nodes, then a scalar tail.
-
+// f32x4 <-> two f64x2 halves (the scan's Euler update runs on f64 lanes, as ppneuron-step.ts)
 @inline function lo(a: v128): v128 {
   return f64x2.promote_low_f32x4(a);
 }
@@ -309,135 +307,6 @@ export function finishGv(d: usize, acc: usize, gv: usize, N: i32, B: i32, n0: i3
 // v + r * (bias - v + s + x) on f64 lanes
 @inline function upd(v: v128, r: v128, bias: v128, s: v128, x: v128): v128 {
   return f64x2.add(v, f64x2.mul(r, f64x2.add(f64x2.add(f64x2.sub(bias, v), s), x)));
-}
-
-// out = v + r * (bias - v + syn + x) (euler.ts eulerForward). Nodes outer (4 at a time), samples
-// inner, so bias and r are widened once per 4 nodes.
-export function eulerUpdate(syn: usize, v: usize, x: usize, bias: usize, r: usize, out: usize, N: i32, B: i32): void {
-  const row = <usize>N << 2;
-  let n = 0;
-  for (; n + 4 <= N; n += 4) {
-    const o = <usize>n << 2;
-    const Bi = v128.load(bias + o);
-    const R = v128.load(r + o);
-    const bl = lo(Bi), bh = hi(Bi), rl = lo(R), rh = hi(R);
-    let i = o;
-    for (let b = 0; b < B; b++, i += row) {
-      const S = v128.load(syn + i);
-      const V = v128.load(v + i);
-      const X = v128.load(x + i);
-      v128.store(out + i, pack(upd(lo(V), rl, bl, lo(S), lo(X)), upd(hi(V), rh, bh, hi(S), hi(X))));
-    }
-  }
-  for (; n < N; n++) {
-    const o = <usize>n << 2;
-    const bn = <f64>load<f32>(bias + o);
-    const rn = <f64>load<f32>(r + o);
-    let i = o;
-    for (let b = 0; b < B; b++, i += row) {
-      const vi = <f64>load<f32>(v + i);
-      store<f32>(out + i, <f32>(vi + rn * (bn - vi + <f64>load<f32>(syn + i) + <f64>load<f32>(x + i))));
-    }
-  }
-}
-
-// gs = f32(g * r) (the fused Euler VJP's gradient into syn).
-export function eulerGs(g: usize, r: usize, gs: usize, N: i32, B: i32): void {
-  for (let b = 0; b < B; b++) {
-    const off = <usize>(b * N) << 2;
-    let n = 0;
-    for (; n + 4 <= N; n += 4) {
-      const o = <usize>n << 2;
-      const G = v128.load(g + off + o);
-      const R = v128.load(r + o);
-      v128.store(gs + off + o, pack(f64x2.mul(lo(G), lo(R)), f64x2.mul(hi(G), hi(R))));
-    }
-    for (; n < N; n++) {
-      const o = <usize>n << 2;
-      store<f32>(gs + off + o, <f32>(<f64>load<f32>(g + off + o) * <f64>load<f32>(r + o)));
-    }
-  }
-}
-
-// The rest of the fused Euler VJP (euler.ts eulerBackward, then finishGv), with gr = g r (f64):
-// gv = f32(g - gr) + act'(v) * acc (f32 ops, as finishGv; no acc term when acc == 0; gv may alias
-// acc), gX = f32(gr) (may alias s), gBias[n] = sum_b gr, gR[n] = sum_b g (bias - v + s + x)
-// (f32 accumulators rounded after each sample, f64 terms). Outputs at 0 are skipped. d = v
-// (relu != 0) or act'(v). Nodes outer (4 at a time), samples inner.
-export function eulerGrad(g: usize, v: usize, s: usize, x: usize, bias: usize, r: usize, d: usize, acc: usize, gv: usize, gX: usize, gBias: usize, gR: usize, N: i32, B: i32, relu: i32): void {
-  const zero = f32x4.splat(0);
-  const one = f32x4.splat(1);
-  const row = <usize>N << 2;
-  let n = 0;
-  for (; n + 4 <= N; n += 4) {
-    const o = <usize>n << 2;
-    const R = v128.load(r + o);
-    const Bi = v128.load(bias + o);
-    const rl = lo(R), rh = hi(R), bl = lo(Bi), bh = hi(Bi);
-    let sb = zero;
-    let sr = zero;
-    let i = o;
-    for (let b = 0; b < B; b++, i += row) {
-      const G = v128.load(g + i);
-      const gl = lo(G);
-      const gh = hi(G);
-      const grl = f64x2.mul(gl, rl);
-      const grh = f64x2.mul(gh, rh);
-      if (gv != 0) {
-        let out = pack(f64x2.sub(gl, grl), f64x2.sub(gh, grh));
-        if (acc != 0) {
-          const D = v128.load(d + i);
-          const f = relu != 0 ? v128.and(f32x4.gt(D, zero), one) : D;
-          out = f32x4.add(out, f32x4.mul(f, v128.load(acc + i)));
-        }
-        v128.store(gv + i, out);
-      }
-      const V = v128.load(v + i);
-      const S = v128.load(s + i);
-      const X = v128.load(x + i);
-      const tl = f64x2.mul(gl, f64x2.add(f64x2.add(f64x2.sub(bl, lo(V)), lo(S)), lo(X)));
-      const th = f64x2.mul(gh, f64x2.add(f64x2.add(f64x2.sub(bh, hi(V)), hi(S)), hi(X)));
-      const gr32 = pack(grl, grh);
-      if (b == 0) {
-        // 0 + t rounds as t alone
-        sb = gr32;
-        sr = pack(tl, th);
-      } else {
-        sb = pack(f64x2.add(lo(sb), grl), f64x2.add(hi(sb), grh));
-        sr = pack(f64x2.add(lo(sr), tl), f64x2.add(hi(sr), th));
-      }
-      if (gX != 0) v128.store(gX + i, gr32);
-    }
-    if (gBias != 0) v128.store(gBias + o, sb);
-    if (gR != 0) v128.store(gR + o, sr);
-  }
-  for (; n < N; n++) {
-    const o = <usize>n << 2;
-    const rn = <f64>load<f32>(r + o);
-    const bn = <f64>load<f32>(bias + o);
-    let sb: f32 = 0;
-    let sr: f32 = 0;
-    let i = o;
-    for (let b = 0; b < B; b++, i += row) {
-      const gi = <f64>load<f32>(g + i);
-      const gr = gi * rn;
-      if (gv != 0) {
-        let out = <f32>(gi - gr);
-        if (acc != 0) {
-          const dv = load<f32>(d + i);
-          const f: f32 = relu != 0 ? (dv > 0 ? 1 : 0) : dv;
-          out = out + f * load<f32>(acc + i);
-        }
-        store<f32>(gv + i, out);
-      }
-      const t = gi * (bn - <f64>load<f32>(v + i) + <f64>load<f32>(s + i) + <f64>load<f32>(x + i));
-      sb = <f32>(<f64>sb + gr);
-      sr = <f32>(<f64>sr + t);
-      if (gX != 0) store<f32>(gX + i, <f32>gr);
-    }
-    if (gBias != 0) store<f32>(gBias + o, sb);
-    if (gR != 0) store<f32>(gR + o, sr);
-  }
 }
 
 export function zero(p: usize, bytes: usize): void {

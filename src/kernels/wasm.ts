@@ -26,12 +26,9 @@ interface Exports {
   toNodeMajor(x: number, y: number, N: number, B: number, n0: number, n1: number, relu: number): void;
   toBatchMajor(x: number, y: number, N: number, B: number, n0: number, n1: number): void;
   finishGv(d: number, acc: number, gv: number, N: number, B: number, n0: number, n1: number, relu: number): void;
-  eulerUpdate(syn: number, v: number, x: number, bias: number, r: number, out: number, N: number, B: number): void;
-  eulerGs(g: number, r: number, gs: number, N: number, B: number): void;
-  eulerGrad(g: number, v: number, s: number, x: number, bias: number, r: number, d: number, acc: number, gv: number, gX: number, gBias: number, gR: number, N: number, B: number, relu: number): void;
   zero(p: number, bytes: number): void;
 }
-const FNS = ['axpyRunsW', 'axpyRunsE', 'dotRuns', 'gwRuns', 'dotAxpyRuns', 'reduceGroups', 'toNodeMajor', 'toBatchMajor', 'finishGv', 'eulerUpdate', 'eulerGs', 'eulerGrad', 'zero'] as const;
+const FNS = ['axpyRunsW', 'axpyRunsE', 'dotRuns', 'gwRuns', 'dotAxpyRuns', 'reduceGroups', 'toNodeMajor', 'toBatchMajor', 'finishGv', 'zero'] as const;
 type Fn = (typeof FNS)[number];
 
 function instantiate(memory: WasmMemory): Exports {
@@ -246,11 +243,6 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
   // Batch buffers, reallocated when a larger batch arrives.
   let cap = 0;
   let vP = 0, aP = 0, gP = 0, accP = 0, tP = 0;
-  // The fused Euler step's batch buffers (x, s, out, act'), allocated on its first use.
-  let eulerCap = 0;
-  let xP = 0, sP = 0, oP = 0, dP = 0;
-  // Per-node buffers of the fused Euler step: bias, r, and the gradients of both.
-  const biasP = alloc(4 * N), rP = alloc(4 * N), gBiasP = alloc(4 * N), gRP = alloc(4 * N);
   const ensureBatch = (B: number): void => {
     if (B <= cap) return;
     cap = B;
@@ -260,16 +252,6 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
     gP = alloc(bytes);
     accP = alloc(bytes);
     tP = alloc(bytes);
-  };
-  const ensureEuler = (B: number): void => {
-    ensureBatch(B);
-    if (B <= eulerCap) return;
-    eulerCap = B;
-    const bytes = 4 * B * N;
-    xP = alloc(bytes);
-    sP = alloc(bytes);
-    oP = alloc(bytes);
-    dP = alloc(bytes);
   };
   const helper = threads === 2 ? new Helper(memory) : null;
   const exec = (calls: Call[], own: Call[]): void => {
@@ -290,7 +272,6 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
   };
 
   let loaded: object | null = null;
-  let nodeParams: { owner: object | null; bias: Float32Array | null; r: Float32Array | null } = { owner: null, bias: null, r: null };
   let disposed = false;
   const live = (): void => {
     if (disposed) throw new KernelError(`${threads === 2 ? 'wasm-threads' : 'wasm'} kernel: used after dispose()`);
@@ -321,14 +302,6 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
         if (wRun) for (const p of [...fwd, ...bwd]) f32(p.wPtr, p.n).set(p.orig.length === runs.count ? wRun : Float32Array.from(p.orig, (r) => wRun[r]!));
         else f32(wEdgePtr, E).set(wCopy!);
         loaded = token;
-      };
-      // bias and r of the fused Euler step: per node, fixed during a pass (see BoundSynapses),
-      // so copied into wasm memory only when another array (or another binding) comes.
-      const loadNodeParams = (bias: Float32Array, r: Float32Array): void => {
-        if (nodeParams.owner === token && nodeParams.bias === bias && nodeParams.r === r) return;
-        f32(biasP, N).set(bias);
-        f32(rP, N).set(r);
-        nodeParams = { owner: token, bias, r };
       };
       /** accP (zeroed by the caller) += the forward runs over aP. */
       const forwardRuns = (B: number): void => {
@@ -414,73 +387,6 @@ export function wasmSynapseKernel(edges: EdgeIndex, activation: Activation, opti
         backward(v, gOut, batch, gv, gw) {
           checkBackward(v, gOut, batch, gv, gw, N, E);
           gradients(v, gOut, batch, gv, gw, null);
-        },
-        eulerForward(v, xIn, bias, r, batch, out, s) {
-          live();
-          checkForward(v, batch, out, N);
-          const B = batch;
-          checkLength('input', xIn, B * N);
-          checkLength('bias', bias, N);
-          checkLength('rate', r, N);
-          if (s) checkLength('synaptic input', s, B * N);
-          ensureEuler(B);
-          load();
-          activate(v, B); // also copies v to vP
-          f32(xP, B * N).set(xIn);
-          loadNodeParams(bias, r);
-          x.zero(accP, 4 * B * N);
-          forwardRuns(B);
-          // syn, batch-major (B = 1: the layouts coincide)
-          const syn = B === 1 ? accP : sP;
-          if (B !== 1) x.toBatchMajor(accP, sP, N, B, 0, N);
-          x.eulerUpdate(syn, vP, xP, biasP, rP, oP, N, B);
-          out.set(f32(oP, B * N));
-          if (s) s.set(f32(syn, B * N));
-        },
-        eulerBackward(g, v, s, xIn, bias, r, batch, gv, gBias, gR, gX, gw, perGroup) {
-          live();
-          const B = batch;
-          checkLength('upstream gradient', g, B * N);
-          checkLength('activity', v, B * N);
-          checkLength('synaptic input', s, B * N);
-          checkLength('input', xIn, B * N);
-          checkLength('bias', bias, N);
-          checkLength('rate', r, N);
-          if (gv) checkLength('activity gradient', gv, B * N);
-          if (gBias) checkLength('bias gradient', gBias, N);
-          if (gR) checkLength('rate gradient', gR, N);
-          if (gX) checkLength('input gradient', gX, B * N);
-          if (perGroup && !grouped) throw new KernelError('eulerBackward: per-group weight gradients need a kernel built with weightGroups');
-          if (gw) checkLength(perGroup ? 'group weight gradient' : 'weight gradient', gw, perGroup ? runs.groupSlots : E);
-          ensureEuler(B);
-          load();
-          f32(tP, B * N).set(g);
-          f32(vP, B * N).set(v);
-          f32(sP, B * N).set(s);
-          f32(xP, B * N).set(xIn);
-          loadNodeParams(bias, r);
-          // gs = g r: batch-major at oP, node-major at gP (B = 1: the same)
-          x.eulerGs(tP, rP, B === 1 ? gP : oP, N, B);
-          if (B !== 1) x.toNodeMajor(oP, gP, N, B, 0, N, 0);
-          const runKernel = gv !== null || gw !== null;
-          if (gw) {
-            if (relu) x.toNodeMajor(vP, aP, N, B, 0, N, 1);
-            else {
-              applyActivation(activation, v, f32(dP, B * N));
-              x.toNodeMajor(dP, aP, N, B, 0, N, 0);
-            }
-          }
-          if (runKernel) adjointRuns(B, gv !== null, perGroup ? null : gw, perGroup ? gw : null);
-          // the adjoint's sum, batch-major (B = 1: accP itself); gv overwrites it in place
-          const accBm = B === 1 ? accP : oP;
-          if (gv && B !== 1) x.toBatchMajor(accP, oP, N, B, 0, N);
-          let d = vP;
-          if (gv && !relu) applyActivationGrad(activation, v, f32((d = dP), B * N));
-          x.eulerGrad(tP, vP, sP, xP, biasP, rP, d, gv ? accBm : 0, gv ? accBm : 0, gX ? sP : 0, gBias ? gBiasP : 0, gR ? gRP : 0, N, B, relu);
-          if (gv) gv.set(f32(accBm, B * N));
-          if (gX) gX.set(f32(sP, B * N));
-          if (gBias) gBias.set(f32(gBiasP, N));
-          if (gR) gR.set(f32(gRP, N));
         },
       };
       if (grouped) {
