@@ -75,3 +75,5 @@ export {
 } from './budget.ts';
 export { setPlatform, platform, type Platform, type TextStream, type IncrementalHash } from './platform.ts';
 export { Sha256, sha256 } from './io/sha256.ts';
+export * from './task/index.ts'; // flyvis's flow decoder (DecoderGAVP, conv2dHex, batchNorm2d) and objectives (docs/flow.md)
+export * from './datasets/index.ts'; // flow datasets: procedural scenes, MultiTaskSintel semantics, augmentations (docs/flow-datasets.md)

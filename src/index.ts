@@ -43,3 +43,7 @@ export {
 } from './budget.ts'; // the input budget (docs/budget.md)
 export { setPlatform, platform, type Platform, type TextStream, type IncrementalHash } from './platform.ts'; // docs/platform.md
 export { Sha256, sha256 } from './io/sha256.ts';
+export { loadFlowDecoder, type FlowDecoderSource } from './task/decoder-source.ts'; // a flow decoder from a checkpoint or network directory
+export * from './datasets/flow/node.ts'; // MPI Sintel on disk, the --dataset spec helper
+export * from './task/index.ts'; // flyvis's flow decoder (DecoderGAVP, conv2dHex, batchNorm2d) and objectives (docs/flow.md)
+export * from './datasets/index.ts'; // flow datasets: procedural scenes, MultiTaskSintel semantics, augmentations (docs/flow-datasets.md)
