@@ -2,6 +2,8 @@
 // flags, building the network from them, and the error classes that mean bad input (exit 2).
 import { basename } from 'node:path';
 import { BudgetError } from '../budget.ts';
+import { FlowDatasetError } from '../datasets/flow/errors.ts';
+import { DecoderError } from '../task/hex-map.ts';
 import { Hdf5Error } from '../io/hdf5.ts';
 import { TorchFileError } from '../io/torch/index.ts';
 import { ResultsError, applyParamsSource, loadParamsSource } from '../results/index.ts';
@@ -37,7 +39,7 @@ export const paramsOption = (metavar = 'CKPT', help = "parameters: a state_dict 
 /** Errors that mean bad input rather than a failure of the program: exit code 2. */
 export const BAD_INPUT: readonly ErrorClass[] = [
   ConnectomeError, JsonFileError, NpyError, CheckpointError, ParameterConfigError, NetworkError, StimulusError, NonFiniteError,
-  OutputPathError, BudgetError, ResultsError, Hdf5Error, TorchFileError,
+  OutputPathError, BudgetError, ResultsError, Hdf5Error, TorchFileError, DecoderError, FlowDatasetError,
 ];
 
 /** The files the connectome / params flags read (an output must not replace them). */
