@@ -1,12 +1,16 @@
 // Checkpoints: all parameters' raw values as JSON in flyvis's state_dict naming
 // ({"nodes_bias": [...], "nodes_time_const": [...], "edges_sign": [...], "edges_syn_count": [...],
-// "edges_syn_strength": [...]}). A flyvis network exports the same with
+// "edges_syn_strength": [...]}), or torch.save files holding them (flyvis's checkpoints load as they
+// are). A flyvis network exports the JSON with
 //   json.dump({k: v.tolist() for k, v in network.state_dict().items()}, open("params.json", "w"))
 // Platform-neutral: file paths are read and written through the platform (src/platform.ts);
 // without a file system, pass parsed objects and store `checkpointToJSON`'s result yourself.
 import { compileConnectome } from '../graph/compile.ts';
 import type { ConnectomeSpec } from '../graph/spec.ts';
-import { BoundedReadError, MAX_JSON_BYTES, readTextFileBounded, writeFileThroughPlatform } from '../io/bounded.ts';
+import { BoundedReadError, MAX_JSON_BYTES, readFileBounded, writeFileThroughPlatform } from '../io/bounded.ts';
+import { readTorchFile } from '../io/torch/reader.ts';
+import { stateDictFromTorch } from '../io/torch/state-dict.ts';
+import { TorchFileError } from '../io/torch/values.ts';
 import { emitWarning } from '../platform.ts';
 import { CheckpointError, type CheckpointSizeFit, describeValue } from './errors.ts';
 import { groupRows } from './grouping.ts';
@@ -31,16 +35,37 @@ export function saveCheckpoint(set: ParameterSet, file: string): void {
 /** Non-finite entries reported individually before summarising the rest. */
 const MAX_ENTRY_PROBLEMS = 3;
 
-function readJSONFile(file: string): unknown {
-  let text: string;
+/** A torch checkpoint may be at most this many bytes (flyvis's, optimizer state included, are ~100 kB). */
+const MAX_TORCH_CHECKPOINT_BYTES = 1e9;
+
+/**
+ * The parameters a checkpoint file holds: a state_dict JSON, or a torch.save file (a state_dict,
+ * or flyvis's checkpoint dict whose `network` entry is the state_dict; read without Python by
+ * src/io/torch). A flyvis network directory needs its validation files to pick the best
+ * checkpoint: `loadParamsSource` / `loadNetworkDir` (src/results) read those.
+ */
+function readCheckpointFile(file: string): unknown {
+  let bytes: Uint8Array;
   try {
-    text = readTextFileBounded(file, MAX_JSON_BYTES, 'JSON input');
+    bytes = readFileBounded(file, Math.max(MAX_JSON_BYTES, MAX_TORCH_CHECKPOINT_BYTES), 'a checkpoint');
   } catch (e) {
+    if (e instanceof BoundedReadError && /directory|EISDIR/.test(e.detail)) {
+      throw new CheckpointError([`${file}: a directory; for a flyvis network directory use loadNetworkDir or loadParamsSource (src/results), or --params on the command line`]);
+    }
     const bounded = e instanceof BoundedReadError && e.problem !== 'missing';
     throw new CheckpointError([bounded ? e.message : `${file}: cannot read (${(e as Error).message})`]);
   }
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
+    try {
+      return stateDictFromTorch(readTorchFile(bytes, file), file);
+    } catch (e) {
+      if (e instanceof TorchFileError) throw new CheckpointError([e.message]);
+      throw e;
+    }
+  }
+  if (bytes.length > MAX_JSON_BYTES) throw new CheckpointError([`${file}: ${bytes.length} bytes, above the limit of ${MAX_JSON_BYTES} for JSON input`]);
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
   } catch (e) {
     throw new CheckpointError([`${file}: not valid JSON (${(e as Error).message})`]);
   }
@@ -218,7 +243,7 @@ export function loadCheckpoint(
   options: LoadCheckpointOptions = {},
 ): ParameterSet {
   const label = typeof source === 'string' ? source : undefined;
-  const data = typeof source === 'string' ? readJSONFile(source) : source;
+  const data = typeof source === 'string' ? readCheckpointFile(source) : source;
   if (typeof data !== 'object' || data === null || Array.isArray(data) || ArrayBuffer.isView(data)) {
     throw new CheckpointError([`checkpoint: expected an object of parameter arrays, got ${describeValue(data)}`], label);
   }
