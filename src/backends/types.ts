@@ -67,6 +67,11 @@ export interface BackendOptions {
   readonly threads?: number;
   /** A synapse kernel name, for backends that run a choice of them (js: scatter, csr, runs, gpujs). */
   readonly kernel?: string;
+  /**
+   * Steps per call into a device-resident backend (wasm: default as many as 96 MB of per-step
+   * buffers hold); smaller values bound its memory, and tests use it to cross chunk boundaries.
+   */
+  readonly chunkSteps?: number;
 }
 
 /**
@@ -130,6 +135,8 @@ export interface FusedSimulator {
 export interface BackendInstance {
   /** The backend's name ('js', 'wasm'). */
   readonly backend: string;
+  /** The graph it was created for. */
+  readonly graph: BackendGraph;
   /** What runs the synapses here (a kernel name: 'runs', 'csr', 'wasm', 'wasm-threads', ...). */
   readonly kernelName: string;
   /** The backend's fused implementation of a model kind, or undefined (the generic path then). */

@@ -172,7 +172,7 @@ class WasmScan {
   private disposed = false;
   readonly threads: number;
 
-  constructor(private readonly graph: BackendGraph, threads: number) {
+  constructor(private readonly graph: BackendGraph, threads: number, private readonly chunkSteps?: number) {
     this.threads = threads;
     this.layout = paddedLayout(graph, threads);
     const a = this.arena;
@@ -249,7 +249,7 @@ class WasmScan {
 
   /** Chunk length for B samples and T steps. */
   private chunk(B: number, T: number): number {
-    return Math.max(1, Math.min(T, Math.floor(CHUNK_BYTES / (5 * 4 * B * this.graph.nNodes))));
+    return Math.max(1, Math.min(T, this.chunkSteps ?? Math.floor(CHUNK_BYTES / (5 * 4 * B * this.graph.nNodes))));
   }
 
   private setWeights(parts: readonly PlacedPart[], weight: HostArray): void {
@@ -516,6 +516,8 @@ export const wasmBackend: Backend = {
       throw new BackendError(`the wasm backend runs the kernels wasm and wasm-threads, not '${options.kernel}'`);
     }
     const threads = threadsFor(options);
+    const chunk = options.chunkSteps;
+    if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new BackendError(`chunkSteps: expected a positive integer, got ${chunk}`);
     let scan: WasmScan | undefined;
     const kernels = new Map<boolean, SynapseKernel>();
     const edges = { nNodes: graph.nNodes, source: graph.source, target: graph.target };
@@ -523,10 +525,11 @@ export const wasmBackend: Backend = {
     let disposed = false;
     const instance: WasmInstance = {
       backend: 'wasm',
+      graph,
       kernelName: threads === 2 ? 'wasm-threads' : 'wasm',
       scan: () => {
         if (disposed) throw new BackendError('wasm backend: used after dispose()');
-        return (scan ??= new WasmScan(graph, threads));
+        return (scan ??= new WasmScan(graph, threads, chunk));
       },
       fused: (model) => (fused ??= fusedLookup(instance, graph))(model),
       synapseKernel(o = { grouped: true }) {

@@ -67,6 +67,8 @@ export interface NetworkOptions {
   readonly dynamics?: NetworkDynamics;
   /** Threads the backend may use (1 or 2; default 1: the second core is often busy). */
   readonly threads?: number;
+  /** Steps per call into a device-resident backend (default: by its memory budget; see src/backends). */
+  readonly chunkSteps?: number;
   /**
    * Integrate state + dt * velocity step by step (the generic path) even when the dynamics
    * offers a fused writeNextState or a fused model the backend runs.
@@ -234,7 +236,10 @@ export class Network {
       activation: this.dynamics.activation,
     };
     try {
-      this.backend = createBackend(options.kernel ?? 'auto', this.backendGraph, options.threads !== undefined ? { threads: options.threads } : {});
+      this.backend = createBackend(options.kernel ?? 'auto', this.backendGraph, {
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.chunkSteps !== undefined ? { chunkSteps: options.chunkSteps } : {}),
+      });
     } catch (e) {
       throw new NetworkError(`kernel: ${(e as Error).message}`);
     }
@@ -669,9 +674,15 @@ export class Network {
       B === 1 && !isRecording() && (dtype === 'float64' ? data instanceof Float64Array : data instanceof Float32Array)
         ? (data as Float32Array | Float64Array)
         : null;
+    // A tensor input of the state's dtype stays on the tape while recording (gradients w.r.t. the input).
+    const tracked = isRecording() && x instanceof Tensor && x.dtype === dtype ? x : null;
     for (let t = 0; t < T; t++) {
       let xt: Float32Array | Float64Array;
-      if (frameView) xt = frameView.subarray(t * N, (t + 1) * N);
+      let frame: Tensor | null = null;
+      if (tracked) {
+        frame = reshape(slice(tracked, 1, t, t + 1), [B, N]);
+        xt = frame.data;
+      } else if (frameView) xt = frameView.subarray(t * N, (t + 1) * N);
       else {
         xt = dtype === 'float64' ? new Float64Array(B * N) : new Float32Array(B * N);
         for (let b = 0; b < B; b++) {
@@ -681,7 +692,7 @@ export class Network {
         }
       }
       const api: StateApi = buildStateApi(s, this.graph);
-      const ctx = { targetSum: this.targetSum, synapticInput, eulerStep, activation, x_t: new Tensor(xt, [B, N]), dt };
+      const ctx = { targetSum: this.targetSum, synapticInput, eulerStep, activation, x_t: frame ?? new Tensor(xt, [B, N]), dt };
       if (this.dynamics.writeNextState && !this.explicitEuler) {
         s = this.hooked(this.dynamics.writeNextState(api, params, ctx));
         if (checked) afterStep(t, xt);

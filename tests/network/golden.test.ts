@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Tensor, indexSelect, square, sum, valueAndGrad } from '../../src/autograd/index.ts';
 import { ConnectomeFromAvgFilters } from '../../src/graph/index.ts';
 import { listKernels } from '../../src/kernels/index.ts';
+import { listBackends } from '../../src/backends/index.ts';
 import { Network, type State } from '../../src/network/network.ts';
 import { CONNECTOME_FILE, hasShared, sharedPath } from '../helpers/shared.ts';
 
@@ -57,12 +58,14 @@ const bitDifferences = (actual: ArrayLike<number>, expected: ArrayLike<number>):
 /** Flash movie per frame: frames 0-4 at 0.5, 5-14 at 1.0, 15-24 at 0.0. */
 const FLASH = Array.from({ length: 25 }, (_, t) => (t < 5 ? 0.5 : t < 15 ? 1.0 : 0.0));
 
-// The goldens hold whichever synapse kernel runs: every available one at extent 2, all but the
-// slow gpu.js one (on a CPU backend here) at extent 15; 'auto' is what users get.
-const available = listKernels().filter((k) => k.available).map((k) => k.name);
-const runs = [2, 15].flatMap((extent) =>
-  ['auto', ...available.filter((k) => extent === 2 || k !== 'gpujs')].map((kernel) => ({ extent, kernel })),
-);
+// The goldens hold on every backend and whichever synapse kernel runs: 'auto' (what users get),
+// the backends by name, and every available kernel name (the js backend running scatter, csr,
+// runs or gpujs; the wasm backend on two threads), all at extent 2, all but the slow gpu.js one
+// (on a CPU backend here) at extent 15.
+const availableKernels = new Set(listKernels().filter((k) => k.available).map((k) => k.name));
+const backends = listBackends().filter((b) => b.available).map((b) => b.name);
+const names = ['auto', ...backends, ...['wasm-threads', 'scatter', 'csr', 'runs', 'gpujs'].filter((k) => availableKernels.has(k as never) && !backends.includes(k))];
+const runs = [2, 15].flatMap((extent) => names.filter((k) => extent === 2 || k !== 'gpujs').map((kernel) => ({ extent, kernel })));
 
 for (const { extent, kernel } of runs) {
   describe.skipIf(!hasShared)(`network golden, extent ${extent}, kernel ${kernel}`, () => {
