@@ -1,7 +1,7 @@
-// The 'wasm' backend: the fused 'ppneuron' model resident in WebAssembly memory. A whole chunk
-// of Euler steps (the whole simulation when it fits, 96 MB of per-step buffers) is one call into
-// the module (scanForward / scanBackward in src/kernels/wasm-source.ts): the state never leaves
-// wasm memory between steps; the host copies the input in and the states out once per chunk.
+// The 'wasm' backend: the fused 'ppneuron' model resident in WebAssembly memory. A chunk of Euler
+// steps (8 MB of per-step buffers: 11 steps at batch 1, 2 at batch 4) is one call into the module
+// (scanForward / scanBackward in src/kernels/wasm-source.ts): the state never leaves wasm memory
+// between steps; the host copies the input in and the states out once per chunk.
 // The synapses run over the padded layout (wasm-layout.ts): one long run per weight group
 // (2,355 at extent 15, instead of 70,091 short ones), f32x4 SIMD, every sample of a batch in the
 // same pass over the run records. With two threads a worker instantiates the same module on the
@@ -28,14 +28,18 @@ interface ScanExports {
 }
 const FNS = ['scanForward', 'scanBackward'] as const;
 
-/** Bytes of per-step chunk buffers the backend keeps in wasm memory (input, states, synaptic input, gradients). */
-const CHUNK_BYTES = 96 * 2 ** 20;
+/**
+ * Bytes of per-step chunk buffers in wasm memory (states, input or output gradient, the saved d,
+ * input gradient): a few steps per call keep the memory small (the host holds what the backward
+ * pass needs) while the per-call cost stays negligible.
+ */
+const CHUNK_BYTES = 8 * 2 ** 20;
 
 // Parameter block words (src/kernels/wasm-source.ts).
 const PB = {
   B: 0, N: 1, P: 2, K: 3, ACT: 4, FLAGS: 5, NTH: 6, BAR: 7, VIN: 8, V: 9, X: 10, S: 11, BIAS: 12, RATE: 13, ACT0: 14, ACT1: 15, ACC: 16,
   RUNS: 17, NRUNS: 18, WR: 19, SEGS: 20, NSEGS: 21, LO: 22, HI: 23, A: 24, T: 26, G: 28, GC: 29, GVD: 30, GS0: 31, GS1: 32, RUNACC: 33,
-  GBIAS: 34, GR: 35, GX: 36, PROBE: 37, BLOCKS: 38, NBLOCKS: 39, TAPS: 40, DOT: 41, TAPACC: 42,
+  GBIAS: 34, GR: 35, GX: 36, PROBE: 37, BLOCKS: 38, NBLOCKS: 39, TAPS: 40, DOT: 41, TAPACC: 42, NTAPS: 43,
 } as const;
 const PB_BYTES = 192;
 
@@ -241,7 +245,7 @@ class WasmScan {
     b.V = a.alloc(kbn);
     b.X = a.alloc(kbn);
     b.S = a.alloc(kbn);
-    b.G = a.alloc(kbn);
+    b.G = b.X; // the backward pass reads no input (the forward saved d), so the output gradient takes its place
     b.GX = a.alloc(kbn);
     // The padded buffers' padding must read zero: they may hold another layout's values.
     for (const p of [b.act0, b.act1, b.gs0, b.gs1, b.acc]) a.f32(p, this.capB * P).fill(0);
@@ -249,7 +253,7 @@ class WasmScan {
 
   /** Chunk length for B samples and T steps. */
   private chunk(B: number, T: number): number {
-    return Math.max(1, Math.min(T, this.chunkSteps ?? Math.floor(CHUNK_BYTES / (5 * 4 * B * this.graph.nNodes))));
+    return Math.max(1, Math.min(T, this.chunkSteps ?? Math.floor(CHUNK_BYTES / (4 * 4 * B * this.graph.nNodes))));
   }
 
   private setWeights(parts: readonly PlacedPart[], weight: HostArray): void {
@@ -314,6 +318,7 @@ class WasmScan {
     w[PB.TAPS] = placed.taps;
     w[PB.DOT] = placed.dot;
     w[PB.TAPACC] = placed.tapAcc;
+    w[PB.NTAPS] = placed.nTaps;
     return pb;
   }
 

@@ -379,6 +379,7 @@ function actSegs(v: usize, act: usize, segs: usize, nSegs: i32, B: i32, N: i32, 
 
 // y[b*P + dst ..] += wr[r] * x[b*P + src ..] over runs (src, dst: record fields 0/1 or 1/0)
 function runsAxpyB(runs: usize, n: i32, wr: usize, x: usize, y: usize, B: i32, P: i32, srcF: i32, dstF: i32): void {
+  for (let b = 0; b < B; b++) {
   for (let r = 0; r < n; r++) {
     const rec = runs + (<usize>r << 4);
     const s = load<i32>(rec + (<usize>srcF << 2));
@@ -386,7 +387,7 @@ function runsAxpyB(runs: usize, n: i32, wr: usize, x: usize, y: usize, B: i32, P
     const L = load<i32>(rec, 8);
     const wv = load<f32>(wr + (<usize>r << 2));
     const ws = f32x4.splat(wv);
-    for (let b = 0; b < B; b++) {
+    {
       const px = x + (<usize>(b * P + s) << 2);
       const py = y + (<usize>(b * P + d) << 2);
       let i = 0;
@@ -404,6 +405,7 @@ function runsAxpyB(runs: usize, n: i32, wr: usize, x: usize, y: usize, B: i32, P
         store<f32>(py + o, load<f32>(py + o) + wv * load<f32>(px + o));
       }
     }
+  }
   }
 }
 
@@ -459,13 +461,15 @@ function runsDotAxpyB(runs: usize, n: i32, wr: usize, a: usize, g: usize, y: usi
 // sample, y[b*P + i] += sum over its taps (off, w) of w * x[b*P + i + off], i < len (a multiple of
 // 32), in tiles of 32 outputs held in registers while every tap streams its inputs.
 function stencilAxpy(blocks: usize, nBlocks: i32, taps: usize, x: usize, y: usize, B: i32, P: i32): void {
+  // samples outermost: one sample's inputs and outputs (2 P floats) stay in the L2 cache
+  for (let b = 0; b < B; b++) {
   for (let k = 0; k < nBlocks; k++) {
     const bl = blocks + (<usize>k << 4);
     const start = load<i32>(bl);
     const len = load<i32>(bl, 4);
     const tp0 = taps + (<usize>load<i32>(bl, 8) << 3);
     const nt = load<i32>(bl, 12);
-    for (let b = 0; b < B; b++) {
+    {
       const base = b * P + start;
       for (let i = 0; i < len; i += 32) {
         const py = y + (<usize>(base + i) << 2);
@@ -489,12 +493,16 @@ function stencilAxpy(blocks: usize, nBlocks: i32, taps: usize, x: usize, y: usiz
       }
     }
   }
+  }
 }
 
 // The adjoint stencil with the taps' weight gradients: y[b*P + i] += sum_taps w g[b*P + i + off]
 // and, per tap, tapAcc[tap] += sum_{b, i} a[b*P + i] g[b*P + i + off] (f32 lanes per block in
 // dot, 16 bytes per tap, then f64), in tiles of 16.
-function stencilDotAxpy(blocks: usize, nBlocks: i32, taps: usize, a: usize, g: usize, y: usize, B: i32, P: i32, dot: usize, tapAcc: usize): void {
+function stencilDotAxpy(blocks: usize, nBlocks: i32, taps: usize, nTaps: i32, a: usize, g: usize, y: usize, B: i32, P: i32, dot: usize, tapAcc: usize): void {
+  memory.fill(dot, 0, <usize>nTaps << 4);
+  // samples outermost: one sample's inputs and outputs stay in the L2 cache
+  for (let b = 0; b < B; b++) {
   for (let k = 0; k < nBlocks; k++) {
     const bl = blocks + (<usize>k << 4);
     const start = load<i32>(bl);
@@ -503,8 +511,7 @@ function stencilDotAxpy(blocks: usize, nBlocks: i32, taps: usize, a: usize, g: u
     const tp0 = taps + (<usize>t0 << 3);
     const dp0 = dot + (<usize>t0 << 4);
     const nt = load<i32>(bl, 12);
-    memory.fill(dp0, 0, <usize>nt << 4);
-    for (let b = 0; b < B; b++) {
+    {
       const base = b * P + start;
       for (let i = 0; i < len; i += 16) {
         const o = <usize>(base + i) << 2;
@@ -528,11 +535,12 @@ function stencilDotAxpy(blocks: usize, nBlocks: i32, taps: usize, a: usize, g: u
         v128.store(py, y0); v128.store(py, y1, 16); v128.store(py, y2, 32); v128.store(py, y3, 48);
       }
     }
-    for (let j = 0; j < nt; j++) {
-      const D = v128.load(dp0 + (<usize>j << 4));
-      const pt = tapAcc + (<usize>(t0 + j) << 3);
-      store<f64>(pt, load<f64>(pt) + <f64>(f32x4.extract_lane(D, 0) + f32x4.extract_lane(D, 1) + (f32x4.extract_lane(D, 2) + f32x4.extract_lane(D, 3))));
-    }
+  }
+  }
+  for (let j = 0; j < nTaps; j++) {
+    const D = v128.load(dot + (<usize>j << 4));
+    const pt = tapAcc + (<usize>j << 3);
+    store<f64>(pt, load<f64>(pt) + <f64>(f32x4.extract_lane(D, 0) + f32x4.extract_lane(D, 1) + (f32x4.extract_lane(D, 2) + f32x4.extract_lane(D, 3))));
   }
 }
 
@@ -665,7 +673,7 @@ function barrier(bar: usize, nth: i32): void {
 //  24-25 activation parameter a (f64), 26-27 activation parameter t (f64),
 //  28 G (gOut, K*B*N, or 0), 29 gc (B*N), 30 gvd (B*N), 31 gs0, 32 gs1 (B*P), 33 runAcc (f64 per run),
 //  34 gBias (f64, N), 35 gR (f64, N), 36 GX (K*B*N or 0), 37 (out, f32) forward: NaN when a state was not finite,
-//  38 stencil blocks, 39 nBlocks, 40 taps (off i32, w f32), 41 dot (16 bytes per tap), 42 tapAcc (f64 per tap)
+//  38 stencil blocks, 39 nBlocks, 40 taps (off i32, w f32), 41 dot (16 bytes per tap), 42 tapAcc (f64 per tap), 43 nTaps
 
 // K steps forward: V[k] = step(V[k-1]) with V[-1] = vIn (and S[k] = d of the step when saving).
 // acc must hold zeros at the real positions on entry (it does after every scan).
@@ -701,7 +709,7 @@ export function scanBackward(pb: usize): void {
   const a = load<f64>(pb, 96), t = load<f64>(pb, 104);
   const G = pp(pb, 28), gc = pp(pb, 29), gvd = pp(pb, 30), gs0 = pp(pb, 31), gs1 = pp(pb, 32), runAcc = pp(pb, 33);
   const gBias = pp(pb, 34), gR = pp(pb, 35), GX = pp(pb, 36);
-  const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), dot = pp(pb, 41), tapAcc = pp(pb, 42);
+  const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), dot = pp(pb, 41), tapAcc = pp(pb, 42), nTaps = pw(pb, 43);
   const frame = <usize>(B * N) << 2;
   const wantW = (flags & 4) != 0;
   for (let j = 0; j < K; j++) {
@@ -713,7 +721,7 @@ export function scanBackward(pb: usize): void {
     adjSegs(gc, G != 0 ? G + off : 0, v, S + off, rate, gvd, gs, gBias, gR, GX != 0 ? GX + off : 0, act, segs, nSegs, B, N, P, id, a, t);
     barrier(bar, nth);
     if (wantW) {
-      stencilDotAxpy(blocks, nBlocks, taps, act, gs, acc, B, P, dot, tapAcc);
+      stencilDotAxpy(blocks, nBlocks, taps, nTaps, act, gs, acc, B, P, dot, tapAcc);
       runsDotAxpyB(runs, nRuns, wr, act, gs, acc, B, P, runAcc);
     } else {
       stencilAxpy(blocks, nBlocks, taps, gs, acc, B, P);

@@ -8,7 +8,10 @@
 //   - gradients: d(loss)/d(trainable params) through a short simulation agree with central finite
 //     differences, in float64;
 //   - a fused writeNextState, if the dynamics has one, equals state + dt * velocity (float64), and
-//     a short float32 simulation with it agrees with the explicit solver's.
+//     a short float32 simulation with it agrees with the explicit solver's;
+//   - a fused model (`dynamics.fused`, which backends run as one primitive), if the dynamics names
+//     one: simulations and gradients through it agree with the explicit per-step solver's, in
+//     float64 (the js backend's reference implementation) and float32 (the network's backend).
 import fc from 'fast-check';
 import { type Tensor, add, indexSelect, mul, sum, tensor, valueAndGrad } from '../autograd/index.ts';
 import { activationOp } from '../dynamics/activation-op.ts';
@@ -187,7 +190,6 @@ export function dynamicsProperty(dynamics: NetworkDynamics, options: CheckDynami
       for (const y of b) scale = Math.max(scale, 1 + Math.abs(y));
       const bad = Array.from(a).findIndex((y, i) => !(Math.abs(y - b[i]!) <= 1e-5 * scale));
       if (bad >= 0) fail(dynamics, `fused and explicit Euler simulations differ at ${bad}: ${a[bad]} vs ${b[bad]}`);
-      net.dispose();
       explicit.dispose();
     }
     const cur = dynamics.currents(stateApi, api);
@@ -202,6 +204,36 @@ export function dynamicsProperty(dynamics: NetworkDynamics, options: CheckDynami
     const loss = (p: ParamTensors): Tensor => sum(mul(net.forward(x, dt, { params: { ...params, ...p } }), readout));
     const { value, grads } = valueAndGrad(loss)(trainable);
     if (!allFinite(value)) fail(dynamics, 'a short simulation is not finite');
+    if (dynamics.fused !== undefined && dynamics.fused.velocity === dynamics.writeStateVelocity) {
+      // The fused model (one primitive per simulation) against the explicit per-step solver:
+      // float64 values and gradients, and float32 values and gradients on the network's backend.
+      const explicit = Network.fromConnectome(connectome, netConfig, { dynamics, explicitEuler: true });
+      let activity: ArrayLike<number> = [];
+      const lossOf = (n: Network, xs: Tensor, r: Tensor, base: ParamTensors) => (p: ParamTensors): Tensor => {
+        const a = n.forward(xs, dt, { params: { ...base, ...p } });
+        activity = a.data;
+        return sum(mul(a, r));
+      };
+      const compare = (what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void => {
+        let scale = 1e-30;
+        for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+        for (let i = 0; i < want.length; i++) {
+          if (!(Math.abs(got[i]! - want[i]!) <= tol * scale)) fail(dynamics, `${what}[${i}]: the fused model gives ${got[i]}, the explicit solver ${want[i]}`);
+        }
+      };
+      const e64 = valueAndGrad(lossOf(explicit, x, readout, params))(trainable);
+      compare('float64 simulation (readout)', value.data, e64.value.data, 1e-9);
+      for (const k of Object.keys(grads)) compare(`float64 gradient of ${k}`, grads[k]!.data, e64.grads[k]!.data, 1e-9);
+      const to32 = (t: Tensor): Tensor => tensor(Float32Array.from(t.data), t.shape);
+      const p32 = Object.fromEntries(Object.entries(params).map(([k, t]) => [k, to32(t)]));
+      const t32 = Object.fromEntries(Object.keys(trainable).map((k) => [k, p32[k]!]));
+      const f32 = valueAndGrad(lossOf(net, to32(x), to32(readout), p32))(t32);
+      const fusedActivity = activity;
+      const e32 = valueAndGrad(lossOf(explicit, to32(x), to32(readout), p32))(t32);
+      compare('float32 activity', fusedActivity, activity, 1e-5);
+      for (const k of Object.keys(e32.grads)) compare(`float32 gradient of ${k}`, f32.grads[k]!.data, e32.grads[k]!.data, 1e-4);
+      explicit.dispose();
+    }
     const names = Object.keys(trainable).filter((k) => trainable[k]!.size > 0);
     for (let c = 0; c < fdCoordinates && names.length > 0; c++) {
       const name = names[Math.floor(rand() * names.length)]!;
@@ -219,6 +251,7 @@ export function dynamicsProperty(dynamics: NetworkDynamics, options: CheckDynami
         fail(dynamics, `gradient of ${name}[${i}] is ${g}, finite differences give ${fd}`);
       }
     }
+    net.dispose();
   });
 }
 
