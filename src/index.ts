@@ -24,6 +24,14 @@ export { createSynapseKernel, listKernels, autoKernelName, KERNEL_NAMES, type Ke
 export { loadWasmKernel, WASM_ASSET_NAME, type WasmKernelSource } from './kernels/wasm-module.ts';
 export { makeActivation, ACTIVATION_NAMES, type Activation, type ActivationConfig, type ActivationName } from './kernels/activation.ts';
 export type { BoundSynapses, EdgeIndex, SynapseKernel } from './kernels/synapse.ts';
+// Backends: the simulation as one differentiable primitive (docs/kernels.md)
+export {
+  createBackend, listBackends, registerBackend, registerFusedModel, resolveBackend, acceptedNames, backendNames, simulateScan, simulateScanChecked,
+  jsBackend, wasmBackend, BackendError, hostArray, type BackendInfo, type Backend, type BackendArray, type BackendGraph, type BackendInstance,
+  type BackendOptions, type FusedFactory, type FusedSimulator, type HostArray, type HostDType, type ScanForward, type ScanGradients, type ScanNeeds,
+  type ScanRequest,
+} from './backends/index.ts';
+export { PPNEURON_MODEL, ppneuronStep, ppneuronStepVjp } from './dynamics/ppneuron-step.ts';
 export { readNpy, writeNpy, parseNpy, encodeNpy, npyToFloat32, NpyError, type NpyArray } from './io/npy.ts';
 export { NonFiniteError, FLOAT32_MAX, allFinite, firstNonFinite, countNonFinite, assertFinite, toFloat32 } from './io/finite.ts';
 export { writeFileAtomic } from './io/atomic.ts';
