@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./info.ts')).run,
   simulate: async () => (await import('./simulate.ts')).run,
   'predict-flow': async () => (await import('./predict-flow.ts')).run,
+  train: async () => (await import('./train.ts')).run,
   bench: async () => (await import('./bench.ts')).run,
   analyze: async () => (await import('./analyze.ts')).run,
   fit: async () => (await import('./fit.ts')).run,

@@ -287,8 +287,12 @@ export interface FlowTrainState {
   readonly optimPen: OptimizerState;
 }
 
-/** The state a run starts from: the given (or network's) parameters and fresh optimisers. */
-export function initialTrainState(solver: FlowSolver, network: Params, decoder: DecoderParams): FlowTrainState {
+/**
+ * The state a run starts from: the given parameters, clamped (flyvis's first forward pass clamps
+ * them in place before anything uses or saves them), and fresh optimisers.
+ */
+export function initialTrainState(solver: FlowSolver, initial: Params, decoder: DecoderParams): FlowTrainState {
+  const network = solver.project(initial);
   const pen = Object.fromEntries(solver.penalized.map((k) => [k, network[k]!]));
   return {
     iteration: 0,
