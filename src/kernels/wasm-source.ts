@@ -661,7 +661,7 @@ function barrier(bar: usize, nth: i32): void {
   let spins = 0;
   let waits = 0;
   while (atomic.load<i32>(bar, 4) == gen) {
-    if (++spins < 200000) continue;
+    if (++spins < 20000) continue; // then yield the core: the other thread may be waiting for it
     if (atomic.wait<i32>(bar + 4, gen, 1000000000) == AtomicWaitResult.TIMED_OUT && ++waits >= 10) unreachable();
   }
 }
