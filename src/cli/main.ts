@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   fit: async () => (await import('./fit.ts')).run,
   plot: async () => (await import('./plot.ts')).run,
   run: async () => (await import('./run.ts')).run,
+  ensemble: async () => (await import('./ensemble.ts')).run,
 };
 
 const usage = `usage: flyvis <command> [options]

@@ -1,0 +1,275 @@
+// `flyvis ensemble fit|train --out ENSEMBLE_DIR --members N [--jobs J] [--seed S] [MEMBER OPTIONS]`
+// `flyvis ensemble status ENSEMBLE_DIR [--json]`
+//
+// Trains or fits an ensemble: member k is one `flyvis fit` or `flyvis train` run (seed S + k;
+// `{member}` in an option's value becomes the member's id, e.g. --params inits/{member}.json),
+// written to ENSEMBLE_DIR/000, 001, ... as flyvis network directories beside an EnsembleDir
+// _meta.yaml, so loadEnsembleDir and `analyze --ensemble` read the result. Members run on this
+// machine as child processes, --jobs at a time (default one per core), with one progress display.
+// Each member is claimed exactly once (src/ensemble/claims.ts): running the command again (or on
+// another machine sharing the directory) skips finished members and resumes interrupted ones from
+// their checkpoints. A member that fails is retried once from its checkpoint (--retries), then
+// recorded with its error while the rest finish. Ctrl-C interrupts every running member (each
+// saves its checkpoint) and exits 130. Bad input (the member command refusing its options before
+// any member finished) is one line naming the flag, exit 2, and the new directory is removed.
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { connectomeDataDir, connectomeFileOf } from '../graph/paths.ts';
+import { onInterrupt } from '../io/interrupt.ts';
+import { Network } from '../network/network.ts';
+import { readMeta } from '../results/meta.ts';
+import { STATE_DIR, type MemberState, claimLive, logFile, memberId, memberState, readSpec, writeSpec } from '../ensemble/claims.ts';
+import { type EnsembleCommand, type EnsembleSpec, fitJob, trainJob } from '../ensemble/jobs.ts';
+import { type MemberJob, runPool } from '../ensemble/pool.ts';
+import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
+import { BAD_INPUT, connectomeFromOptions } from './common.ts';
+
+const RUN_OPTIONS = {
+  out: { type: 'string', metavar: 'ENSEMBLE_DIR', help: 'the ensemble directory (members 000, 001, ... inside); an existing one of the same command continues' },
+  members: { type: 'integer', metavar: 'N', min: 1, max: 100000, help: 'number of members' },
+  jobs: { type: 'integer', metavar: 'J', min: 1, help: 'members run at once on this machine (default: one per core)' },
+  seed: { type: 'integer', metavar: 'S', min: 0, default: 0, help: "member k runs with --seed S + k" },
+  retries: { type: 'integer', metavar: 'R', min: 0, default: 1, help: 'extra attempts, from its checkpoint, for a member that fails or dies' },
+  'retry-failed': { type: 'boolean', help: 'run members recorded as failed again' },
+} as const satisfies OptionSpecs;
+
+const STATUS_OPTIONS = {
+  json: { type: 'boolean', help: 'one JSON object per member instead of a table' },
+} as const satisfies OptionSpecs;
+
+const USAGE = `usage: flyvis ensemble fit|train --out ENSEMBLE_DIR --members N [--jobs J] [--seed S] [MEMBER OPTIONS]
+       flyvis ensemble status ENSEMBLE_DIR [--json]`;
+
+const SUMMARY =
+  'Runs an ensemble: member k is one `flyvis fit` / `flyvis train` run with --seed S + k, in\n' +
+  'ENSEMBLE_DIR/000, 001, ... (flyvis network directories). Every other option goes to the member\n' +
+  'command ({member} in a value becomes the member id). Members run as child processes, each claimed\n' +
+  'once; running the command again continues: finished members are skipped, interrupted ones resume\n' +
+  'from their checkpoints. The last stdout line is {"ensemble", "members", "done", "failed", ...}.';
+
+/** Splits argv into the ensemble's own flags and the member command's. */
+function splitArgs(argv: readonly string[], own: OptionSpecs): { mine: string[]; member: string[] } {
+  const mine: string[] = [];
+  const member: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0]! : '';
+    if (a === '--help' || a === '-h' || (name !== '' && Object.prototype.hasOwnProperty.call(own, name))) {
+      mine.push(a);
+      const spec = own[name];
+      if (spec !== undefined && spec.type !== 'boolean' && !a.includes('=') && i + 1 < argv.length) mine.push(argv[++i]!);
+    } else member.push(a);
+  }
+  return { mine, member };
+}
+
+/** The value of --flag in a member command's options (last given), or undefined. */
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${flag}`) value = args[i + 1];
+    else if (args[i]!.startsWith(`--${flag}=`)) value = args[i]!.slice(flag.length + 3);
+  }
+  return value;
+}
+
+/** flyvis's network config of a fit's network (as train writes it), from the member options' connectome flags. */
+function fitNetworkConfig(args: readonly string[]): Record<string, unknown> {
+  const num = (flag: string, fallback: number): number => {
+    const text = flagValue(args, flag);
+    if (text === undefined) return fallback;
+    const v = Number(text);
+    if (!Number.isFinite(v) || v < 0) throw new UsageError(`--${flag}: expected a non-negative number, got '${text}'`);
+    return v;
+  };
+  const o = { connectome: flagValue(args, 'connectome'), extent: num('extent', 15), 'n-syn-fill': num('n-syn-fill', 1) };
+  const net = Network.fromConnectome(connectomeFromOptions(o));
+  const file = connectomeFileOf(o.connectome);
+  return {
+    ...net.config,
+    connectome: {
+      type: 'ConnectomeFromAvgFilters',
+      file: dirname(file) === resolve(connectomeDataDir) ? basename(file) : file,
+      extent: o.extent,
+      n_syn_fill: o['n-syn-fill'],
+    },
+  };
+}
+
+const sameSpec = (a: Record<string, unknown>, b: EnsembleSpec): boolean =>
+  a.command === b.command && a.seed === b.seed && JSON.stringify(a.args) === JSON.stringify(b.args);
+
+async function runEnsemble(command: EnsembleCommand, argv: readonly string[]): Promise<number> {
+  const { mine, member } = splitArgs(argv, RUN_OPTIONS);
+  const { options: o, help } = parseArgs(mine, RUN_OPTIONS);
+  if (help) {
+    process.stdout.write(formatHelp(`ensemble ${command}`, SUMMARY, RUN_OPTIONS));
+    return 0;
+  }
+  if (o.out === undefined) throw new UsageError('--out is required (the ensemble directory)');
+  if (o.members === undefined) throw new UsageError('--members is required (how many networks)');
+  for (const flag of ['resume', 'force']) {
+    if (member.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) {
+      throw new UsageError(`--${flag}: the ensemble decides it per member (finished members are skipped, interrupted ones resume); leave it out`);
+    }
+  }
+  if (o.out.trim() === '') throw new UsageError("--out: expected a directory, got ''");
+  const dir = resolve(o.out);
+  const spec: EnsembleSpec = { command, seed: o.seed, args: member };
+  const existed = existsSync(dir);
+  if (existed) {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--out ${o.out}: is a file, expected an ensemble directory`);
+    const recorded = readSpec(dir);
+    const meta = readMeta(dir);
+    if (recorded === null) {
+      if (meta !== null || readdirSync(dir).length > 0) {
+        throw new UsageError(`--out ${o.out}: exists and is not an ensemble this command started (no ${STATE_DIR}/spec.json); choose a new or empty directory`);
+      }
+    } else if (!sameSpec(recorded, spec)) {
+      throw new UsageError(
+        `--out ${o.out}: holds an ensemble of 'flyvis ${String(recorded.command)} ${(recorded.args as string[]).join(' ')}' with --seed ${String(recorded.seed)}; ` +
+          'continue it with the same options, or choose another directory',
+      );
+    }
+  } else if (!existsSync(dirname(dir))) {
+    // Created with the ensemble; refused early when a parent is a file.
+    let p = dirname(dir);
+    while (!existsSync(p)) p = dirname(p);
+    if (!statSync(p).isDirectory()) throw new UsageError(`--out ${o.out}: ${p} is a file, expected a folder`);
+  }
+  const network = command === 'fit' ? fitNetworkConfig(member) : {};
+  const ids = Array.from({ length: o.members }, (_, k) => memberId(k, o.members!));
+  const before = new Set(ids.filter((id) => existsSync(join(dir, id))));
+
+  mkdirSync(dir, { recursive: true });
+  writeSpec(dir, { ...spec, members: o.members });
+  if (readMeta(dir) === null) writeFileSync(join(dir, '_meta.yaml'), `${JSON.stringify({ config: { type: 'EnsembleDir', description: `flyvis-ts ensemble ${command}` }, status: 'done' })}\n`);
+  const jobs: MemberJob[] = ids.map((id, k) => (command === 'fit' ? fitJob(dir, id, k, spec, network) : trainJob(dir, id, k, spec)));
+  const alreadyDone = ids.filter((id) => memberState(dir, id).state === 'done').length;
+  const concurrency = Math.min(o.jobs ?? availableParallelism(), o.members);
+  setInterruptNote(`finished members and the checkpoints of running ones are kept in ${o.out}`);
+
+  const pool = runPool(jobs, {
+    ensembleDir: dir,
+    concurrency,
+    retries: o.retries,
+    retryFailed: o['retry-failed'],
+    label: `flyvis ensemble ${command}`,
+    intro: `flyvis ensemble ${command}: ${o.members} members in ${o.out} (${alreadyDone} done already), ${concurrency} at a time; member logs in ${join(o.out, STATE_DIR)}`,
+    holdUntilProgress: true,
+    // Bad input for the first member to finish is bad input for the command: every member has the same options.
+    onBadInput: () => !ids.some((id) => memberState(dir, id).state === 'done'),
+  });
+  const release = onInterrupt(() => pool.stop());
+  let r;
+  try {
+    r = await pool.result;
+  } finally {
+    release();
+  }
+  if (r.badInput !== null) {
+    if (!existed) rmSync(dir, { recursive: true, force: true });
+    else for (const id of ids) if (!before.has(id)) rmSync(join(dir, id), { recursive: true, force: true });
+    throw new UsageError(`member ${r.badInput.id}: ${r.badInput.message.replace(/^flyvis \S+: /, '')}`);
+  }
+  const states = ids.map((id) => memberState(dir, id));
+  const summary = {
+    ensemble: dir,
+    members: o.members,
+    done: states.filter((s) => s.state === 'done').length,
+    failed: ids.flatMap((id, k) => (states[k]!.state === 'failed' ? [{ member: id, error: (states[k] as { error: string }).error }] : [])),
+    running_elsewhere: ids.filter((_, k) => states[k]!.state === 'running'),
+    finished_now: r.finishedHere.length,
+  };
+  if (r.interrupted) {
+    process.stdout.write(`${JSON.stringify({ ...summary, status: 'interrupted' })}\n`);
+    process.stderr.write(`flyvis ensemble ${command}: interrupted; ${summary.done} of ${o.members} members done, the checkpoints of the others are kept in ${o.out} (run the same command again to continue)\n`);
+    return 130;
+  }
+  const status = summary.failed.length > 0 ? 'failed' : summary.done === o.members ? 'done' : 'incomplete';
+  process.stdout.write(`${JSON.stringify({ ...summary, status })}\n`);
+  if (summary.failed.length > 0) {
+    throw new Error(
+      `${summary.failed.length} of ${o.members} members failed (${summary.failed.map((f) => `${f.member}: ${f.error}`).join('; ')}); ` +
+        `the other ${summary.done} are done; run again with --retry-failed to retry them`,
+    );
+  }
+  if (summary.running_elsewhere.length > 0) {
+    process.stderr.write(`flyvis ensemble ${command}: members ${summary.running_elsewhere.join(', ')} are run by another process; the rest are done\n`);
+  } else process.stderr.write(`flyvis ensemble ${command}: all ${o.members} members done in ${o.out}\n`);
+  return 0;
+}
+
+/** The last progress line of a member's log: iteration and loss. */
+function lastProgress(ensembleDir: string, id: string): { iteration: string | null; loss: number | null } {
+  let text: string;
+  try {
+    text = readFileSync(logFile(ensembleDir, id), 'utf8');
+  } catch {
+    return { iteration: null, loss: null };
+  }
+  const lines = text.split(/[\r\n]+/).filter((l) => /\biter\s+\d+\s*\/\s*\d+/.test(l));
+  const line = lines.at(-1);
+  if (line === undefined) return { iteration: null, loss: null };
+  const it = /\biter\s+(\d+\s*\/\s*\d+)/.exec(line)![1]!.replace(/\s+/g, '');
+  const loss = /\bloss\s+(\S+)/.exec(line);
+  return { iteration: it, loss: loss === null ? null : Number(loss[1]) };
+}
+
+function describe(s: MemberState): { state: string; worker: string | null; error: string | null } {
+  if (s.state === 'running') return { state: claimLive(s.claim) ? 'running' : 'stopped', worker: `${s.claim.host}:${s.claim.child ?? s.claim.pid}`, error: null };
+  if (s.state === 'failed') return { state: 'failed', worker: null, error: s.error };
+  return { state: s.state, worker: null, error: null };
+}
+
+async function status(argv: readonly string[]): Promise<number> {
+  const { options: o, positionals, help } = parseArgs(argv, STATUS_OPTIONS, { maxPositionals: 1 });
+  if (help) {
+    process.stdout.write(formatHelp('ensemble status ENSEMBLE_DIR', 'Shows each member of an ensemble this command runs: state, iteration, loss and worker.', STATUS_OPTIONS));
+    return 0;
+  }
+  const given = positionals[0];
+  if (given === undefined) throw new UsageError('ENSEMBLE_DIR is required');
+  const dir = resolve(given);
+  const spec = readSpec(dir);
+  if (spec === null) throw new UsageError(`${given}: not an ensemble started by 'flyvis ensemble' (no ${STATE_DIR}/spec.json)`);
+  const n = Number(spec.members);
+  const rows = Array.from({ length: n }, (_, k) => {
+    const id = memberId(k, n);
+    const s = memberState(dir, id);
+    const p = lastProgress(dir, id);
+    const loss = s.state === 'done' && typeof s.summary.final_loss === 'number' ? s.summary.final_loss : p.loss;
+    return { member: id, ...describe(s), iteration: p.iteration, loss };
+  });
+  if (o.json) {
+    for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    return 0;
+  }
+  const counts = ['done', 'running', 'failed', 'pending', 'stopped'].map((k) => [k, rows.filter((r) => r.state === k).length] as const).filter(([, c]) => c > 0);
+  process.stdout.write(`${given}: flyvis ${String(spec.command)}, ${n} members: ${counts.map(([k, c]) => `${c} ${k}`).join(', ')}\n`);
+  for (const r of rows) {
+    process.stdout.write(
+      `${r.member}  ${r.state.padEnd(7)}  iter ${(r.iteration ?? '-').padEnd(11)}  loss ${r.loss === null ? '-' : r.loss.toExponential(4)}` +
+        `${r.worker !== null ? `  worker ${r.worker}` : ''}${r.error !== null ? `  error: ${r.error}` : ''}\n`,
+    );
+  }
+  return 0;
+}
+
+export function run(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  return runCommand(
+    `ensemble${sub === 'fit' || sub === 'train' || sub === 'status' ? ` ${sub}` : ''}`,
+    async () => {
+      if (sub === '--help' || sub === '-h') {
+        process.stdout.write(`${USAGE}\n\n${SUMMARY}\n`);
+        return 0;
+      }
+      if (sub === 'fit' || sub === 'train') return runEnsemble(sub, rest);
+      if (sub === 'status') return status(rest);
+      throw new UsageError(sub === undefined ? `expected a subcommand\n${USAGE}` : `unknown subcommand '${sub}' (expected fit, train or status)`);
+    },
+    BAD_INPUT,
+  );
+}
