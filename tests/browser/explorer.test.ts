@@ -1,0 +1,195 @@
+// The explorer (web/) in a real browser: the page is built once with Vite (web/vite.config.ts,
+// as npm run build:web builds it), served from a local static server on 127.0.0.1 and driven in
+// Debian's headless Chromium by playwright-core, through its own controls (selects, keyboard).
+// It runs a full-field flash and a moving edge; the activity the page's Web Worker computed for
+// every frame must equal Node's Network.simulate for the same network and stimulus (to 1e-5),
+// every one of the 65 cell-type maps must be drawn, the URL must hold the stimulus and view, and
+// the console must stay free of errors. Screenshots of the main views are kept under
+// test-artifacts/explorer/ (git-ignored; CI keeps them as artifacts). Skipped, with the reason
+// printed, only where Chromium is absent (.ci/run installs it).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tensor } from '../../src/core.ts';
+import viteConfig from '../../web/vite.config.ts';
+import { DEFAULT_EDGE, DEFAULT_FLASH, type StimulusSpec } from '../../web/src/spec.ts';
+import { DT, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
+// the worker's module, type-checked with the library (it runs in the page, not here)
+import type { WorkerModule } from '../../web/src/worker.ts';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+/** Where the screenshots go (CI keeps this folder as an artifact). */
+export const ARTIFACTS = join(ROOT, 'test-artifacts', 'explorer');
+const CHROMIUM = process.env.FLYVIS_CHROMIUM ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`[flyvis-ts tests] skipping the explorer test: no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`);
+const worker: WorkerModule = 'flyvis-explorer-worker';
+
+interface Status {
+  ready: boolean;
+  backend: string | null;
+  nodes: number;
+  frames: number;
+  recordedFrames: number;
+  playing: boolean;
+  errors: string[];
+  frameRate: number;
+  playedFps: number;
+  msPerFrame: number;
+  url: string;
+}
+interface ExplorerApi {
+  status(): Status;
+  activityBase64(): string;
+  maps(): { type: string; cells: number; cellPixels: number; drawn: number; colours: number }[];
+}
+const api = 'flyvisExplorer';
+
+const status = (page: Page): Promise<Status> => page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status(), api);
+
+/** Node's activity for the page's stimulus: the library's Network.simulate from the grey steady state. */
+function nodeActivity(spec: StimulusSpec): Float32Array {
+  const movie = stimulusMovie(spec);
+  const net = defaultNetwork('wasm');
+  const a = net.simulate({ data: movie.data, shape: [1, movie.shape[0], 1, movie.shape[1]] }, DT) as Tensor;
+  return Float32Array.from(a.data);
+}
+
+async function pageActivity(page: Page): Promise<Float32Array> {
+  const b64 = await page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.activityBase64(), api);
+  const bytes = Buffer.from(b64, 'base64');
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+}
+
+/** Plays the current stimulus to its end with the keyboard (Space) and waits for it. */
+async function playToEnd(page: Page): Promise<Status> {
+  await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().frames > 0, api);
+  await page.locator('body').focus();
+  await page.keyboard.press('Space');
+  await page.waitForFunction((k) => {
+    const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
+    return s.frames > 0 && s.recordedFrames === s.frames && !s.playing;
+  }, api, { timeout: 60_000 });
+  return status(page);
+}
+
+describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless Chromium', () => {
+  let dir = '';
+  let server: Server | null = null;
+  let url = '';
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+  beforeAll(async () => {
+    expect(worker).toBe('flyvis-explorer-worker');
+    dir = mkdtempSync(join(tmpdir(), 'flyvis-explorer-'));
+    const { build } = await import('vite');
+    await build({ ...viteConfig, configFile: false, logLevel: 'warn', build: { ...viteConfig.build, outDir: dir, emptyOutDir: true } });
+    server = createServer((req, res) => {
+      const name = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]!)).replace(/^\/+/, '') || 'index.html';
+      const file = join(dir, name);
+      if (name.includes('..') || !existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    });
+    await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
+    const address = server.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs a flash and a moving edge in a Web Worker on wasm, equal to Node, draws all 65 maps, keeps the state in the URL, without console errors', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+
+      // 1. A full-field ON flash, set by the URL, played as fast as the worker computes.
+      await page.goto(`${url}?stim=flash&intensity=1&radius=-1&tstim=0.5&rate=max`);
+      const flash = await playToEnd(page);
+      expect(flash.ready).toBe(true);
+      expect(flash.backend).toBe('wasm');
+      expect(flash.nodes).toBe(45669);
+      expect(await page.textContent('#status')).toContain('Backend wasm');
+      const flashNode = nodeActivity({ ...DEFAULT_FLASH, intensity: 1, radius: -1, tStim: 0.5 });
+      const flashPage = await pageActivity(page);
+      expect(flash.recordedFrames * flash.nodes).toBe(flashNode.length);
+      expect(flashPage.length).toBe(flashNode.length);
+      expect(maxDiff(flashPage, flashNode)).toBeLessThanOrEqual(1e-5);
+      console.log(`[explorer] flash: ${flash.frames} frames, ${flash.msPerFrame.toFixed(2)} ms/frame in the worker, played at ${flash.playedFps.toFixed(0)} frames/s`);
+
+      const maps = await page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.maps(), api);
+      expect(maps).toHaveLength(65);
+      expect(new Set(maps.map((m) => m.type)).size).toBe(65);
+      const drawn = (list: typeof maps): void => {
+        for (const m of list) {
+          // every cell covers pixels (>= 3 each, on 68 px maps) and every one of them is painted
+          expect(m.cellPixels, `${m.type}: ${m.cells} cells`).toBeGreaterThanOrEqual(3 * m.cells);
+          expect(m.drawn, `${m.type} map drawn`).toBe(m.cellPixels);
+        }
+      };
+      drawn(maps);
+      await page.screenshot({ path: join(ARTIFACTS, 'flash.png'), fullPage: true });
+
+      // 2. An OFF edge moving at 90° and 19 columns/s, chosen with the page's controls.
+      await page.selectOption('#stim', 'edge');
+      await page.selectOption('#intensity', '0');
+      await page.selectOption('#angle', '90');
+      await page.selectOption('#speed', '19');
+      await page.selectOption('#scale', 'shared');
+      const q = new URLSearchParams((await status(page)).url);
+      expect(Object.fromEntries(['stim', 'intensity', 'angle', 'speed', 'scale', 'rate'].map((k) => [k, q.get(k)]))).toEqual({
+        stim: 'edge', intensity: '0', angle: '90', speed: '19', scale: 'shared', rate: 'max',
+      });
+      const edge = await playToEnd(page);
+      const edgeNode = nodeActivity({ ...DEFAULT_EDGE, intensity: 0, angle: 90, speed: 19 });
+      const edgePage = await pageActivity(page);
+      expect(edge.recordedFrames * edge.nodes).toBe(edgeNode.length);
+      expect(maxDiff(edgePage, edgeNode)).toBeLessThanOrEqual(1e-5);
+      const edgeMaps = await page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.maps(), api);
+      drawn(edgeMaps);
+      expect(edgeMaps.filter((m) => m.colours > 1).length).toBeGreaterThan(0); // the edge leaves structure on the maps
+      await page.screenshot({ path: join(ARTIFACTS, 'moving-edge.png'), fullPage: true });
+      console.log(`[explorer] moving edge: ${edge.frames} frames, ${edge.msPerFrame.toFixed(2)} ms/frame in the worker, played at ${edge.playedFps.toFixed(0)} frames/s`);
+
+      // 3. The URL restores the stimulus and view; the keyboard steps one frame (→) when paused.
+      await page.goto(`${url}${edge.url}`);
+      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().frames > 0, api);
+      expect([await page.inputValue('#stim'), await page.inputValue('#intensity'), await page.inputValue('#angle'), await page.inputValue('#scale')]).toEqual(['edge', '0', '90', 'shared']);
+      await page.locator('body').focus();
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().recordedFrames === 1, api);
+      expect((await status(page)).playing).toBe(false);
+
+      // 4. A tablet width: the maps wrap, nothing is cut off.
+      await page.setViewportSize({ width: 820, height: 1180 });
+      await page.screenshot({ path: join(ARTIFACTS, 'tablet.png'), fullPage: true });
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+
+      expect([...errors, ...(await status(page)).errors]).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});

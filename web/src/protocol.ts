@@ -1,0 +1,28 @@
+// Messages between the page (web/src/main.ts) and the simulation worker (web/src/worker.ts).
+import type { StimulusSpec } from './spec.ts';
+
+/** What the page needs to draw the network: per cell type its nodes and their lattice coordinates. */
+export interface NetworkInfo {
+  readonly backend: string;
+  readonly nodes: number;
+  readonly cellTypes: readonly string[];
+  readonly inputTypes: readonly string[];
+  readonly outputTypes: readonly string[];
+  /** Per cell type (in cellTypes order): node indices and their u, v. */
+  readonly layers: readonly { readonly index: Int32Array; readonly u: Int32Array; readonly v: Int32Array }[];
+  /** The receptor lattice (stimulus hexals in order). */
+  readonly hexU: Int32Array;
+  readonly hexV: Int32Array;
+  readonly dt: number;
+}
+
+export type ToWorker =
+  | { readonly type: 'init'; readonly wasmUrl: string; readonly connectomeUrl: string }
+  | { readonly type: 'stimulus'; readonly spec: StimulusSpec }
+  | { readonly type: 'step'; readonly frames: number };
+
+export type FromWorker =
+  | { readonly type: 'ready'; readonly info: NetworkInfo }
+  | { readonly type: 'stimulus'; readonly frames: number; readonly hexals: number; readonly baseline: Float32Array }
+  | { readonly type: 'frames'; readonly first: number; readonly count: number; readonly activity: Float32Array; readonly stimulus: Float32Array; readonly ms: number }
+  | { readonly type: 'error'; readonly message: string };

@@ -1,0 +1,29 @@
+// The explorer's stimuli and constants, free of the library (the page's main thread imports this;
+// the worker and the tests build the movies from it in web/src/sim.ts).
+export const CONNECTOME = 'fib25-fib19_v2.2.json';
+export const EXTENT = 15;
+export const DT = 1 / 50;
+
+/** A full-field (radius -1) or disc flash: grey 0.5 for tPre, ON (1) or OFF (0) for tStim, grey again. */
+export interface FlashSpec {
+  readonly kind: 'flash';
+  readonly intensity: 0 | 1;
+  readonly radius: number;
+  readonly tPre: number;
+  readonly tStim: number;
+}
+
+/** flyvis's moving edge: direction (degrees), speed (columns/s), ON (1) or OFF (0), grey before and after. */
+export interface EdgeSpec {
+  readonly kind: 'edge';
+  readonly angle: number;
+  readonly speed: number;
+  readonly intensity: 0 | 1;
+  readonly tPre: number;
+  readonly tPost: number;
+}
+
+export type StimulusSpec = FlashSpec | EdgeSpec;
+
+export const DEFAULT_FLASH: FlashSpec = { kind: 'flash', intensity: 1, radius: -1, tPre: 0.5, tStim: 0.5 };
+export const DEFAULT_EDGE: EdgeSpec = { kind: 'edge', angle: 0, speed: 19, intensity: 1, tPre: 0.5, tPost: 0.5 };

@@ -1,0 +1,80 @@
+// The explorer's simulation worker: builds flyvis's default network at extent 15 on the wasm
+// backend (the page never blocks on it), renders the chosen stimulus with the library's datasets
+// and steps the network through it on request, posting each batch of frames' activity.
+import { hexLattice, loadWasmKernel, registerConnectomeDescription } from '../../src/core.ts';
+import type { FromWorker, ToWorker } from './protocol.ts';
+import { CONNECTOME, DT, EXTENT, Stepper, defaultNetwork, stimulusMovie } from './sim.ts';
+
+/** Marks this module for the type check (tests/browser/explorer.test.ts imports the type). */
+export type WorkerModule = 'flyvis-explorer-worker';
+import type { Network } from '../../src/core.ts';
+
+let net: Network | null = null;
+let stepper: Stepper | null = null;
+
+// The worker's global scope, typed here so that this file type-checks without the DOM library
+// (it is checked with the library's sources, tsconfig.json, through tests/browser/explorer.test.ts).
+const scope = globalThis as unknown as { postMessage(m: FromWorker, transfer: ArrayBuffer[]): void; onmessage: ((e: { data: ToWorker }) => void) | null };
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => scope.postMessage(m, transfer);
+
+async function init(wasmUrl: string, connectomeUrl: string): Promise<void> {
+  await loadWasmKernel(wasmUrl);
+  const response = await fetch(connectomeUrl);
+  if (!response.ok) throw new Error(`fetching ${connectomeUrl}: HTTP ${response.status}`);
+  registerConnectomeDescription(CONNECTOME, await response.json());
+  net = defaultNetwork('wasm');
+  const c = net.connectome;
+  const u = c.nodes.columns.u as Int32Array | Float32Array;
+  const v = c.nodes.columns.v as Int32Array | Float32Array;
+  const layers = c.uniqueCellTypes.map((t) => {
+    const index = c.layerIndex.get(t)!;
+    return { index, u: Int32Array.from(index, (i) => u[i]!), v: Int32Array.from(index, (i) => v[i]!) };
+  });
+  const lattice = hexLattice(EXTENT);
+  post({
+    type: 'ready',
+    info: {
+      backend: net.kernel.name,
+      nodes: net.nNodes,
+      cellTypes: [...c.uniqueCellTypes],
+      inputTypes: [...c.inputCellTypes],
+      outputTypes: [...c.outputCellTypes],
+      layers,
+      hexU: lattice.u,
+      hexV: lattice.v,
+      dt: DT,
+    },
+  });
+}
+
+function onMessage(m: ToWorker): void {
+  if (m.type === 'init') {
+    init(m.wasmUrl, m.connectomeUrl).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+    return;
+  }
+  if (net === null) throw new Error('the network is not built yet');
+  if (m.type === 'stimulus') {
+    stepper = new Stepper(net, stimulusMovie(m.spec));
+    // the grey steady state's activity: the baseline the maps show differences from
+    const s = new Stepper(net, { data: new Float32Array(stepper.movie.shape[1]).fill(0.5), shape: [1, stepper.movie.shape[1]] });
+    const baseline = s.step(1);
+    post({ type: 'stimulus', frames: stepper.frames, hexals: stepper.movie.shape[1], baseline }, [baseline.buffer as ArrayBuffer]);
+    return;
+  }
+  if (stepper === null) throw new Error('no stimulus');
+  const first = stepper.frame;
+  const H = stepper.movie.shape[1];
+  const t0 = performance.now();
+  const activity = stepper.step(m.frames);
+  const count = stepper.frame - first;
+  const stimulus = stepper.movie.data.slice(first * H, (first + count) * H);
+  post({ type: 'frames', first, count, activity, stimulus, ms: performance.now() - t0 }, [activity.buffer as ArrayBuffer, stimulus.buffer as ArrayBuffer]);
+}
+
+scope.onmessage = (e) => {
+  try {
+    onMessage(e.data);
+  } catch (err) {
+    post({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+};
