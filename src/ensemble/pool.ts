@@ -12,6 +12,22 @@ import { type HeldClaim, claimMember, logFile } from './claims.ts';
 
 /** bin/flyvis.mjs of this package (from src/ensemble or dist/ensemble alike). */
 export const FLYVIS_BIN = fileURLToPath(new URL('../../bin/flyvis.mjs', import.meta.url));
+// Preloaded (node --import) into every member process: when the process that started it goes away
+// (killed with SIGKILL, a crashed worker), the IPC channel closes and the member is sent SIGTERM,
+// which flyvis fit and train handle by saving a checkpoint and exiting. A member never outlives its
+// runner, and the retry resumes from that checkpoint.
+const EXIT_WITH_PARENT = `data:text/javascript,${encodeURIComponent(
+  "if (process.channel) { process.channel.unref(); process.on('disconnect', () => process.kill(process.pid, 'SIGTERM')); }",
+)}`;
+
+/**
+ * Starts `flyvis <argv>` as a member process: in its own process group (a terminal's Ctrl-C
+ * reaches the runner only, which interrupts each member once), with an IPC channel that stops the
+ * member (SIGTERM: checkpoint and exit) when the runner dies.
+ */
+export function spawnMember(argv: readonly string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', EXIT_WITH_PARENT, FLYVIS_BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
+}
 
 /** One member's job: the flyvis command line to run (recomputed per attempt: --resume once a checkpoint exists), and what to do after it succeeds. */
 export interface MemberJob {
@@ -157,8 +173,7 @@ export function runPool(jobs: readonly MemberJob[], options: PoolOptions): PoolH
       const argv = job.argv();
       const log = logFile(ensembleDir, job.id);
       appendFileSync(log, `--- attempt ${n} at ${new Date().toISOString()}: flyvis ${argv.join(' ')}\n`);
-      // Its own process group: a terminal's Ctrl-C reaches the pool only, which interrupts each member once.
-      const child = spawn(process.execPath, [FLYVIS_BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawnMember(argv);
       const r: Running = { job, claim, child, fraction: 0, iteration: '' };
       running.set(job.id, r);
       if (child.pid !== undefined) claim.setChild(child.pid);
