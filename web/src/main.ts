@@ -280,7 +280,7 @@ function draw(): void {
   const rate = frameRate();
   el.status.textContent =
     `Backend ${info.backend} · ${info.nodes.toLocaleString('en')} neurons · frame ${recordedFrames} / ${frames} (t = ${(recordedFrames * info.dt).toFixed(2)} s) · ` +
-    `${playing ? 'playing' : recordedFrames >= frames ? 'ended' : 'paused'} · ${playing ? `${rate.toFixed(0)} frames/s` : Number.isFinite(playedFps) ? `played at ${playedFps.toFixed(0)} frames/s` : ''} · ${recordedFrames > 0 ? (simMs / recordedFrames).toFixed(1) : '–'} ms/frame in the worker`;
+    `${playing ? 'playing' : recordedFrames >= frames ? 'ended' : 'paused'}${playing ? ` · ${rate.toFixed(0)} frames/s` : Number.isFinite(playedFps) ? ` · played at ${playedFps.toFixed(0)} frames/s` : ''} · ${recordedFrames > 0 ? (simMs / recordedFrames).toFixed(1) : '–'} ms/frame in the worker`;
 }
 
 function drawTraces(): void {
@@ -294,17 +294,17 @@ function drawTraces(): void {
   let hi = -Infinity;
   for (const node of nodes) {
     if (node < 0) continue;
-    lo = Math.min(lo, baseline[node]!);
-    hi = Math.max(hi, baseline[node]!);
+    lo = Math.min(lo, 0);
+    hi = Math.max(hi, 0);
     for (let t = 0; t < recordedFrames; t++) {
-      const x = activityAt(t, node);
+      const x = activityAt(t, node) - baseline[node]!;
       lo = Math.min(lo, x);
       hi = Math.max(hi, x);
     }
   }
   if (!(hi > lo)) {
-    lo -= 1;
-    hi += 1;
+    lo = -1e-3;
+    hi = 1e-3;
   }
   const pad = 0.05 * (hi - lo);
   lo -= pad;
@@ -320,8 +320,16 @@ function drawTraces(): void {
   ctx.lineTo(L, H - 16);
   ctx.lineTo(W - 6, H - 16);
   ctx.stroke();
-  ctx.fillText(hi.toPrecision(3), 2, 12);
-  ctx.fillText(lo.toPrecision(3), 2, H - 18);
+  ctx.fillText(hi.toPrecision(2), 2, 12);
+  ctx.fillText(lo.toPrecision(2), 2, H - 18);
+  ctx.strokeStyle = '#ccc';
+  ctx.setLineDash([3, 3]);
+  ctx.beginPath();
+  ctx.moveTo(L, Y(0));
+  ctx.lineTo(W - 6, Y(0));
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.fillText('0', L - 10, Y(0) + 3);
   ctx.fillText('0 s', L, H - 4);
   ctx.fillText(`${((frames - 1) * info.dt).toFixed(2)} s`, W - 40, H - 4);
   nodes.forEach((node, i) => {
@@ -330,7 +338,7 @@ function drawTraces(): void {
     ctx.lineWidth = 1.5;
     ctx.beginPath();
     for (let t = 0; t < recordedFrames; t++) {
-      const y = Y(activityAt(t, node));
+      const y = Y(activityAt(t, node) - baseline[node]!);
       if (t === 0) ctx.moveTo(X(t), y);
       else ctx.lineTo(X(t), y);
     }
