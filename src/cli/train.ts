@@ -48,6 +48,7 @@ const OPTIONS = {
   seed: { type: 'integer', metavar: 'S', min: 0, default: DEFAULTS.task.seed, help: 'seed of the procedural scenes, the batch order, augmentations and dropout' },
   resume: { type: 'boolean', help: 'continue the run saved in DIR (after Ctrl-C), exactly as if it had not stopped' },
   init: { type: 'string', metavar: 'DIR_OR_CKPT', help: "start from a network directory or checkpoint: its network (and flow decoder when it has one) (default: flyvis's initialization)" },
+  lr: { type: 'string', metavar: 'START[:STOP]', help: "learning rates of network, decoder and activity penalty, stepwise from START to STOP over the run (default flyvis's 5e-5:5e-6)" },
   'checkpoint-every': { type: 'integer', metavar: 'N', min: 0, help: "checkpoint with validation every N iterations (default: flyvis's 300 epochs; 0: at the start and the end only)" },
   'train-items': { type: 'integer', metavar: 'N', min: 1, help: 'procedural: training scenes (default 256)' },
   'val-items': { type: 'integer', metavar: 'N', min: 1, help: 'procedural: held-out validation scenes (default 32)' },
@@ -146,9 +147,13 @@ async function trainRun(o: TrainOptions, outs: ReturnType<typeof openOutputs>): 
   const validation: FlowDataset = flowDatasetFromSpec(o.dataset, { ...common, split: 'validation', augment: false, ...(o['val-items'] !== undefined ? { nSequences: o['val-items'] } : {}) });
   if (validation.length === 0) throw new FlowDatasetError(`--dataset ${o.dataset}: the validation split has no items`);
 
+  const lr = learningRates(o.lr);
+  const schedule = (s: FlowSolverConfig['scheduler']['lr_net']) => ({ ...s, start: lr.start, stop: lr.stop });
   const config: FlowSolverConfig = {
     ...DEFAULTS,
     task: { ...DEFAULTS.task, n_iters: o.iters, batch_size: o['batch-size'], seed: o.seed, dataset: datasetConfig(o, train, validation) },
+    optim: { ...DEFAULTS.optim, optim_dec: { lr: lr.start }, optim_net: { lr: lr.start } },
+    scheduler: { ...DEFAULTS.scheduler, lr_net: schedule(DEFAULTS.scheduler.lr_net), lr_dec: schedule(DEFAULTS.scheduler.lr_dec), lr_pen: schedule(DEFAULTS.scheduler.lr_pen) },
   };
   const solver = makeFlowSolver(config, net, decoder, {
     trainItems: train.length,
@@ -167,6 +172,7 @@ async function trainRun(o: TrainOptions, outs: ReturnType<typeof openOutputs>): 
     batch_size: o['batch-size'],
     seed: o.seed,
     checkpoint_every: solver.checkpointEvery,
+    lr: `${lr.start}:${lr.stop}`,
     init: o.init === undefined ? 'default' : statSync(o.init).isDirectory() ? `dir ${resolve(o.init)}` : digest(o.init),
   };
   const meta = {
@@ -276,6 +282,17 @@ async function trainRun(o: TrainOptions, outs: ReturnType<typeof openOutputs>): 
   process.stderr.write(`flyvis train: done: ${h.checkpoints.length} checkpoints in ${join(out, 'chkpts')}, best ${summary.best_checkpoint} (validation loss)\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   return 0;
+}
+
+/** --lr START[:STOP] (STOP defaults to START / 10, as flyvis's 5e-5 to 5e-6). */
+function learningRates(text: string | undefined): { start: number; stop: number } {
+  if (text === undefined) return { start: DEFAULTS.scheduler.lr_net.start, stop: DEFAULTS.scheduler.lr_net.stop };
+  const parts = text.split(':');
+  const nums = parts.map((x) => (x.trim() === '' ? NaN : Number(x)));
+  if (parts.length > 2 || !nums.every((x) => Number.isFinite(x) && x > 0)) {
+    throw new UsageError(`--lr: expected START or START:STOP, positive numbers (e.g. 5e-5:5e-6), got '${text}'`);
+  }
+  return { start: nums[0]!, stop: nums[1] ?? nums[0]! / 10 };
 }
 
 /** task.dataset of _meta.yaml: flyvis's MultiTaskSintel config for Sintel, the procedural dataset's own otherwise. */

@@ -65,7 +65,7 @@ describe('flyvis train', () => {
 
   it.skipIf(python === null)("torch.load: flyvis's keys and shapes; the optimisers' state_dicts load into torch's Adam and SGD", async () => {
     const dir = join(tmp(), 'run');
-    expect((await inProcess(train, '--task', 'flow', '--out', dir, ...SMALL, '--iters', '2')).code).toBe(0);
+    expect((await inProcess(train, '--task', 'flow', '--out', dir, ...SMALL, '--iters', '2', '--lr', '1e-3')).code).toBe(0);
     const script = `
 import sys, json, torch
 c = torch.load(sys.argv[1])
@@ -83,7 +83,8 @@ print(json.dumps(dict(keys=list(c.keys()), network={k: list(v.shape) for k, v in
     expect(out.network.nodes_bias).toEqual([65]);
     expect(out.decoder['base.1.num_batches_tracked']).toEqual([[], 'torch.int64']);
     expect(out.decoder['decoder.0.weight']).toEqual([[3, 8, 5, 5], 'torch.float32']);
-    expect(out).toMatchObject({ iteration: 1, dt: 0.02, lr: [5e-6, 5e-6], sgd_lr: 5e-6 });
+    // --lr 1e-3: stepwise to 1e-4; 2 iterations are fewer than the 10 steps, so numpy's schedule is all stop
+    expect(out).toMatchObject({ iteration: 1, dt: 0.02, lr: [1e-4, 1e-4], sgd_lr: 1e-4 });
     expect(out.steps).toEqual(Array(9).fill(2)); // 3 network + 6 decoder parameters stepped twice
     expect(out.time).toMatch(/^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$/);
   }, 60_000);
@@ -107,6 +108,7 @@ print(json.dumps(dict(keys=list(c.keys()), network={k: list(v.shape) for k, v in
     await bad(/--resume: .* does not exist; run without --resume/, '--task', 'flow', '--out', dir, ...SMALL, '--resume');
     await bad(/no such file or directory/, '--task', 'flow', '--out', dir, ...SMALL, '--init', join(base, 'missing.pt'));
     await bad(/--iters: /, '--task', 'flow', '--out', dir, ...SMALL, '--iters', '-1');
+    await bad(/^flyvis train: --lr: expected START or START:STOP, positive numbers .* got 'fast'/, '--task', 'flow', '--out', dir, ...SMALL, '--lr', 'fast');
     // an existing directory is refused without --resume, and left as it was
     const first = await inProcess(train, '--task', 'flow', '--out', dir, ...SMALL, '--iters', '1');
     expect(first.code).toBe(0);
