@@ -19,9 +19,13 @@ import { connectomeDataDir, connectomeFileOf } from '../graph/paths.ts';
 import { onInterrupt } from '../io/interrupt.ts';
 import { Network } from '../network/network.ts';
 import { readMeta } from '../results/meta.ts';
-import { STATE_DIR, type MemberState, claimLive, logFile, memberId, memberState, readSpec, writeSpec } from '../ensemble/claims.ts';
+import { STATE_DIR, type MemberState, claimLive, clearFailed, logFile, memberId, memberState, readSpec, writeSpec } from '../ensemble/claims.ts';
 import { type EnsembleCommand, type EnsembleSpec, fitJob, trainJob } from '../ensemble/jobs.ts';
 import { type MemberJob, runPool } from '../ensemble/pool.ts';
+import {
+  type MemberJobData, type QueuedMember, type RedisTarget, QueueUrlError, cancelMembers, clearCancel, enqueueMembers, openQueue, parseQueueUrl, queuedMembers,
+} from '../ensemble/queue.ts';
+import { formatDuration } from '../train/progress.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
 import { BAD_INPUT, connectomeFromOptions } from './common.ts';
 
@@ -32,14 +36,22 @@ const RUN_OPTIONS = {
   seed: { type: 'integer', metavar: 'S', min: 0, default: 0, help: "member k runs with --seed S + k" },
   retries: { type: 'integer', metavar: 'R', min: 0, default: 1, help: 'extra attempts, from its checkpoint, for a member that fails or dies' },
   'retry-failed': { type: 'boolean', help: 'run members recorded as failed again' },
+  queue: { type: 'string', metavar: 'URL', help: 'enqueue the members in Redis (redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS) for `flyvis worker`s, and return' },
+  wait: { type: 'boolean', help: 'with --queue: follow the ensemble until every member is done or failed (Ctrl-C stops following, not the work)' },
 } as const satisfies OptionSpecs;
 
 const STATUS_OPTIONS = {
   json: { type: 'boolean', help: 'one JSON object per member instead of a table' },
+  queue: { type: 'string', metavar: 'URL', help: "also show each member's job in this Redis queue (state, attempts, worker)" },
 } as const satisfies OptionSpecs;
 
-const USAGE = `usage: flyvis ensemble fit|train --out ENSEMBLE_DIR --members N [--jobs J] [--seed S] [MEMBER OPTIONS]
-       flyvis ensemble status ENSEMBLE_DIR [--json]`;
+const CANCEL_OPTIONS = {
+  queue: { type: 'string', metavar: 'URL', help: 'the Redis queue the ensemble was submitted to' },
+} as const satisfies OptionSpecs;
+
+const USAGE = `usage: flyvis ensemble fit|train --out ENSEMBLE_DIR --members N [--jobs J | --queue URL [--wait]] [--seed S] [MEMBER OPTIONS]
+       flyvis ensemble status ENSEMBLE_DIR [--queue URL] [--json]
+       flyvis ensemble cancel ENSEMBLE_DIR --queue URL`;
 
 const SUMMARY =
   'Runs an ensemble: member k is one `flyvis fit` / `flyvis train` run with --seed S + k, in\n' +
@@ -138,6 +150,9 @@ async function runEnsemble(command: EnsembleCommand, argv: readonly string[]): P
     while (!existsSync(p)) p = dirname(p);
     if (!statSync(p).isDirectory()) throw new UsageError(`--out ${o.out}: ${p} is a file, expected a folder`);
   }
+  const target = o.queue === undefined ? null : parseQueueUrl(o.queue);
+  if (o.wait && target === null) throw new UsageError('--wait: applies with --queue only (the local pool always waits)');
+  if (o.jobs !== undefined && target !== null) throw new UsageError('--jobs: applies to the local pool; with --queue, each worker has --concurrency');
   const network = command === 'fit' ? fitNetworkConfig(member) : {};
   const ids = Array.from({ length: o.members }, (_, k) => memberId(k, o.members!));
   const before = new Set(ids.filter((id) => existsSync(join(dir, id))));
@@ -145,6 +160,7 @@ async function runEnsemble(command: EnsembleCommand, argv: readonly string[]): P
   mkdirSync(dir, { recursive: true });
   writeSpec(dir, { ...spec, members: o.members });
   if (readMeta(dir) === null) writeFileSync(join(dir, '_meta.yaml'), `${JSON.stringify({ config: { type: 'EnsembleDir', description: `flyvis-ts ensemble ${command}` }, status: 'done' })}\n`);
+  if (target !== null) return submit(command, o.out, dir, ids, spec, network, target, o.retries + 1, o['retry-failed'], o.wait);
   const jobs: MemberJob[] = ids.map((id, k) => (command === 'fit' ? fitJob(dir, id, k, spec, network) : trainJob(dir, id, k, spec)));
   const alreadyDone = ids.filter((id) => memberState(dir, id).state === 'done').length;
   const concurrency = Math.min(o.jobs ?? availableParallelism(), o.members);
@@ -201,6 +217,111 @@ async function runEnsemble(command: EnsembleCommand, argv: readonly string[]): P
   return 0;
 }
 
+/** --queue: enqueues the members (not done yet) and returns, or follows them with --wait. */
+async function submit(
+  command: EnsembleCommand,
+  given: string,
+  dir: string,
+  ids: readonly string[],
+  spec: EnsembleSpec,
+  network: Record<string, unknown>,
+  target: RedisTarget,
+  attempts: number,
+  retryFailed: boolean,
+  wait: boolean,
+): Promise<number> {
+  const label = `flyvis ensemble ${command}`;
+  const queue = openQueue(target);
+  try {
+    await queue.waitUntilReady();
+    clearCancel(dir);
+    if (retryFailed) for (const id of ids) if (memberState(dir, id).state === 'failed') clearFailed(dir, id);
+    const datas: MemberJobData[] = ids.map((id, index) => ({ ensembleDir: dir, id, index, members: ids.length, spec, network }));
+    const queued = await enqueueMembers(queue, datas, attempts, retryFailed);
+    const done = ids.filter((id) => memberState(dir, id).state === 'done').length;
+    process.stderr.write(`${label}: queued ${queued.length} of ${ids.length} members of ${given} in ${target.display} (${done} done already); run 'flyvis worker --queue URL' where ${given} is visible\n`);
+    if (!wait) {
+      process.stdout.write(`${JSON.stringify({ ensemble: dir, members: ids.length, queued, done, queue: target.display, status: 'queued' })}\n`);
+      return 0;
+    }
+    setInterruptNote(`the queued members go on running on the workers (stop them with 'flyvis ensemble cancel ${given} --queue URL')`);
+    let stop = false;
+    const release = onInterrupt(() => (stop = true));
+    const started = performance.now();
+    let last = '';
+    let lastAt = -Infinity;
+    try {
+      for (;;) {
+        const states = ids.map((id) => memberState(dir, id));
+        const finished = states.filter((s) => s.state === 'done').length;
+        const failed = states.filter((s) => s.state === 'failed').length;
+        const jobs = await queuedMembers(queue, dir, ids);
+        const running = jobs.filter((j) => j.state === 'active');
+        const fraction = (finished + running.reduce((f, j) => f + progressFraction(j.progress?.iteration), 0)) / Math.max(1, ids.length - failed);
+        const elapsed = (performance.now() - started) / 1000;
+        const line =
+          `${label}: ${finished}/${ids.length} done, ${running.length} running${running.length > 0 ? ` (${running.map((j) => `${j.id}${j.progress?.iteration ? ` ${j.progress.iteration}` : ''}`).join(', ')})` : ''}, ` +
+          `${failed} failed; left ${formatDuration(fraction > 0 && fraction < 1 ? (elapsed * (1 - fraction)) / fraction : fraction >= 1 ? 0 : NaN)}`;
+        if (line !== last && performance.now() - lastAt > 1000) {
+          process.stderr.write(`${line}\n`);
+          last = line;
+          lastAt = performance.now();
+        }
+        if (finished + failed === ids.length) {
+          const failures = ids.flatMap((id, k) => (states[k]!.state === 'failed' ? [{ member: id, error: (states[k] as { error: string }).error }] : []));
+          process.stdout.write(`${JSON.stringify({ ensemble: dir, members: ids.length, done: finished, failed: failures, queue: target.display, status: failures.length > 0 ? 'failed' : 'done' })}\n`);
+          if (failures.length > 0) throw new Error(`${failures.length} of ${ids.length} members failed (${failures.map((f) => `${f.member}: ${f.error}`).join('; ')})`);
+          process.stderr.write(`${label}: all ${ids.length} members done in ${given}\n`);
+          return 0;
+        }
+        if (stop) {
+          process.stderr.write(`${label}: stopped following; the queued members go on running on the workers (stop them with 'flyvis ensemble cancel ${given} --queue URL')\n`);
+          return 130;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      release();
+    }
+  } finally {
+    await queue.close().catch(() => undefined);
+  }
+}
+
+const progressFraction = (iteration: string | undefined): number => {
+  const m = iteration === undefined ? null : /^(\d+)\/(\d+)$/.exec(iteration);
+  return m === null || Number(m[2]) === 0 ? 0 : Number(m[1]) / Number(m[2]);
+};
+
+async function cancel(argv: readonly string[]): Promise<number> {
+  const { options: o, positionals, help } = parseArgs(argv, CANCEL_OPTIONS, { maxPositionals: 1 });
+  if (help) {
+    process.stdout.write(formatHelp('ensemble cancel ENSEMBLE_DIR', "Removes an ensemble's queued members from the Redis queue and stops its running ones (each keeps its checkpoint).", CANCEL_OPTIONS));
+    return 0;
+  }
+  const given = positionals[0];
+  if (given === undefined) throw new UsageError('ENSEMBLE_DIR is required');
+  if (o.queue === undefined) throw new UsageError('--queue is required (the Redis queue the ensemble was submitted to)');
+  const target = parseQueueUrl(o.queue);
+  const dir = resolve(given);
+  const spec = readSpec(dir);
+  if (spec === null) throw new UsageError(`${given}: not an ensemble started by 'flyvis ensemble' (no ${STATE_DIR}/spec.json)`);
+  const n = Number(spec.members);
+  const queue = openQueue(target);
+  try {
+    await queue.waitUntilReady();
+    const { removed, stopping } = await cancelMembers(queue, dir, Array.from({ length: n }, (_, k) => memberId(k, n)));
+    process.stdout.write(`${JSON.stringify({ ensemble: dir, removed, stopping })}\n`);
+    process.stderr.write(
+      `flyvis ensemble cancel: removed ${removed.length} queued members of ${given}; ${stopping.length} running ones stop at their next progress report, keeping their checkpoints ` +
+        `(submit the ensemble again to continue)\n`,
+    );
+    return 0;
+  } finally {
+    await queue.close().catch(() => undefined);
+  }
+}
+
 /** The last progress line of a member's log: iteration and loss. */
 function lastProgress(ensembleDir: string, id: string): { iteration: string | null; loss: number | null } {
   let text: string;
@@ -235,12 +356,27 @@ async function status(argv: readonly string[]): Promise<number> {
   const spec = readSpec(dir);
   if (spec === null) throw new UsageError(`${given}: not an ensemble started by 'flyvis ensemble' (no ${STATE_DIR}/spec.json)`);
   const n = Number(spec.members);
-  const rows = Array.from({ length: n }, (_, k) => {
-    const id = memberId(k, n);
+  const target = o.queue === undefined ? null : parseQueueUrl(o.queue);
+  const ids = Array.from({ length: n }, (_, k) => memberId(k, n));
+  let jobs: QueuedMember[] | null = null;
+  if (target !== null) {
+    const queue = openQueue(target);
+    try {
+      await queue.waitUntilReady();
+      jobs = await queuedMembers(queue, dir, ids);
+    } finally {
+      await queue.close().catch(() => undefined);
+    }
+  }
+  const rows = ids.map((id, k) => {
     const s = memberState(dir, id);
     const p = lastProgress(dir, id);
     const loss = s.state === 'done' && typeof s.summary.final_loss === 'number' ? s.summary.final_loss : p.loss;
-    return { member: id, ...describe(s), iteration: p.iteration, loss };
+    const row = { member: id, ...describe(s), iteration: p.iteration, loss };
+    const j = jobs?.[k];
+    if (j === undefined) return row;
+    // A member the queue runs: its worker and progress as reported, the job's state beside the member's.
+    return { ...row, job: j.state, attempts: j.attempts, worker: j.state === 'active' ? j.progress?.worker ?? row.worker : row.worker, error: row.error ?? j.error };
   });
   if (o.json) {
     for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -251,6 +387,7 @@ async function status(argv: readonly string[]): Promise<number> {
   for (const r of rows) {
     process.stdout.write(
       `${r.member}  ${r.state.padEnd(7)}  iter ${(r.iteration ?? '-').padEnd(11)}  loss ${r.loss === null ? '-' : r.loss.toExponential(4)}` +
+        `${'job' in r ? `  job ${r.job} (${r.attempts} attempts)` : ''}` +
         `${r.worker !== null ? `  worker ${r.worker}` : ''}${r.error !== null ? `  error: ${r.error}` : ''}\n`,
     );
   }
@@ -260,7 +397,7 @@ async function status(argv: readonly string[]): Promise<number> {
 export function run(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   return runCommand(
-    `ensemble${sub === 'fit' || sub === 'train' || sub === 'status' ? ` ${sub}` : ''}`,
+    `ensemble${sub === 'fit' || sub === 'train' || sub === 'status' || sub === 'cancel' ? ` ${sub}` : ''}`,
     async () => {
       if (sub === '--help' || sub === '-h') {
         process.stdout.write(`${USAGE}\n\n${SUMMARY}\n`);
@@ -268,8 +405,9 @@ export function run(argv: readonly string[]): Promise<number> {
       }
       if (sub === 'fit' || sub === 'train') return runEnsemble(sub, rest);
       if (sub === 'status') return status(rest);
-      throw new UsageError(sub === undefined ? `expected a subcommand\n${USAGE}` : `unknown subcommand '${sub}' (expected fit, train or status)`);
+      if (sub === 'cancel') return cancel(rest);
+      throw new UsageError(sub === undefined ? `expected a subcommand\n${USAGE}` : `unknown subcommand '${sub}' (expected fit, train, status or cancel)`);
     },
-    BAD_INPUT,
+    [...BAD_INPUT, QueueUrlError],
   );
 }

@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   plot: async () => (await import('./plot.ts')).run,
   run: async () => (await import('./run.ts')).run,
   ensemble: async () => (await import('./ensemble.ts')).run,
+  worker: async () => (await import('./worker.ts')).run,
 };
 
 const usage = `usage: flyvis <command> [options]

@@ -84,7 +84,7 @@ export interface HeldClaim {
  * Claims member `id` for this process: null when it is done or failed already, or claimed by a
  * runner that still works on it. A stale claim (its processes gone from this host) is taken over.
  */
-export function claimMember(ensembleDir: string, id: string, retryFailed = false): HeldClaim | null {
+export function claimMember(ensembleDir: string, id: string, retryFailed = false, takeOverOtherHosts = false): HeldClaim | null {
   mkdirSync(stateDir(ensembleDir), { recursive: true });
   const path = file(ensembleDir, id, 'claim');
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -96,7 +96,8 @@ export function claimMember(ensembleDir: string, id: string, retryFailed = false
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const held = readJson<Claim>(path);
-      if (held !== null && claimLive(held)) return null;
+      // The queue gives a job to one worker at a time: a claim from another host is a dead worker's then.
+      if (held !== null && !(takeOverOtherHosts && held.host !== hostname()) && claimLive(held)) return null;
       // Stale (or unreadable: a writer killed between create and write): take it over.
       try {
         unlinkSync(path);

@@ -1,0 +1,296 @@
+// Ensembles through a Redis-backed job queue (BullMQ): each member is one job, added with a job id
+// made of the ensemble directory and the member (adding it again is a no-op, so a member is
+// queued once however often the ensemble is submitted). `flyvis worker` processes on any machine
+// that sees the ensemble directory take jobs, run the member command as the local pool does, and
+// report its iteration and loss as the job's progress. A worker that dies loses its job's lock; the
+// job is detected as stalled and another worker takes it, resuming the member from its last
+// checkpoint (its claim and the member's own files say where it stopped). Redis URLs may carry a
+// user and password (redis://user:pass@host:port/db) and use TLS (rediss://); they are never
+// printed (displayQueue masks the password) nor written into results.
+import { createHash } from 'node:crypto';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { appendFileSync } from 'node:fs';
+import { type HeldClaim, claimMember, logFile, memberState, stateDir } from './claims.ts';
+import { type EnsembleSpec, fitJob, trainJob } from './jobs.ts';
+import { spawnMember } from './pool.ts';
+
+export const QUEUE_NAME = 'flyvis-ensemble';
+
+/** A bad --queue URL (exit 2). */
+export class QueueUrlError extends Error {
+  override name = 'QueueUrlError';
+}
+
+export interface RedisTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly db: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls: boolean;
+  /** The URL without its password, for messages. */
+  readonly display: string;
+}
+
+/** Parses redis://[user[:password]@]HOST[:PORT][/DB] or rediss://... (TLS). */
+export function parseQueueUrl(text: string, flag = 'queue'): RedisTarget {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new QueueUrlError(`--${flag}: expected redis://HOST:PORT[/DB] or rediss://..., got '${maskUrlText(text)}'`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new QueueUrlError(`--${flag}: expected a redis:// or rediss:// URL, got '${maskUrlText(text)}'`);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === '') throw new QueueUrlError(`--${flag}: the URL names no host`);
+  const port = url.port === '' ? 6379 : Number(url.port);
+  const path = url.pathname.replace(/^\//, '');
+  if (path !== '' && !/^\d+$/.test(path)) throw new QueueUrlError(`--${flag}: expected a database number after the host (/0 to /15), got '/${path}'`);
+  if (url.search !== '' || url.hash !== '') throw new QueueUrlError(`--${flag}: expected no query or fragment in the URL`);
+  const username = url.username === '' ? undefined : decodeURIComponent(url.username);
+  const password = url.password === '' ? undefined : decodeURIComponent(url.password);
+  const auth = username !== undefined || password !== undefined ? `${username ?? ''}${password !== undefined ? ':***' : ''}@` : '';
+  return {
+    host,
+    port,
+    db: path === '' ? 0 : Number(path),
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    tls: url.protocol === 'rediss:',
+    display: `${url.protocol}//${auth}${url.host}${path === '' ? '' : `/${path}`}`,
+  };
+}
+
+/** A URL-like text with anything between '//' and '@' after a ':' masked (for messages about unparsable URLs). */
+const maskUrlText = (text: string): string => text.replace(/(\/\/[^/@:]*):[^/@]*@/, '$1:***@');
+
+/** ioredis options for a target (BullMQ's connection). */
+export function connectionOptions(t: RedisTarget): Record<string, unknown> {
+  return {
+    host: t.host,
+    port: t.port,
+    db: t.db,
+    ...(t.username !== undefined ? { username: t.username } : {}),
+    ...(t.password !== undefined ? { password: t.password } : {}),
+    ...(t.tls ? { tls: { servername: t.host } } : {}),
+    maxRetriesPerRequest: null,
+    // Keep trying while Redis restarts (a worker or a --wait outlives it), at most every 2 s.
+    retryStrategy: (times: number) => Math.min(200 * times, 2000),
+  };
+}
+
+/** What a member's job carries: enough to run the member anywhere the ensemble directory is seen. */
+export interface MemberJobData {
+  readonly ensembleDir: string;
+  readonly id: string;
+  readonly index: number;
+  readonly members: number;
+  readonly spec: EnsembleSpec;
+  readonly network: Record<string, unknown>;
+}
+
+/** The job id of a member: the ensemble directory's digest and the member id. */
+export const memberJobId = (ensembleDir: string, id: string): string => `${createHash('sha256').update(ensembleDir).digest('hex').slice(0, 16)}-${id}`;
+
+export const openQueue = (t: RedisTarget): Queue => new Queue(QUEUE_NAME, { connection: connectionOptions(t) });
+
+/** Where the members' jobs are, by member id: state, progress and error. */
+export interface QueuedMember {
+  readonly id: string;
+  readonly state: string;
+  readonly attempts: number;
+  readonly progress: { iteration?: string; loss?: number; worker?: string } | null;
+  readonly error: string | null;
+}
+
+/**
+ * Adds the members' jobs (those not done yet) with `attempts` tries each. A job that exists
+ * already is left as it is, unless it failed and `retryFailed` is set: then it is retried.
+ * Returns the ids of the members queued by this call.
+ */
+export async function enqueueMembers(queue: Queue, datas: readonly MemberJobData[], attempts: number, retryFailed: boolean): Promise<string[]> {
+  const queued: string[] = [];
+  for (const d of datas) {
+    if (memberState(d.ensembleDir, d.id).state === 'done') continue;
+    const jobId = memberJobId(d.ensembleDir, d.id);
+    const existing = await queue.getJob(jobId);
+    if (existing !== undefined) {
+      const state = await existing.getState();
+      if (state === 'failed' && retryFailed) {
+        await existing.retry('failed');
+        queued.push(d.id);
+      } else if (state === 'completed' || state === 'failed') {
+        // A finished job of an earlier ensemble in the same directory: replace it.
+        if (state === 'completed' && memberState(d.ensembleDir, d.id).state !== 'done') {
+          await existing.remove();
+          await queue.add('member', d, { jobId, attempts, removeOnComplete: false, removeOnFail: false });
+          queued.push(d.id);
+        }
+      }
+      continue;
+    }
+    await queue.add('member', d, { jobId, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+    queued.push(d.id);
+  }
+  return queued;
+}
+
+/** The queue's view of each member of an ensemble. */
+export async function queuedMembers(queue: Queue, ensembleDir: string, ids: readonly string[]): Promise<QueuedMember[]> {
+  return Promise.all(
+    ids.map(async (id): Promise<QueuedMember> => {
+      const job = await queue.getJob(memberJobId(ensembleDir, id));
+      if (job === undefined) return { id, state: 'not queued', attempts: 0, progress: null, error: null };
+      const state = await job.getState();
+      const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as QueuedMember['progress']) : null;
+      return { id, state, attempts: job.attemptsMade, progress, error: job.failedReason === '' || job.failedReason === undefined ? null : job.failedReason };
+    }),
+  );
+}
+
+/** The cancel marker: workers stop the ensemble's running members (keeping their checkpoints) and take no more of its jobs. */
+export const cancelFile = (ensembleDir: string): string => join(stateDir(ensembleDir), 'cancel');
+
+/** Removes the ensemble's waiting jobs and asks workers to stop its running members. Returns the ids removed and those stopping. */
+export async function cancelMembers(queue: Queue, ensembleDir: string, ids: readonly string[]): Promise<{ removed: string[]; stopping: string[] }> {
+  writeFileSync(cancelFile(ensembleDir), `${new Date().toISOString()}\n`);
+  const removed: string[] = [];
+  const stopping: string[] = [];
+  for (const id of ids) {
+    const job = await queue.getJob(memberJobId(ensembleDir, id));
+    if (job === undefined) continue;
+    const state = await job.getState();
+    if (state === 'active') stopping.push(id);
+    else if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+      await job.remove();
+      removed.push(id);
+    }
+  }
+  return { removed, stopping };
+}
+
+/** Lets the ensemble's jobs run again after a cancel. */
+export function clearCancel(ensembleDir: string): void {
+  try {
+    unlinkSync(cancelFile(ensembleDir));
+  } catch {
+    // none
+  }
+}
+
+export interface WorkerOptions {
+  readonly concurrency: number;
+  /** How long a job's lock lasts without renewal: a dead worker's job returns to the queue after about this long. */
+  readonly lockMs: number;
+  readonly log: (line: string) => void;
+}
+
+export interface WorkerHandle {
+  /** Interrupts the running members (each saves its checkpoint) and closes the connection; their jobs return to the queue as stalled. */
+  stop(): Promise<void>;
+  readonly worker: Worker;
+}
+
+/** Takes a claim on a member the queue gave this worker: a stale claim (a dead worker's) is taken over, after its member process has exited. */
+async function claimForJob(d: MemberJobData): Promise<HeldClaim | null> {
+  for (let waited = 0; waited < 120_000; waited += 250) {
+    const claim = claimMember(d.ensembleDir, d.id, true, true);
+    if (claim !== null) return claim;
+    if (memberState(d.ensembleDir, d.id).state === 'done') return null;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`member ${d.id} of ${d.ensembleDir} is still run by another process (its claim in ${stateDir(d.ensembleDir)} is live)`);
+}
+
+export function startWorker(target: RedisTarget, options: WorkerOptions): WorkerHandle {
+  const children = new Set<ReturnType<typeof spawnMember>>();
+  let stopping = false;
+  const who = `${hostname()}:${process.pid}`;
+  const processor = async (job: Job<MemberJobData>): Promise<Record<string, unknown>> => {
+    const d = job.data;
+    if (existsSync(cancelFile(d.ensembleDir))) throw new UnrecoverableError('cancelled (flyvis ensemble cancel)');
+    const before = memberState(d.ensembleDir, d.id);
+    if (before.state === 'done') return before.summary; // counted once: its results exist
+    const claim = await claimForJob(d);
+    if (claim === null) return (memberState(d.ensembleDir, d.id) as { summary: Record<string, unknown> }).summary;
+    const member = d.spec.command === 'fit' ? fitJob(d.ensembleDir, d.id, d.index, d.spec, d.network) : trainJob(d.ensembleDir, d.id, d.index, d.spec);
+    const argv = member.argv();
+    const log = logFile(d.ensembleDir, d.id);
+    const attempt = job.attemptsMade + 1;
+    appendFileSync(log, `--- attempt ${attempt} at ${new Date().toISOString()} on ${who}: flyvis ${argv.join(' ')}\n`);
+    options.log(`member ${d.id} of ${d.ensembleDir}: attempt ${attempt}`);
+    const child = spawnMember(argv);
+    children.add(child);
+    if (child.pid !== undefined) claim.setChild(child.pid);
+    let stdout = '';
+    let stderr = '';
+    let cancelled = false;
+    let lastReport = 0;
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      stderr = (stderr + s).slice(-(1 << 19));
+      appendFileSync(log, s);
+      const m = [...s.matchAll(/\biter\s+(\d+)\s*\/\s*(\d+)\s+loss\s+(\S+)/g)].at(-1);
+      const now = performance.now();
+      if (m !== undefined && now - lastReport > 500) {
+        lastReport = now;
+        void job.updateProgress({ iteration: `${m[1]}/${m[2]}`, loss: Number(m[3]), worker: who }).catch(() => undefined);
+        if (!cancelled && existsSync(cancelFile(d.ensembleDir))) {
+          cancelled = true;
+          child.kill('SIGINT');
+        }
+      }
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    children.delete(child);
+    if (stopping) {
+      claim.release();
+      // The worker is stopping: leave the job active; its lock lapses and another worker resumes it.
+      return new Promise<never>(() => undefined);
+    }
+    if (code === 0) {
+      const summary = await member.finish(stdout);
+      claim.done(summary);
+      options.log(`member ${d.id} of ${d.ensembleDir}: done`);
+      return summary;
+    }
+    const lines = stderr.split(/[\r\n]+/).map((l) => l.trim()).filter((l) => l !== '' && !/\biter\s+\d+\s*\/\s*\d+/.test(l));
+    const message = signal !== null ? `killed by ${signal}` : lines.at(-1) ?? `exited with code ${code}`;
+    if (cancelled) {
+      claim.release();
+      throw new UnrecoverableError('cancelled (flyvis ensemble cancel); its checkpoint is kept');
+    }
+    if (code === 2) {
+      claim.failed(message, attempt);
+      throw new UnrecoverableError(message);
+    }
+    if (attempt >= (job.opts.attempts ?? 1)) claim.failed(message, attempt);
+    else claim.release();
+    options.log(`member ${d.id} of ${d.ensembleDir}: attempt ${attempt} failed: ${message}`);
+    throw new Error(message);
+  };
+  const worker = new Worker<MemberJobData>(QUEUE_NAME, processor, {
+    connection: connectionOptions(target),
+    concurrency: options.concurrency,
+    lockDuration: options.lockMs,
+    stalledInterval: Math.max(1000, Math.round(options.lockMs / 2)),
+    // A worker stopped or killed is not the member's fault: its job is resumed elsewhere many times over.
+    maxStalledCount: 100,
+  });
+  worker.on('error', (e) => options.log(`queue: ${e.message}`));
+  return {
+    worker,
+    async stop() {
+      stopping = true;
+      const exits = [...children].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.on('close', r))));
+      for (const c of children) c.kill('SIGINT');
+      await Promise.all(exits);
+      await worker.close(true).catch(() => undefined);
+    },
+  };
+}
