@@ -14,7 +14,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tensor } from '../../src/core.ts';
+import { readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Tensor } from '../../src/core.ts';
 import viteConfig from '../../web/vite.config.ts';
 import { DEFAULT_EDGE, DEFAULT_FLASH, type StimulusSpec } from '../../web/src/spec.ts';
 import { DT, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
@@ -39,6 +39,8 @@ interface Status {
   errors: string[];
   frameRate: number;
   playedFps: number;
+  model: string;
+  message: string;
   msPerFrame: number;
   url: string;
 }
@@ -52,9 +54,10 @@ const api = 'flyvisExplorer';
 const status = (page: Page): Promise<Status> => page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status(), api);
 
 /** Node's activity for the page's stimulus: the library's Network.simulate from the grey steady state. */
-function nodeActivity(spec: StimulusSpec): Float32Array {
+function nodeActivity(spec: StimulusSpec, checkpoint?: Readonly<Record<string, unknown>>): Float32Array {
   const movie = stimulusMovie(spec);
   const net = defaultNetwork('wasm');
+  if (checkpoint) net.loadCheckpoint(checkpoint);
   const a = net.simulate({ data: movie.data, shape: [1, movie.shape[0], 1, movie.shape[1]] }, DT) as Tensor;
   return Float32Array.from(a.data);
 }
@@ -81,6 +84,36 @@ async function playToEnd(page: Page): Promise<Status> {
     return s.frames > 0 && s.recordedFrames === s.frames && !s.playing;
   }, api, { timeout: 60_000 });
   return status(page);
+}
+
+/**
+ * A flyvis-style torch checkpoint ({ network: state_dict }) for the default network with every
+ * synapse 5x stronger and the biases shifted: responses visibly differ from the default's.
+ */
+function perturbedCheckpoint(): Uint8Array {
+  const sd = defaultNetwork('js').stateDict();
+  const tensor = (x: number[]): TorchTensor => new TorchTensor('float32', [x.length], Float32Array.from(x));
+  const network: Record<string, TorchTensor> = {};
+  for (const [k, v] of Object.entries(sd)) {
+    network[k] = tensor(k === 'edges_syn_strength' ? v.map((x) => 5 * x) : k === 'nodes_bias' ? v.map((x, i) => x + 0.05 * Math.sin(i)) : v);
+  }
+  return writeTorchFile({ network, time: 1 }, { archiveName: 'best_chkpt' });
+}
+
+/** Drops a file on the page, as a user dragging it from the desktop would. */
+async function dropFile(page: Page, name: string, bytes: Uint8Array): Promise<void> {
+  const transfer = await page.evaluateHandle(
+    ([n, b64]) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      // (DataTransfer is the page's; this file is type-checked without the DOM library)
+      const Transfer = (globalThis as unknown as { DataTransfer: new () => { items: { add(f: File): void } } }).DataTransfer;
+      const t = new Transfer();
+      t.items.add(new File([data], n));
+      return t;
+    },
+    [name, Buffer.from(bytes).toString('base64')] as const,
+  );
+  await page.dispatchEvent('#maps', 'drop', { dataTransfer: transfer });
 }
 
 describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless Chromium', () => {
@@ -187,6 +220,55 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       await page.screenshot({ path: join(ARTIFACTS, 'tablet.png'), fullPage: true });
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
 
+      expect([...errors, ...(await status(page)).errors]).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a dropped flyvis torch checkpoint changes the responses as in Node; a bad one is refused with a message', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${url}?stim=flash&intensity=0&radius=-1&tstim=0.5&rate=max`);
+      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().frames > 0, api);
+
+      // a state_dict that does not fit: refused, the model in use stays
+      await dropFile(page, 'bad.json', new TextEncoder().encode(JSON.stringify({ nodes_bias: [1, 2] })));
+      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().message.startsWith('Could not load bad.json'), api);
+      expect((await status(page)).message).toContain('nodes_bias: expected 65 values');
+      expect((await status(page)).model).toBe('flyvis default (initial parameters)');
+
+      const bytes = perturbedCheckpoint();
+      await dropFile(page, 'best_chkpt', bytes);
+      await page.waitForFunction((k) => {
+        const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
+        return s.model === 'best_chkpt' && s.frames > 0;
+      }, api);
+      expect(await page.locator('#model option').allTextContents()).toEqual(['flyvis default (initial parameters)', 'best_chkpt']);
+      const played = await playToEnd(page);
+      const spec = { ...DEFAULT_FLASH, intensity: 0 as const, radius: -1, tStim: 0.5 };
+      const expected = nodeActivity(spec, stateDictFromTorch(readTorchFile(bytes, 'best_chkpt')));
+      const got = await pageActivity(page);
+      expect(played.recordedFrames * played.nodes).toBe(expected.length);
+      expect(maxDiff(got, expected)).toBeLessThanOrEqual(1e-5);
+      const before = nodeActivity(spec);
+      expect(maxDiff(got, before)).toBeGreaterThan(1e-2); // the checkpoint did change the responses
+
+      // switching back to the default model gives the default responses again
+      await page.selectOption('#model', 'flyvis default (initial parameters)');
+      await page.waitForFunction((k) => {
+        const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
+        return s.model.startsWith('flyvis default') && s.frames > 0 && s.recordedFrames === 0;
+      }, api);
+      await playToEnd(page);
+      expect(maxDiff(await pageActivity(page), before)).toBeLessThanOrEqual(1e-5);
       expect([...errors, ...(await status(page)).errors]).toEqual([]);
     } finally {
       await browser.close();

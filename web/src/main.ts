@@ -2,7 +2,7 @@
 // (web/src/worker.ts); this thread only draws. The state of the stimulus and the view is kept in
 // the URL's query string (shareable, reloadable). `window.flyvisExplorer` lets the browser test
 // read what the page computed and drew.
-import type { FromWorker, NetworkInfo, ToWorker } from './protocol.ts';
+import { DEFAULT_MODEL, type FromWorker, type NetworkInfo, type ToWorker } from './protocol.ts';
 import { DEFAULT_EDGE, DEFAULT_FLASH, EXTENT, type StimulusSpec } from './spec.ts';
 import { DIVERGING, GREYS, paint, rasterize } from './hexmap.ts';
 
@@ -28,6 +28,9 @@ const el = {
   restart: $<HTMLButtonElement>('restart'),
   rate: $<HTMLSelectElement>('rate'),
   scale: $<HTMLSelectElement>('scale'),
+  model: $<HTMLSelectElement>('model'),
+  checkpointFile: $<HTMLInputElement>('checkpoint-file'),
+  message: $('message'),
   maps: $('maps'),
   eye: $<HTMLCanvasElement>('eye-canvas'),
   trace: $<HTMLCanvasElement>('trace-canvas'),
@@ -127,6 +130,7 @@ let dirty = false;
 let simMs = 0; // worker time for the frames so far
 const computedAt: number[] = []; // wall-clock times of computed frames, for the frame rate
 let errors: string[] = [];
+let model = DEFAULT_MODEL;
 let playStart = { at: 0, frame: 0 }; // when playback last started, for the frame rate it reached
 let playedFps = NaN; // frames per second of the last playback that reached the end
 
@@ -373,7 +377,8 @@ function newStimulus(): void {
   for (const m of mapViews) m.maxAbs = 0;
   frames = 0;
   send({ type: 'stimulus', spec: currentSpec() });
-  document.body.className = `kind-${el.stim.value}`;
+  document.body.classList.remove('kind-flash', 'kind-edge');
+  document.body.classList.add(`kind-${el.stim.value}`);
   writeUrl();
 }
 
@@ -445,8 +450,21 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     pending = false;
     return;
   }
+  if (m.type === 'checkpoint-error') {
+    el.message.textContent = `Could not load ${m.name}: ${m.message}`;
+    console.warn(`flyvis explorer: could not load ${m.name}: ${m.message}`);
+    return;
+  }
+  if (m.type === 'model') {
+    model = m.name;
+    el.model.replaceChildren(...m.models.map((name) => new Option(name, name, false, name === m.name)));
+    el.message.textContent = '';
+    newStimulus(); // the responses (and the grey steady state) are the new model's
+    return;
+  }
   if (m.type === 'ready') {
     info = m.info;
+    el.model.replaceChildren(new Option(DEFAULT_MODEL, DEFAULT_MODEL, true, true));
     buildMaps(m.info);
     renderTraceLegend();
     newStimulus();
@@ -466,6 +484,34 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
 };
 
 // -- controls ----------------------------------------------------------------------------------
+
+async function loadCheckpointFile(file: File): Promise<void> {
+  if (info === null) {
+    el.message.textContent = 'The network is still loading; drop the checkpoint again in a moment.';
+    return;
+  }
+  el.message.textContent = `Loading ${file.name}…`;
+  const bytes = await file.arrayBuffer();
+  worker.postMessage({ type: 'checkpoint', name: file.name, bytes } satisfies ToWorker, [bytes]);
+}
+
+el.checkpointFile.addEventListener('change', () => {
+  const file = el.checkpointFile.files?.[0];
+  if (file !== undefined) void loadCheckpointFile(file);
+  el.checkpointFile.value = '';
+});
+el.model.addEventListener('change', () => send({ type: 'model', name: el.model.value }));
+document.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  document.body.classList.remove('dragging');
+  const file = e.dataTransfer?.files[0];
+  if (file !== undefined) void loadCheckpointFile(file);
+});
 
 for (const c of [el.stim, el.intensity, el.radius, el.tstim, el.angle, el.speed]) c.addEventListener('change', newStimulus);
 el.rate.addEventListener('change', writeUrl);
@@ -508,13 +554,13 @@ document.addEventListener('keydown', (e) => {
 // -- start -------------------------------------------------------------------------------------
 
 readUrl();
-document.body.className = `kind-${el.stim.value}`;
+document.body.classList.add(`kind-${el.stim.value}`);
 send({ type: 'init', wasmUrl: new URL('flyvis-kernels.wasm', document.baseURI).href, connectomeUrl: new URL('fib25-fib19_v2.2.json', document.baseURI).href });
 requestAnimationFrame(animate);
 
 /** For the browser test: what the page computed and drew. */
 const testApi = {
-  status: () => ({ ready: info !== null, backend: info?.backend ?? null, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
+  status: () => ({ ready: info !== null, backend: info?.backend ?? null, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
   /** Every recorded frame's activity, (frames, nodes) float32, as base64. */
   activityBase64: (): string => {
     const all = new Uint8Array(recordedFrames * (info?.nodes ?? 0) * 4);

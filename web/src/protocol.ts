@@ -19,10 +19,20 @@ export interface NetworkInfo {
 export type ToWorker =
   | { readonly type: 'init'; readonly wasmUrl: string; readonly connectomeUrl: string }
   | { readonly type: 'stimulus'; readonly spec: StimulusSpec }
-  | { readonly type: 'step'; readonly frames: number };
+  | { readonly type: 'step'; readonly frames: number }
+  /** A checkpoint's bytes (a flyvis torch file or state_dict JSON), kept under `name` and used. */
+  | { readonly type: 'checkpoint'; readonly name: string; readonly bytes: ArrayBuffer }
+  /** Use a model loaded before (DEFAULT_MODEL: the network's initial parameters). */
+  | { readonly type: 'model'; readonly name: string };
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly info: NetworkInfo }
   | { readonly type: 'stimulus'; readonly frames: number; readonly hexals: number; readonly baseline: Float32Array }
   | { readonly type: 'frames'; readonly first: number; readonly count: number; readonly activity: Float32Array; readonly stimulus: Float32Array; readonly ms: number }
+  | { readonly type: 'model'; readonly name: string; readonly models: readonly string[] }
+  /** A checkpoint that could not be loaded (the model in use is unchanged). */
+  | { readonly type: 'checkpoint-error'; readonly name: string; readonly message: string }
   | { readonly type: 'error'; readonly message: string };
+
+/** The name of the network's own initial parameters in the model list. */
+export const DEFAULT_MODEL = 'flyvis default (initial parameters)';

@@ -1,8 +1,8 @@
 // The explorer's simulation worker: builds flyvis's default network at extent 15 on the wasm
 // backend (the page never blocks on it), renders the chosen stimulus with the library's datasets
 // and steps the network through it on request, posting each batch of frames' activity.
-import { hexLattice, loadWasmKernel, registerConnectomeDescription } from '../../src/core.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
+import { hexLattice, loadWasmKernel, readTorchFile, registerConnectomeDescription, stateDictFromTorch } from '../../src/core.ts';
+import { DEFAULT_MODEL, type FromWorker, type ToWorker } from './protocol.ts';
 import { CONNECTOME, DT, EXTENT, Stepper, defaultNetwork, stimulusMovie } from './sim.ts';
 
 /** Marks this module for the type check (tests/browser/explorer.test.ts imports the type). */
@@ -11,6 +11,21 @@ import type { Network } from '../../src/core.ts';
 
 let net: Network | null = null;
 let stepper: Stepper | null = null;
+/** Loaded models by name: their state_dicts (the first is the network's initial parameters). */
+const models = new Map<string, Readonly<Record<string, unknown>>>();
+
+/** A checkpoint's state_dict: a flyvis torch file (a zip archive) or state_dict JSON. */
+function parseCheckpoint(name: string, bytes: Uint8Array): Readonly<Record<string, unknown>> {
+  if (bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] === 0x4b) return stateDictFromTorch(readTorchFile(bytes, name), name);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new Error(`${name}: neither a torch file (torch.save) nor JSON`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${name}: expected a state_dict (an object of parameter arrays)`);
+  return json as Record<string, unknown>;
+}
 
 // The worker's global scope, typed here so that this file type-checks without the DOM library
 // (it is checked with the library's sources, tsconfig.json, through tests/browser/explorer.test.ts).
@@ -23,6 +38,7 @@ async function init(wasmUrl: string, connectomeUrl: string): Promise<void> {
   if (!response.ok) throw new Error(`fetching ${connectomeUrl}: HTTP ${response.status}`);
   registerConnectomeDescription(CONNECTOME, await response.json());
   net = defaultNetwork('wasm');
+  models.set(DEFAULT_MODEL, net.stateDict());
   const c = net.connectome;
   const u = c.nodes.columns.u as Int32Array | Float32Array;
   const v = c.nodes.columns.v as Int32Array | Float32Array;
@@ -53,6 +69,25 @@ function onMessage(m: ToWorker): void {
     return;
   }
   if (net === null) throw new Error('the network is not built yet');
+  if (m.type === 'checkpoint') {
+    try {
+      const sd = parseCheckpoint(m.name, new Uint8Array(m.bytes));
+      net.loadCheckpoint(sd, { onWarning: (w) => console.warn(w) }); // checks everything; changes nothing on a problem
+      models.set(m.name, sd);
+    } catch (e) {
+      post({ type: 'checkpoint-error', name: m.name, message: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    post({ type: 'model', name: m.name, models: [...models.keys()] });
+    return;
+  }
+  if (m.type === 'model') {
+    const sd = models.get(m.name);
+    if (sd === undefined) throw new Error(`no model named ${m.name}`);
+    net.loadCheckpoint(sd);
+    post({ type: 'model', name: m.name, models: [...models.keys()] });
+    return;
+  }
   if (m.type === 'stimulus') {
     stepper = new Stepper(net, stimulusMovie(m.spec));
     // the grey steady state's activity: the baseline the maps show differences from
