@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   train: async () => (await import('./train.ts')).run,
   bench: async () => (await import('./bench.ts')).run,
   analyze: async () => (await import('./analyze.ts')).run,
+  'optimal-stimulus': async () => (await import('./optimal-stimulus.ts')).run,
   fit: async () => (await import('./fit.ts')).run,
   plot: async () => (await import('./plot.ts')).run,
   run: async () => (await import('./run.ts')).run,
