@@ -51,7 +51,8 @@ const CANCEL_OPTIONS = {
 
 const USAGE = `usage: flyvis ensemble fit|train --out ENSEMBLE_DIR --members N [--jobs J | --queue URL [--wait]] [--seed S] [MEMBER OPTIONS]
        flyvis ensemble status ENSEMBLE_DIR [--queue URL] [--json]
-       flyvis ensemble cancel ENSEMBLE_DIR --queue URL`;
+       flyvis ensemble cancel ENSEMBLE_DIR --queue URL
+       flyvis ensemble analyze flashes|moving-edges ENSEMBLE_DIR --out DIR [analyze options]`;
 
 const SUMMARY =
   'Runs an ensemble: member k is one `flyvis fit` / `flyvis train` run with --seed S + k, in\n' +
@@ -322,6 +323,22 @@ async function cancel(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * `ensemble analyze KIND ENSEMBLE_DIR [options]`: `flyvis analyze KIND --ensemble ENSEMBLE_DIR
+ * [options]` (every member in parallel worker threads on this machine, ensemble summaries).
+ */
+async function analyze(argv: readonly string[]): Promise<number> {
+  const [kind, dir, ...rest] = argv;
+  if (kind === '--help' || kind === '-h' || kind === undefined) {
+    process.stdout.write(`usage: flyvis ensemble analyze flashes|moving-edges ENSEMBLE_DIR --out DIR [options of 'flyvis analyze']\n\nAnalyses every member of the ensemble: 'flyvis analyze KIND --ensemble ENSEMBLE_DIR' (see 'flyvis analyze --help').\n`);
+    return kind === undefined ? 2 : 0;
+  }
+  if (kind !== 'flashes' && kind !== 'moving-edges') throw new UsageError(`expected flashes or moving-edges, got '${kind}'`);
+  if (dir === undefined || dir.startsWith('-')) throw new UsageError(`${kind}: ENSEMBLE_DIR is required`);
+  if (rest.some((a) => a === '--ensemble' || a.startsWith('--ensemble='))) throw new UsageError('--ensemble: the ensemble is ENSEMBLE_DIR; leave --ensemble out');
+  return (await import('./analyze.ts')).run([kind, '--ensemble', dir, ...rest]);
+}
+
 /** The last progress line of a member's log: iteration and loss. */
 function lastProgress(ensembleDir: string, id: string): { iteration: string | null; loss: number | null } {
   let text: string;
@@ -397,7 +414,7 @@ async function status(argv: readonly string[]): Promise<number> {
 export function run(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   return runCommand(
-    `ensemble${sub === 'fit' || sub === 'train' || sub === 'status' || sub === 'cancel' ? ` ${sub}` : ''}`,
+    `ensemble${sub === 'fit' || sub === 'train' || sub === 'status' || sub === 'cancel' || sub === 'analyze' ? ` ${sub}` : ''}`,
     async () => {
       if (sub === '--help' || sub === '-h') {
         process.stdout.write(`${USAGE}\n\n${SUMMARY}\n`);
@@ -406,7 +423,8 @@ export function run(argv: readonly string[]): Promise<number> {
       if (sub === 'fit' || sub === 'train') return runEnsemble(sub, rest);
       if (sub === 'status') return status(rest);
       if (sub === 'cancel') return cancel(rest);
-      throw new UsageError(sub === undefined ? `expected a subcommand\n${USAGE}` : `unknown subcommand '${sub}' (expected fit, train, status or cancel)`);
+      if (sub === 'analyze') return analyze(rest);
+      throw new UsageError(sub === undefined ? `expected a subcommand\n${USAGE}` : `unknown subcommand '${sub}' (expected fit, train, status, cancel or analyze)`);
     },
     [...BAD_INPUT, QueueUrlError],
   );
