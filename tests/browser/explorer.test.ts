@@ -18,6 +18,7 @@ import { readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Te
 import viteConfig from '../../web/vite.config.ts';
 import { DEFAULT_EDGE, DEFAULT_FLASH, type StimulusSpec } from '../../web/src/spec.ts';
 import { DT, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
+import { optimalStimulus } from '../../src/analysis/optimal-stimulus.ts';
 // the worker's module, type-checked with the library (it runs in the page, not here)
 import type { WorkerModule } from '../../web/src/worker.ts';
 
@@ -41,6 +42,7 @@ interface Status {
   playedFps: number;
   model: string;
   message: string;
+  optimal: { cellType: string; initialCentral: number; finalCentral: number; iterations: number } | null;
   msPerFrame: number;
   url: string;
 }
@@ -269,6 +271,39 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       }, api);
       await playToEnd(page);
       expect(maxDiff(await pageActivity(page), before)).toBeLessThanOrEqual(1e-5);
+      expect([...errors, ...(await status(page)).errors]).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it("finds a cell type's optimal stimulus in the page by gradient ascent: its response rises, as in Node", async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${url}?stim=flash`);
+      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().ready, api);
+      await page.selectOption('#opt-type', 'T4c');
+      await page.fill('#opt-iters', '5');
+      await page.fill('#opt-lr', '0.05');
+      await page.fill('#opt-mei', '0');
+      await page.click('#opt-run');
+      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().optimal !== null, api, { timeout: 60_000 });
+      const got = (await status(page)).optimal!;
+      const node = optimalStimulus(defaultNetwork('wasm'), 'T4c', { iterations: 5, lr: 0.05, weightMei: 0 });
+      expect(got.cellType).toBe('T4c');
+      expect(got.iterations).toBe(5);
+      expect(got.finalCentral).toBeGreaterThan(got.initialCentral + 1e-4);
+      expect(Math.abs(got.initialCentral - node.initialCentral)).toBeLessThanOrEqual(1e-5);
+      expect(Math.abs(got.finalCentral - node.finalCentral)).toBeLessThanOrEqual(1e-5);
+      expect(await page.textContent('#opt-status')).toContain('T4c: central cell response');
+      await page.locator('#optimal').screenshot({ path: join(ARTIFACTS, 'optimal-stimulus.png') });
       expect([...errors, ...(await status(page)).errors]).toEqual([]);
     } finally {
       await browser.close();

@@ -31,6 +31,13 @@ const el = {
   model: $<HTMLSelectElement>('model'),
   checkpointFile: $<HTMLInputElement>('checkpoint-file'),
   message: $('message'),
+  optType: $<HTMLSelectElement>('opt-type'),
+  optIters: $<HTMLInputElement>('opt-iters'),
+  optLr: $<HTMLInputElement>('opt-lr'),
+  optMei: $<HTMLInputElement>('opt-mei'),
+  optRun: $<HTMLButtonElement>('opt-run'),
+  optCanvas: $<HTMLCanvasElement>('opt-canvas'),
+  optStatus: $('opt-status'),
   maps: $('maps'),
   eye: $<HTMLCanvasElement>('eye-canvas'),
   trace: $<HTMLCanvasElement>('trace-canvas'),
@@ -131,6 +138,8 @@ let simMs = 0; // worker time for the frames so far
 const computedAt: number[] = []; // wall-clock times of computed frames, for the frame rate
 let errors: string[] = [];
 let model = DEFAULT_MODEL;
+let optimal: { cellType: string; initialCentral: number; finalCentral: number; frames: number; iterations: number; stimulus: Float32Array } | null = null;
+let optimising = false;
 let playStart = { at: 0, frame: 0 }; // when playback last started, for the frame rate it reached
 let playedFps = NaN; // frames per second of the last playback that reached the end
 
@@ -450,6 +459,20 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     pending = false;
     return;
   }
+  if (m.type === 'optimal-progress') {
+    el.optStatus.textContent = `Iteration ${m.iteration}: loss ${m.loss.toPrecision(5)}…`;
+    return;
+  }
+  if (m.type === 'optimal') {
+    optimising = false;
+    el.optRun.disabled = false;
+    optimal = { cellType: m.cellType, initialCentral: m.initialCentral, finalCentral: m.finalCentral, frames: m.frames, iterations: m.losses.length, stimulus: m.stimulus };
+    el.optStatus.textContent =
+      `${m.cellType}: central cell response ${m.initialCentral.toPrecision(5)} for the initial noise → ${m.finalCentral.toPrecision(5)} after ${m.losses.length} iterations ` +
+      `(${(m.ms / 1000).toFixed(1)} s; model ${model}).`;
+    drawOptimal();
+    return;
+  }
   if (m.type === 'checkpoint-error') {
     el.message.textContent = `Could not load ${m.name}: ${m.message}`;
     console.warn(`flyvis explorer: could not load ${m.name}: ${m.message}`);
@@ -465,6 +488,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   if (m.type === 'ready') {
     info = m.info;
     el.model.replaceChildren(new Option(DEFAULT_MODEL, DEFAULT_MODEL, true, true));
+    el.optType.replaceChildren(...m.info.cellTypes.map((t) => new Option(t, t, t === 'T4a', t === 'T4a')));
     buildMaps(m.info);
     renderTraceLegend();
     newStimulus();
@@ -484,6 +508,32 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
 };
 
 // -- controls ----------------------------------------------------------------------------------
+
+function drawOptimal(): void {
+  if (optimal === null || info === null) return;
+  const size = el.optCanvas.width;
+  const ctx = el.optCanvas.getContext('2d')!;
+  const image = ctx.createImageData(size, size);
+  const pixels = rasterize(Int32Array.from(info.hexU, (_, i) => i), info.hexU, info.hexV, size, EXTENT);
+  const H = info.hexU.length;
+  const last = optimal.stimulus.subarray((optimal.frames - 1) * H, optimal.frames * H);
+  paint(image, pixels, (h) => last[h]!, 0, 1, GREYS);
+  ctx.putImageData(image, 0, 0);
+}
+
+el.optRun.addEventListener('click', () => {
+  if (info === null || optimising) return;
+  optimising = true;
+  el.optRun.disabled = true;
+  el.optStatus.textContent = `Optimising for ${el.optType.value}…`;
+  send({
+    type: 'optimal',
+    cellType: el.optType.value,
+    iterations: clampNumber(el.optIters, 1, 500, 50, true),
+    lr: clampNumber(el.optLr, 1e-4, 1, 0.01, false),
+    weightMei: clampNumber(el.optMei, 0, 1e5, 3000, false),
+  });
+});
 
 async function loadCheckpointFile(file: File): Promise<void> {
   if (info === null) {
@@ -560,7 +610,7 @@ requestAnimationFrame(animate);
 
 /** For the browser test: what the page computed and drew. */
 const testApi = {
-  status: () => ({ ready: info !== null, backend: info?.backend ?? null, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
+  status: () => ({ ready: info !== null, backend: info?.backend ?? null, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, optimal: optimal === null ? null : { cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
   /** Every recorded frame's activity, (frames, nodes) float32, as base64. */
   activityBase64: (): string => {
     const all = new Uint8Array(recordedFrames * (info?.nodes ?? 0) * 4);

@@ -23,7 +23,9 @@ export type ToWorker =
   /** A checkpoint's bytes (a flyvis torch file or state_dict JSON), kept under `name` and used. */
   | { readonly type: 'checkpoint'; readonly name: string; readonly bytes: ArrayBuffer }
   /** Use a model loaded before (DEFAULT_MODEL: the network's initial parameters). */
-  | { readonly type: 'model'; readonly name: string };
+  | { readonly type: 'model'; readonly name: string }
+  /** flyvis's artificial optimal stimulus for a cell type's central cell (src/analysis/optimal-stimulus.ts). */
+  | { readonly type: 'optimal'; readonly cellType: string; readonly iterations: number; readonly lr: number; readonly weightMei: number };
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly info: NetworkInfo }
@@ -32,6 +34,17 @@ export type FromWorker =
   | { readonly type: 'model'; readonly name: string; readonly models: readonly string[] }
   /** A checkpoint that could not be loaded (the model in use is unchanged). */
   | { readonly type: 'checkpoint-error'; readonly name: string; readonly message: string }
+  | { readonly type: 'optimal-progress'; readonly iteration: number; readonly loss: number }
+  | {
+      readonly type: 'optimal';
+      readonly cellType: string;
+      readonly frames: number;
+      readonly stimulus: Float32Array;
+      readonly initialCentral: number;
+      readonly finalCentral: number;
+      readonly losses: Float32Array;
+      readonly ms: number;
+    }
   | { readonly type: 'error'; readonly message: string };
 
 /** The name of the network's own initial parameters in the model list. */

@@ -8,6 +8,7 @@ import { CONNECTOME, DT, EXTENT, Stepper, defaultNetwork, stimulusMovie } from '
 /** Marks this module for the type check (tests/browser/explorer.test.ts imports the type). */
 export type WorkerModule = 'flyvis-explorer-worker';
 import type { Network } from '../../src/core.ts';
+import { optimalStimulus } from '../../src/analysis/optimal-stimulus.ts';
 
 let net: Network | null = null;
 let stepper: Stepper | null = null;
@@ -86,6 +87,27 @@ function onMessage(m: ToWorker): void {
     if (sd === undefined) throw new Error(`no model named ${m.name}`);
     net.loadCheckpoint(sd);
     post({ type: 'model', name: m.name, models: [...models.keys()] });
+    return;
+  }
+  if (m.type === 'optimal') {
+    const t0 = performance.now();
+    let last = t0;
+    const r = optimalStimulus(net, m.cellType, {
+      iterations: m.iterations,
+      lr: m.lr,
+      weightMei: m.weightMei,
+      onIteration: (iteration, l) => {
+        const now = performance.now();
+        if (now - last < 250) return;
+        last = now;
+        post({ type: 'optimal-progress', iteration, loss: l.loss });
+      },
+    });
+    const losses = Float32Array.from(r.losses, (l) => l.loss);
+    post(
+      { type: 'optimal', cellType: r.cellType, frames: r.shape[0], stimulus: r.stimulus, initialCentral: r.initialCentral, finalCentral: r.finalCentral, losses, ms: performance.now() - t0 },
+      [r.stimulus.buffer as ArrayBuffer, losses.buffer as ArrayBuffer],
+    );
     return;
   }
   if (m.type === 'stimulus') {
