@@ -121,7 +121,8 @@ export async function enqueueMembers(queue: Queue, datas: readonly MemberJobData
     const existing = await queue.getJob(jobId);
     if (existing !== undefined) {
       const state = await existing.getState();
-      if (state === 'failed' && retryFailed) {
+      // A cancelled member's job failed without the member failing: submitting again continues it.
+      if (state === 'failed' && (retryFailed || memberState(d.ensembleDir, d.id).state !== 'failed')) {
         await existing.retry('failed');
         queued.push(d.id);
       } else if (state === 'completed' || state === 'failed') {

@@ -185,4 +185,41 @@ describe.skipIf(REDIS_SERVER === null)('flyvis ensemble --queue and flyvis worke
     expect(lastJson(c.stdout)).toMatchObject({ removed: ['000', '001'], stopping: [] });
     expect(JSON.parse(run('ensemble', 'status', later, '--queue', redis.url, '--json').stdout.trim().split('\n')[0]!)).toMatchObject({ state: 'pending', job: 'not queued' });
   });
+
+  it('Ctrl-C on --wait stops following, not the work; cancel stops the running member keeping its checkpoint; submitting again finishes it', async () => {
+    const out = join(tmp(), 'ens');
+    worker();
+    const args = ['ensemble', 'fit', '--out', out, '--members', '1', '--queue', redis.url, ...fitArgs, '--iters', '1500', '--checkpoint-every', '5'];
+    const follow = start(...args, '--wait');
+    const iteration = () => {
+      try {
+        return (JSON.parse(readFileSync(join(out, '000', 'fit.train.json'), 'utf8')) as { iteration: number }).iteration;
+      } catch {
+        return 0;
+      }
+    };
+    while (iteration() < 10) await sleep(50);
+    follow.child.kill('SIGINT');
+    expect(await follow.exit).toBe(130);
+    expect(follow.out.stderr).toMatch(/stopped following; the queued members go on running on the workers/);
+    const at = iteration();
+    while (iteration() <= at) await sleep(50);
+    const c = run('ensemble', 'cancel', out, '--queue', redis.url);
+    expect(lastJson(c.stdout)).toMatchObject({ removed: [], stopping: ['000'] });
+    const job = () => JSON.parse(run('ensemble', 'status', out, '--queue', redis.url, '--json').stdout.trim()) as { state: string; job: string; error: string };
+    let row = job();
+    while (row.job !== 'failed') {
+      await sleep(200);
+      row = job();
+    }
+    expect(row).toMatchObject({ state: 'pending', job: 'failed' });
+    expect(row.error).toMatch(/cancelled/);
+    const stopped = iteration();
+    expect(stopped).toBeLessThan(1500);
+    const again = run(...args, '--wait');
+    expect(again.code).toBe(0);
+    const log = readFileSync(join(out, '.flyvis-ensemble', '000.log'), 'utf8');
+    expect(log.slice(log.lastIndexOf('--- attempt'))).toMatch(new RegExp(`iterations ${stopped + 1}-1500`));
+    await stopWorkers();
+  });
 });
