@@ -8,17 +8,40 @@ const FUSED = new Map<string, Map<string, FusedFactory>>();
 /** Order in which 'auto' tries backends: the first available wins. */
 let AUTO_ORDER: string[] = [];
 
+/** A check 'auto' makes before it takes an available backend (e.g. that a GPU is faster here), probed once. */
+export type AutoGate = () => { ok: true; note: string } | { ok: false; reason: string };
+
 /**
  * Registers a backend under its name (replacing one of that name). `priority`: where 'auto'
- * tries it, lower first (the built-ins: wasm 10, js 100); default: after the others.
+ * tries it, lower first (the built-ins: gpujs 5 behind its gate, wasm 10, js 100, webgpu 200);
+ * default: after the others. `auto`: a gate 'auto' consults (once) before taking the backend.
  */
-export function registerBackend(backend: Backend, priority?: number): void {
+export function registerBackend(backend: Backend, priority?: number, options: { auto?: AutoGate } = {}): void {
   BACKENDS.set(backend.name, backend);
   prio.set(backend.name, priority ?? 1000);
   AUTO_ORDER = [...BACKENDS.keys()].sort((a, b) => prio.get(a)! - prio.get(b)!);
   availability.delete(backend.name);
+  gateResults.delete(backend.name);
+  if (options.auto) gates.set(backend.name, options.auto);
+  else gates.delete(backend.name);
 }
 const prio = new Map<string, number>();
+const gates = new Map<string, AutoGate>();
+const gateResults = new Map<string, ReturnType<AutoGate>>();
+const gateOf = (name: string): ReturnType<AutoGate> | undefined => {
+  const gate = gates.get(name);
+  if (gate === undefined) return undefined;
+  let r = gateResults.get(name);
+  if (r === undefined) {
+    try {
+      r = gate();
+    } catch (e) {
+      r = { ok: false, reason: e instanceof Error ? e.message : String(e) };
+    }
+    gateResults.set(name, r);
+  }
+  return r;
+};
 
 /** Registers `backend`'s implementation of the fused model `model` (e.g. 'ppneuron'). */
 export function registerFusedModel(backend: string, model: string, factory: FusedFactory): void {
@@ -62,6 +85,8 @@ export interface BackendInfo {
   readonly models: readonly string[];
   /** Synapse kernel names it answers to. */
   readonly kernels: readonly string[];
+  /** For a backend behind an auto gate that 'auto' has consulted: why it took it or passed it over. */
+  readonly auto?: string;
 }
 
 /** The registered backends, in the order 'auto' tries them, and whether each works here. */
@@ -69,10 +94,12 @@ export function listBackends(): BackendInfo[] {
   return AUTO_ORDER.map((name) => {
     const b = BACKENDS.get(name)!;
     const a = availableOf(b);
+    const g = gateResults.get(name);
     return {
       name,
       available: a.ok,
       ...(a.ok ? {} : { note: a.reason }),
+      ...(g ? { auto: g.ok ? g.note : g.reason } : {}),
       models: [...(FUSED.get(name)?.keys() ?? [])],
       kernels: b.kernels,
     };
@@ -90,7 +117,7 @@ export function acceptedNames(): string[] {
 
 /**
  * The backend a name selects and the options it runs with: 'auto' (the first available backend
- * in priority order), a backend name, or a synapse kernel name some backend answers to (the
+ * in priority order whose auto gate, if any, passes), a backend name, or a synapse kernel name some backend answers to (the
  * backend then runs that kernel). Throws a BackendError naming the choices, or why the chosen
  * backend does not work here.
  */
@@ -98,7 +125,7 @@ export function resolveBackend(name: string, options: BackendOptions = {}): { ba
   if (name === 'auto') {
     for (const n of AUTO_ORDER) {
       const b = BACKENDS.get(n)!;
-      if (availableOf(b).ok) return { backend: b, options };
+      if (availableOf(b).ok && gateOf(n)?.ok !== false) return { backend: b, options };
     }
     throw new BackendError(`no backend works here (${listBackends().map((b) => `${b.name}: ${b.note}`).join('; ')})`);
   }
