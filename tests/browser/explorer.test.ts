@@ -14,7 +14,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Tensor } from '../../src/core.ts';
+import { npyToFloat32, parseNpy, readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Tensor } from '../../src/core.ts';
 import viteConfig from '../../web/vite.config.ts';
 import { DEFAULT_EDGE, DEFAULT_FLASH, type StimulusSpec } from '../../web/src/spec.ts';
 import { DT, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
@@ -79,7 +79,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 /** Plays the current stimulus to its end with the keyboard (Space) and waits for it. */
 async function playToEnd(page: Page): Promise<Status> {
   await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().frames > 0, api);
-  await page.locator('body').focus();
+  await page.evaluate('document.activeElement && document.activeElement.blur()'); // keys go to the page, not a control
   await page.keyboard.press('Space');
   await page.waitForFunction((k) => {
     const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
@@ -187,6 +187,15 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       drawn(maps);
       await page.screenshot({ path: join(ARTIFACTS, 'flash.png'), fullPage: true });
 
+      // exports: the activity as .npy (frames, nodes), the maps as PNG
+      const [npy] = await Promise.all([page.waitForEvent('download'), page.click('#export-npy')]);
+      const exported = parseNpy(new Uint8Array(readFileSync((await npy.path())!)));
+      expect(exported.shape).toEqual([flash.frames, flash.nodes]);
+      expect(maxDiff(npyToFloat32(exported, 'export'), flashNode)).toBeLessThanOrEqual(1e-5);
+      const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
+      expect(png.suggestedFilename()).toMatch(/\.png$/);
+      expect([...readFileSync((await png.path())!).subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
       // 2. An OFF edge moving at 90° and 19 columns/s, chosen with the page's controls.
       await page.selectOption('#stim', 'edge');
       await page.selectOption('#intensity', '0');
@@ -212,7 +221,7 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       await page.goto(`${url}${edge.url}`);
       await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().frames > 0, api);
       expect([await page.inputValue('#stim'), await page.inputValue('#intensity'), await page.inputValue('#angle'), await page.inputValue('#scale')]).toEqual(['edge', '0', '90', 'shared']);
-      await page.locator('body').focus();
+      await page.evaluate('document.activeElement && document.activeElement.blur()');
       await page.keyboard.press('ArrowRight');
       await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().recordedFrames === 1, api);
       expect((await status(page)).playing).toBe(false);

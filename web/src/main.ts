@@ -5,6 +5,7 @@
 import { DEFAULT_MODEL, type FromWorker, type NetworkInfo, type ToWorker } from './protocol.ts';
 import { DEFAULT_EDGE, DEFAULT_FLASH, EXTENT, type StimulusSpec } from './spec.ts';
 import { DIVERGING, GREYS, paint, rasterize } from './hexmap.ts';
+import { encodeNpy } from '../../src/io/npy.ts';
 
 const ANGLES = [0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 330];
 const SPEEDS = [2.4, 4.8, 9.7, 13, 19, 25];
@@ -38,6 +39,8 @@ const el = {
   optRun: $<HTMLButtonElement>('opt-run'),
   optCanvas: $<HTMLCanvasElement>('opt-canvas'),
   optStatus: $('opt-status'),
+  exportNpy: $<HTMLButtonElement>('export-npy'),
+  exportPng: $<HTMLButtonElement>('export-png'),
   maps: $('maps'),
   eye: $<HTMLCanvasElement>('eye-canvas'),
   trace: $<HTMLCanvasElement>('trace-canvas'),
@@ -521,6 +524,54 @@ function drawOptimal(): void {
   ctx.putImageData(image, 0, 0);
 }
 
+function download(blob: Blob, name: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+/** Every recorded frame's activity, (frames, nodes) float32. */
+function allActivity(): Float32Array {
+  const all = new Float32Array(recordedFrames * (info?.nodes ?? 0));
+  let o = 0;
+  for (const b of recorded) {
+    all.set(b, o);
+    o += b.length;
+  }
+  return all;
+}
+
+el.exportNpy.addEventListener('click', () => {
+  if (info === null) return;
+  const bytes = encodeNpy(allActivity(), [recordedFrames, info.nodes]);
+  download(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), `flyvis-activity-${el.stim.value}-${recordedFrames}x${info.nodes}.npy`);
+});
+
+el.exportPng.addEventListener('click', () => {
+  draw();
+  const cols = 12;
+  const cell = MAP_SIZE + 4;
+  const label = 14;
+  const canvas = document.createElement('canvas');
+  canvas.width = cols * cell;
+  canvas.height = Math.ceil(mapViews.length / cols) * (cell + label);
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = '#000';
+  ctx.font = '10px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  mapViews.forEach((m, i) => {
+    const x = (i % cols) * cell;
+    const y = Math.floor(i / cols) * (cell + label);
+    ctx.drawImage(m.canvas, x + 2, y + 2);
+    ctx.fillText(m.type, x + cell / 2, y + cell + 10);
+  });
+  canvas.toBlob((blob) => blob && download(blob, `flyvis-maps-frame-${recordedFrames}.png`), 'image/png');
+});
+
 el.optRun.addEventListener('click', () => {
   if (info === null || optimising) return;
   optimising = true;
@@ -613,12 +664,8 @@ const testApi = {
   status: () => ({ ready: info !== null, backend: info?.backend ?? null, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, optimal: optimal === null ? null : { cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
   /** Every recorded frame's activity, (frames, nodes) float32, as base64. */
   activityBase64: (): string => {
-    const all = new Uint8Array(recordedFrames * (info?.nodes ?? 0) * 4);
-    let o = 0;
-    for (const b of recorded) {
-      all.set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), o);
-      o += b.byteLength;
-    }
+    const a = allActivity();
+    const all = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     let s = '';
     for (let i = 0; i < all.length; i += 0x8000) s += String.fromCharCode(...all.subarray(i, i + 0x8000));
     return btoa(s);
