@@ -522,6 +522,7 @@ function drawOptimal(): void {
   const last = optimal.stimulus.subarray((optimal.frames - 1) * H, optimal.frames * H);
   paint(image, pixels, (h) => last[h]!, 0, 1, GREYS);
   ctx.putImageData(image, 0, 0);
+  el.optCanvas.hidden = false;
 }
 
 function download(blob: Blob, name: string): void {
