@@ -31,6 +31,8 @@ export const NODE_EDGE: readonly string[] = [
   'src/train/loop.ts', 'src/train/state.ts', 'src/train/index.ts',
   'src/task/decoder-source.ts', // reads flyvis network directories (src/results)
   'src/datasets/flow/node.ts', 'src/datasets/flow/sintel-node.ts', 'src/datasets/flow/spec.ts', // MPI Sintel from disk
+  'src/task/train-results.ts', // writes flyvis results directories (chkpts, HDF5 validation, _meta.yaml)
+  'src/ensemble/', // child processes, claims on disk, the Redis queue
 ];
 
 const isEdge = (rel: string): boolean => NODE_EDGE.some((e) => (e.endsWith('/') ? rel.startsWith(e) : rel === e));
