@@ -13,7 +13,7 @@
 // works, and is tested, everywhere; `gpujsInfo()` says which ran). Safe from minifiers: kernels
 // are source strings, and gpu.js's backend is named by class identity (src/kernels/gpujs.ts).
 // The generic path (dynamics without a fused model) gets the 'gpujs' synapse kernel.
-import { GPU, Input } from 'gpu.js';
+import { GPU } from 'gpu.js';
 import { PPNEURON_MODEL } from '../dynamics/ppneuron-step.ts';
 import { makeActivation } from '../kernels/activation.ts';
 import { backendOf } from '../kernels/gpujs.ts';
@@ -32,47 +32,54 @@ export const GPUJS_MODES = ['webgl2', 'headlessgl', 'webgl', 'webasm', 'cpu'] as
 export type GpujsMode = (typeof GPUJS_MODES)[number];
 const GL_KERNELS = new Set(['WebGL2Kernel', 'HeadlessGLKernel', 'WebGLKernel']);
 
-// The kernels as gpu.js parses them (plain JavaScript; `this` is gpu.js's kernel context).
-// States are 2D, [sample][node] (outputs [N, B]: thread.x the node, thread.y the sample), so no
-// thread divides to find its sample; graph arrays are 1D. Loop counters start from an array
-// value and step with `p += 1` (shared/notes/gpu-js.md).
+// The kernels as gpu.js parses them (plain JavaScript; `this` is gpu.js's kernel context). All
+// arrays are 1D (gpu.js packs them into 2D textures; a [nodes, samples] output could outgrow a
+// texture's side): states are batch-major, (b, n) at b * N + n. A thread finds its sample by a
+// float division, then corrects it by one either way with exact (below 2^24) arithmetic, since
+// GPU division may be off by an ulp. Loop counters start from an array value and step with
+// `p += 1` (shared/notes/gpu-js.md).
+const SAMPLE = `const i = this.thread.x;
+  let b = Math.floor(i / this.constants.N);
+  let n = i - b * this.constants.N;
+  if (n < 0) { b = b - 1; n = n + this.constants.N; }
+  if (n >= this.constants.N) { b = b + 1; n = n - this.constants.N; }
+  const o = b * this.constants.N;`;
 const SRC = {
-  copy1: `function flyvisCopy1(a) { return a[this.thread.x]; }`,
-  copy2: `function flyvisCopy2(a) { return a[this.thread.y][this.thread.x]; }`,
+  copy: `function flyvisCopy(a) { return a[this.thread.x]; }`,
   d: `function flyvisD(v, x, bias, w, col, ptr) {
-  const n = this.thread.x;
-  const b = this.thread.y;
+  ${SAMPLE}
   const end = ptr[n + 1];
   let s = 0.0;
   for (let p = ptr[n]; p < end; p += 1) {
-    s += w[p] * flyvisAct(v[b][col[p]]);
+    s += w[p] * flyvisAct(v[o + col[p]]);
   }
-  return bias[n] - v[b][n] + s + x[b][n];
+  return bias[n] - v[i] + s + x[i];
 }`,
   euler: `function flyvisEuler(v, d, rate) {
-  const n = this.thread.x;
-  const b = this.thread.y;
-  return v[b][n] + rate[n] * d[b][n];
+  ${SAMPLE}
+  return v[i] + rate[n] * d[i];
 }`,
-  add: `function flyvisAdd(a, c) { return a[this.thread.y][this.thread.x] + c[this.thread.y][this.thread.x]; }`,
+  add: `function flyvisAdd(a, c) { return a[this.thread.x] + c[this.thread.x]; }`,
   gv: `function flyvisGv(g, v, rate, w, col, ptr) {
-  const n = this.thread.x;
-  const b = this.thread.y;
+  ${SAMPLE}
   const end = ptr[n + 1];
   let acc = 0.0;
   for (let p = ptr[n]; p < end; p += 1) {
     const t = col[p];
-    acc += w[p] * (g[b][t] * rate[t]);
+    acc += w[p] * (g[o + t] * rate[t]);
   }
-  const gi = g[b][n];
-  return (gi - gi * rate[n]) + flyvisDact(v[b][n]) * acc;
+  const gi = g[i];
+  return (gi - gi * rate[n]) + flyvisDact(v[i]) * acc;
 }`,
-  gx: `function flyvisGx(g, rate) { return g[this.thread.y][this.thread.x] * rate[this.thread.x]; }`,
+  gx: `function flyvisGx(g, rate) {
+  ${SAMPLE}
+  return g[i] * rate[n];
+}`,
   accBias: `function flyvisAccBias(acc, g, rate) {
   const n = this.thread.x;
   let s = acc[n];
   for (let b = 0; b < this.constants.B; b += 1) {
-    s += g[b][n] * rate[n];
+    s += g[b * this.constants.N + n] * rate[n];
   }
   return s;
 }`,
@@ -80,7 +87,7 @@ const SRC = {
   const n = this.thread.x;
   let s = acc[n];
   for (let b = 0; b < this.constants.B; b += 1) {
-    s += g[b][n] * d[b][n];
+    s += g[b * this.constants.N + n] * d[b * this.constants.N + n];
   }
   return s;
 }`,
@@ -90,7 +97,7 @@ const SRC = {
   const t = tgt[e];
   let sum = acc[e];
   for (let b = 0; b < this.constants.B; b += 1) {
-    sum += flyvisAct(v[b][s]) * (g[b][t] * rate[t]);
+    sum += flyvisAct(v[b * this.constants.N + s]) * (g[b * this.constants.N + t] * rate[t]);
   }
   return sum;
 }`,
@@ -149,7 +156,7 @@ interface DeviceGraph {
 
 /** What the forward pass keeps on the device for the backward pass. */
 interface GpujsSaved {
-  /** v0 and the state after every step (T + 1 values, [N, B] each). */
+  /** v0 and the state after every step (T + 1 values, (B, N) each). */
   readonly v: Value[];
   /** d of every step. */
   readonly d: Value[];
@@ -221,7 +228,7 @@ export class GpujsScan {
         immutable: true,
         precision: 'single',
         tactic: 'precision',
-        constants: { B },
+        constants: { B, N: Math.max(1, this.plan.N) },
         loopMaxIterations: Math.max(this.loopMax, B + 1),
       };
       const made = this.gpu.createKernel(SRC[name], settings as never) as unknown as Kernel;
@@ -235,15 +242,10 @@ export class GpujsScan {
     return k;
   }
 
-  /** A 1D array onto the device (indices as floats: exact below 2^24). */
-  up1(a: Float32Array | Int32Array): Value {
+  /** An array onto the device (indices as floats: exact below 2^24). */
+  up(a: Float32Array | Int32Array): Value {
     const x = atLeastOne(a instanceof Float32Array ? a : Float32Array.from(a));
-    return this.k('copy1', [x.length])(x);
-  }
-
-  /** A batch-major (B, N) host array onto the device, as [N, B]. */
-  up2(a: Float32Array, B: number): Value {
-    return this.k('copy2', [this.plan.N, B])(new Input(a as never, [this.plan.N, B]));
+    return this.k('copy', [x.length])(x);
   }
 
   private deviceGraph(): DeviceGraph {
@@ -251,14 +253,14 @@ export class GpujsScan {
     const p = this.plan;
     const g = p.groups;
     this.device = {
-      colT: this.up1(p.byTarget.col),
-      ptrT: this.up1(p.byTarget.ptr),
-      colS: this.up1(p.bySource.col),
-      ptrS: this.up1(p.bySource.ptr),
-      src: this.up1(p.source),
-      tgt: this.up1(p.target),
-      gEdge: g ? this.up1(g.edge) : null,
-      gPtr: g ? this.up1(g.ptr) : null,
+      colT: this.up(p.byTarget.col),
+      ptrT: this.up(p.byTarget.ptr),
+      colS: this.up(p.bySource.col),
+      ptrS: this.up(p.bySource.ptr),
+      src: this.up(p.source),
+      tgt: this.up(p.target),
+      gEdge: g ? this.up(g.edge) : null,
+      gPtr: g ? this.up(g.ptr) : null,
     };
     return this.device;
   }
@@ -267,9 +269,10 @@ export class GpujsScan {
     this.live();
     const { batch: B, steps: T } = r;
     const { N } = this.plan;
+    if (B * N >= 2 ** 24) throw new BackendError(`gpujs backend: at most 2^24 states per step (batch ${B} x ${N} nodes)`);
     const dg = this.deviceGraph();
     const { wT, wS, perGroup } = entryWeights(this.plan, this.graph, weight);
-    const dev = { bias: this.up1(bias as Float32Array), rate: this.up1(rate as Float32Array), wT: this.up1(wT), wS: r.save ? this.up1(wS) : null };
+    const dev = { bias: this.up(bias as Float32Array), rate: this.up(rate as Float32Array), wT: this.up(wT), wS: r.save ? this.up(wS) : null };
     const x = r.x as Float32Array;
     const frame = B === 1 ? null : new Float32Array(B * N);
     const xAt = (t: number): Float32Array => {
@@ -277,13 +280,13 @@ export class GpujsScan {
       for (let b = 0; b < B; b++) frame.set(x.subarray((b * T + t) * N, (b * T + t + 1) * N), b * N);
       return frame;
     };
-    const dK = this.k('d', [N, B], B);
-    const eulerK = this.k('euler', [N, B], B);
-    const states: Value[] = [this.up2(r.v0 as Float32Array, B)];
+    const dK = this.k('d', [B * N], B);
+    const eulerK = this.k('euler', [B * N], B);
+    const states: Value[] = [this.up(r.v0 as Float32Array)];
     const ds: Value[] = [];
     for (let t = 0; t < T; t++) {
       const v = states[states.length - 1];
-      const d = dK(v, new Input(xAt(t) as never, [N, B]), dev.bias, dev.wT, dg.colT, dg.ptrT);
+      const d = dK(v, xAt(t), dev.bias, dev.wT, dg.colT, dg.ptrT);
       states.push(eulerK(v, d, dev.rate));
       if (r.save) ds.push(d);
       else {
@@ -324,9 +327,9 @@ export class GpujsScan {
     const dg = this.deviceGraph();
     const zerosN = new Float32Array(N);
     const zeros2 = new Float32Array(B * N);
-    let accBias = needs.bias ? this.up1(zerosN) : null;
-    let accRate = needs.rate ? this.up1(zerosN) : null;
-    let accW = needs.weight && E > 0 ? this.up1(new Float32Array(E)) : null;
+    let accBias = needs.bias ? this.up(zerosN) : null;
+    let accRate = needs.rate ? this.up(zerosN) : null;
+    let accW = needs.weight && E > 0 ? this.up(new Float32Array(E)) : null;
     const gxs: Value[] = [];
     const frame = B === 1 ? null : new Float32Array(B * N);
     const gOutAt = (t: number): Float32Array => {
@@ -334,15 +337,15 @@ export class GpujsScan {
       for (let b = 0; b < B; b++) frame.set(gOut.subarray((b * T + t) * N, (b * T + t + 1) * N), b * N);
       return frame;
     };
-    const addK = this.k('add', [N, B], B);
-    const gvK = this.k('gv', [N, B], B);
-    const gxK = this.k('gx', [N, B], B);
+    const addK = this.k('add', [B * N], B);
+    const gvK = this.k('gv', [B * N], B);
+    const gxK = this.k('gx', [B * N], B);
     // g: dL/d(state after step t); starts as the output's gradient of the last step
-    let gNext: Value = r.record === 'all' ? this.up2(zeros2, B) : this.up2(gOut, B);
+    let gNext: Value = r.record === 'all' ? this.up(zeros2) : this.up(gOut);
     for (let t = T - 1; t >= 0; t--) {
       let g: Value;
       if (r.record === 'all') {
-        g = addK(new Input(gOutAt(t) as never, [N, B]), gNext);
+        g = addK(gOutAt(t), gNext);
         free(gNext);
       } else g = gNext;
       const vPrev = saved.v[t];

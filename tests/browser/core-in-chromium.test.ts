@@ -3,7 +3,8 @@
 // kernel's asset (dist/flyvis-kernels.wasm, built ahead of use by scripts/build.mjs) and
 // flyvis's connectome (data/); headless Chromium (Debian's, driven by playwright-core, no
 // browser download) builds flyvis's default network at extent 15 and simulates a flash on the
-// 'wasm' kernel and on the 'gpujs' kernel over WebGL2 (SwiftShader). Both must match Node's
+// 'wasm' backend and on the 'gpujs' backend over WebGL2 (SwiftShader; gpu-in-chromium.test.ts
+// checks the GPU backends further, gradients included). Both must match Node's
 // activity for the same network and flash, with no console errors. Skipped, with the reason
 // printed, only where Chromium is absent (.ci/run installs it).
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
