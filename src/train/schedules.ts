@@ -1,6 +1,8 @@
 // Learning-rate schedules: pure functions from the iteration index (0-based) to a learning rate,
 // so a resumed run recomputes exactly the rate an uninterrupted one would have used.
 
+import { linspace } from '../task/train-schedule.ts';
+
 /** A learning rate per iteration (0-based). */
 export type Schedule = (iteration: number) => number;
 
@@ -51,17 +53,18 @@ export function cosineDecay(lr: number, total: number, minLr = 0): Schedule {
 }
 
 /**
- * flyvis's 'stepwise' scheduler: `stages` rates spaced geometrically from `start` to `stop`
- * (np.geomspace), each held for an equal share of `total` iterations.
+ * flyvis's 'stepwise' scheduler (HyperParamScheduler.stepwise): `stages` rates spaced linearly
+ * from `start` to `stop` (np.linspace), each held for floor(total / stages) iterations
+ * (np.repeat), then `stop` (flyvis pads the array with it).
  */
 export function stepwise(start: number, stop: number, stages: number, total: number): Schedule {
   positive('start', start);
   positive('stop', stop);
   positiveInteger('stages', stages);
   positiveInteger('total', total);
-  const rates = Array.from({ length: stages }, (_, k) => (stages === 1 ? start : start * (stop / start) ** (k / (stages - 1))));
-  const per = total / stages;
-  return (i) => rates[Math.min(stages - 1, Math.floor(i / per))]!;
+  const rates = linspace(start, stop, stages);
+  const per = Math.floor(total / stages);
+  return (i) => (per === 0 ? stop : rates[Math.min(stages - 1, Math.floor(i / per))]!);
 }
 
 /** Linear warm-up from 0 over `steps` iterations, then `after`. */

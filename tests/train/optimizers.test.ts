@@ -99,8 +99,12 @@ describe('schedules', () => {
     expect(cosineDecay(1, 10)(0)).toBe(1);
     expect(cosineDecay(1, 10)(5)).toBeCloseTo(0.5, 12);
     expect(cosineDecay(1, 10, 0.1)(20)).toBe(0.1);
+    // np.repeat(np.linspace(1e-2, 1e-4, 3), 90 // 3): 0.01, 0.00505, 0.0001 (linear, as flyvis)
     const sw = stepwise(1e-2, 1e-4, 3, 90);
-    expect([sw(0), sw(29), sw(30), sw(89)].map((x) => +x.toPrecision(6))).toEqual([0.01, 0.01, 0.001, 0.0001]);
+    expect([sw(0), sw(29), sw(30), sw(59), sw(60), sw(89), sw(200)]).toEqual([0.01, 0.01, 0.00505, 0.00505, 0.0001, 0.0001, 0.0001]);
+    // 100 // 3 = 33 per stage, then stop: iteration 99 is past the three stages
+    const uneven = stepwise(5e-5, 5e-6, 3, 100);
+    expect([uneven(32), uneven(33), uneven(66), uneven(99)]).toEqual([5e-5, 2.75e-5, 5e-6, 5e-6]);
     expect(warmup(4, constant(1))(1)).toBe(0.5);
     expect(parseSchedule('step:100:0.5', 0.2, 1000)(250)).toBeCloseTo(0.05, 12);
     expect(parseSchedule('cosine', 0.2, 1000)(1000)).toBe(0);
