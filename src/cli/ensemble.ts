@@ -22,9 +22,8 @@ import { readMeta } from '../results/meta.ts';
 import { STATE_DIR, type MemberState, claimLive, clearFailed, logFile, memberId, memberState, readSpec, writeSpec } from '../ensemble/claims.ts';
 import { type EnsembleCommand, type EnsembleSpec, fitJob, trainJob } from '../ensemble/jobs.ts';
 import { type MemberJob, runPool } from '../ensemble/pool.ts';
-import {
-  type MemberJobData, type QueuedMember, type RedisTarget, QueueUrlError, cancelMembers, clearCancel, enqueueMembers, openQueue, parseQueueUrl, queuedMembers,
-} from '../ensemble/queue.ts';
+import type { MemberJobData, QueuedMember } from '../ensemble/queue.ts';
+import { type RedisTarget, QueueDependencyError, QueueUrlError, loadQueue, parseQueueUrl } from '../ensemble/queue-url.ts';
 import { formatDuration } from '../train/progress.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
 import { BAD_INPUT, connectomeFromOptions } from './common.ts';
@@ -232,6 +231,7 @@ async function submit(
   wait: boolean,
 ): Promise<number> {
   const label = `flyvis ensemble ${command}`;
+  const { clearCancel, enqueueMembers, openQueue, queuedMembers } = await loadQueue();
   const queue = openQueue(target);
   try {
     await queue.waitUntilReady();
@@ -308,6 +308,7 @@ async function cancel(argv: readonly string[]): Promise<number> {
   const spec = readSpec(dir);
   if (spec === null) throw new UsageError(`${given}: not an ensemble started by 'flyvis ensemble' (no ${STATE_DIR}/spec.json)`);
   const n = Number(spec.members);
+  const { cancelMembers, openQueue } = await loadQueue();
   const queue = openQueue(target);
   try {
     await queue.waitUntilReady();
@@ -377,6 +378,7 @@ async function status(argv: readonly string[]): Promise<number> {
   const ids = Array.from({ length: n }, (_, k) => memberId(k, n));
   let jobs: QueuedMember[] | null = null;
   if (target !== null) {
+    const { openQueue, queuedMembers } = await loadQueue();
     const queue = openQueue(target);
     try {
       await queue.waitUntilReady();
@@ -426,6 +428,6 @@ export function run(argv: readonly string[]): Promise<number> {
       if (sub === 'analyze') return analyze(rest);
       throw new UsageError(sub === undefined ? `expected a subcommand\n${USAGE}` : `unknown subcommand '${sub}' (expected fit, train, status, cancel or analyze)`);
     },
-    [...BAD_INPUT, QueueUrlError],
+    [...BAD_INPUT, QueueUrlError, QueueDependencyError],
   );
 }

@@ -16,73 +16,9 @@ import { appendFileSync } from 'node:fs';
 import { type HeldClaim, claimMember, logFile, memberState, stateDir } from './claims.ts';
 import { type EnsembleSpec, fitJob, trainJob } from './jobs.ts';
 import { spawnMember } from './pool.ts';
+import { type RedisTarget, connectionOptions } from './queue-url.ts';
 
 export const QUEUE_NAME = 'flyvis-ensemble';
-
-/** A bad --queue URL (exit 2). */
-export class QueueUrlError extends Error {
-  override name = 'QueueUrlError';
-}
-
-export interface RedisTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly db: number;
-  readonly username?: string;
-  readonly password?: string;
-  readonly tls: boolean;
-  /** The URL without its password, for messages. */
-  readonly display: string;
-}
-
-/** Parses redis://[user[:password]@]HOST[:PORT][/DB] or rediss://... (TLS). */
-export function parseQueueUrl(text: string, flag = 'queue'): RedisTarget {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new QueueUrlError(`--${flag}: expected redis://HOST:PORT[/DB] or rediss://..., got '${maskUrlText(text)}'`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new QueueUrlError(`--${flag}: expected a redis:// or rediss:// URL, got '${maskUrlText(text)}'`);
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (host === '') throw new QueueUrlError(`--${flag}: the URL names no host`);
-  const port = url.port === '' ? 6379 : Number(url.port);
-  const path = url.pathname.replace(/^\//, '');
-  if (path !== '' && !/^\d+$/.test(path)) throw new QueueUrlError(`--${flag}: expected a database number after the host (/0 to /15), got '/${path}'`);
-  if (url.search !== '' || url.hash !== '') throw new QueueUrlError(`--${flag}: expected no query or fragment in the URL`);
-  const username = url.username === '' ? undefined : decodeURIComponent(url.username);
-  const password = url.password === '' ? undefined : decodeURIComponent(url.password);
-  const auth = username !== undefined || password !== undefined ? `${username ?? ''}${password !== undefined ? ':***' : ''}@` : '';
-  return {
-    host,
-    port,
-    db: path === '' ? 0 : Number(path),
-    ...(username !== undefined ? { username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    tls: url.protocol === 'rediss:',
-    display: `${url.protocol}//${auth}${url.host}${path === '' ? '' : `/${path}`}`,
-  };
-}
-
-/** A URL-like text with anything between '//' and '@' after a ':' masked (for messages about unparsable URLs). */
-const maskUrlText = (text: string): string => text.replace(/(\/\/[^/@:]*):[^/@]*@/, '$1:***@');
-
-/** ioredis options for a target (BullMQ's connection). */
-export function connectionOptions(t: RedisTarget): Record<string, unknown> {
-  return {
-    host: t.host,
-    port: t.port,
-    db: t.db,
-    ...(t.username !== undefined ? { username: t.username } : {}),
-    ...(t.password !== undefined ? { password: t.password } : {}),
-    ...(t.tls ? { tls: { servername: t.host } } : {}),
-    maxRetriesPerRequest: null,
-    // Keep trying while Redis restarts (a worker or a --wait outlives it), at most every 2 s.
-    retryStrategy: (times: number) => Math.min(200 * times, 2000),
-  };
-}
 
 /** What a member's job carries: enough to run the member anywhere the ensemble directory is seen. */
 export interface MemberJobData {

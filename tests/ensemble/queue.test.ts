@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseQueueUrl, connectionOptions } from '../../src/ensemble/queue.ts';
+import { connectionOptions, parseQueueUrl } from '../../src/ensemble/queue-url.ts';
 import { loadEnsembleDir } from '../../src/results/index.ts';
 import { PROJECT_DIR } from '../helpers/shared.ts';
 import { DT, makeTeacher } from '../cli/fit-helpers.ts';
