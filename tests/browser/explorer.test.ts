@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npyToFloat32, parseNpy, readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Tensor } from '../../src/core.ts';
 import viteConfig from '../../web/vite.config.ts';
-import { DEFAULT_EDGE, DEFAULT_FLASH, type StimulusSpec } from '../../web/src/spec.ts';
+import { DEFAULT_BAR, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_GRATING, type StimulusSpec } from '../../web/src/spec.ts';
 import { DT, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
 import { optimalStimulus } from '../../src/analysis/optimal-stimulus.ts';
 // the worker's module, type-checked with the library (it runs in the page, not here)
@@ -149,7 +149,7 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs a flash and a moving edge in a Web Worker on wasm, equal to Node, draws all 65 maps, keeps the state in the URL, without console errors', async () => {
+  it('runs a flash, a moving edge, a bar and a grating in a Web Worker on wasm, equal to Node, draws all 65 maps, keeps the state in the URL, without console errors', async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     try {
@@ -226,7 +226,27 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().recordedFrames === 1, api);
       expect((await status(page)).playing).toBe(false);
 
-      // 4. A tablet width: the maps wrap, nothing is cut off.
+      // 4. A moving bar and a drifting grating, from the same controls.
+      await page.selectOption('#rate', 'max');
+      await page.selectOption('#stim', 'bar');
+      await page.selectOption('#intensity', '1');
+      await page.selectOption('#width', '2');
+      await page.selectOption('#angle', '60');
+      const bar = await playToEnd(page);
+      expect(new URLSearchParams(bar.url).get('width')).toBe('2');
+      expect(maxDiff(await pageActivity(page), nodeActivity({ ...DEFAULT_BAR, intensity: 1, width: 2, angle: 60, speed: 19 }))).toBeLessThanOrEqual(1e-5);
+      await page.selectOption('#stim', 'grating');
+      expect(await page.isVisible('#intensity')).toBe(false); // gratings have no polarity
+      await page.fill('#period', '30');
+      await page.selectOption('#tf', '4');
+      const grating = await playToEnd(page);
+      expect(Object.fromEntries(['stim', 'angle', 'period', 'tf'].map((k) => [k, new URLSearchParams(grating.url).get(k)]))).toEqual({ stim: 'grating', angle: '60', period: '30', tf: '4' });
+      const gratingNode = nodeActivity({ ...DEFAULT_GRATING, angle: 60, period: 30, temporalFrequency: 4 });
+      expect(grating.recordedFrames * grating.nodes).toBe(gratingNode.length);
+      expect(maxDiff(await pageActivity(page), gratingNode)).toBeLessThanOrEqual(1e-5);
+      await page.screenshot({ path: join(ARTIFACTS, 'grating.png'), fullPage: true });
+
+      // 5. A tablet width: the maps wrap, nothing is cut off.
       await page.setViewportSize({ width: 820, height: 1180 });
       await page.screenshot({ path: join(ARTIFACTS, 'tablet.png'), fullPage: true });
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);

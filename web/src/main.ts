@@ -3,7 +3,7 @@
 // the URL's query string (shareable, reloadable). `window.flyvisExplorer` lets the browser test
 // read what the page computed and drew.
 import { DEFAULT_MODEL, type FromWorker, type NetworkInfo, type ToWorker } from './protocol.ts';
-import { DEFAULT_EDGE, DEFAULT_FLASH, EXTENT, type StimulusSpec } from './spec.ts';
+import { DEFAULT_BAR, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_GRATING, EXTENT, type StimulusSpec } from './spec.ts';
 import { DIVERGING, GREYS, paint, rasterize } from './hexmap.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
 
@@ -24,6 +24,9 @@ const el = {
   tstim: $<HTMLInputElement>('tstim'),
   angle: $<HTMLSelectElement>('angle'),
   speed: $<HTMLSelectElement>('speed'),
+  width: $<HTMLSelectElement>('width'),
+  period: $<HTMLInputElement>('period'),
+  tf: $<HTMLSelectElement>('tf'),
   play: $<HTMLButtonElement>('play'),
   step: $<HTMLButtonElement>('step'),
   restart: $<HTMLButtonElement>('restart'),
@@ -75,6 +78,9 @@ function readUrl(): void {
   set(el.tstim, 'tstim');
   set(el.angle, 'angle');
   set(el.speed, 'speed');
+  set(el.width, 'width');
+  set(el.period, 'period');
+  set(el.tf, 'tf');
   set(el.rate, 'rate');
   set(el.scale, 'scale');
   if (el.stim.value === 'edge' && q.get('intensity') === null) el.intensity.value = String(DEFAULT_EDGE.intensity);
@@ -94,12 +100,18 @@ function writeUrl(): void {
   const q = new URLSearchParams();
   q.set('stim', el.stim.value);
   q.set('intensity', el.intensity.value);
-  if (el.stim.value === 'flash') {
+  const kind = el.stim.value;
+  if (kind === 'flash') {
     q.set('radius', el.radius.value);
     q.set('tstim', el.tstim.value);
   } else {
     q.set('angle', el.angle.value);
-    q.set('speed', el.speed.value);
+    if (kind !== 'grating') q.set('speed', el.speed.value);
+    if (kind === 'bar') q.set('width', el.width.value);
+    if (kind === 'grating') {
+      q.set('period', el.period.value);
+      q.set('tf', el.tf.value);
+    }
   }
   q.set('rate', el.rate.value);
   q.set('scale', el.scale.value);
@@ -117,7 +129,10 @@ function clampNumber(input: HTMLInputElement, lo: number, hi: number, fallback: 
 
 function currentSpec(): StimulusSpec {
   const intensity = el.intensity.value === '0' ? 0 : 1;
-  if (el.stim.value === 'edge') return { ...DEFAULT_EDGE, intensity, angle: Number(el.angle.value), speed: Number(el.speed.value) };
+  const angle = Number(el.angle.value);
+  if (el.stim.value === 'edge') return { ...DEFAULT_EDGE, intensity, angle, speed: Number(el.speed.value) };
+  if (el.stim.value === 'bar') return { ...DEFAULT_BAR, intensity, angle, speed: Number(el.speed.value), width: Number(el.width.value) };
+  if (el.stim.value === 'grating') return { ...DEFAULT_GRATING, angle, period: clampNumber(el.period, 5, 90, DEFAULT_GRATING.period, false), temporalFrequency: Number(el.tf.value) };
   return { ...DEFAULT_FLASH, intensity, radius: clampNumber(el.radius, -1, EXTENT, -1, true), tStim: clampNumber(el.tstim, 0.02, 5, DEFAULT_FLASH.tStim, false) };
 }
 
@@ -389,8 +404,7 @@ function newStimulus(): void {
   for (const m of mapViews) m.maxAbs = 0;
   frames = 0;
   send({ type: 'stimulus', spec: currentSpec() });
-  document.body.classList.remove('kind-flash', 'kind-edge');
-  document.body.classList.add(`kind-${el.stim.value}`);
+  showKindControls();
   writeUrl();
 }
 
@@ -615,7 +629,12 @@ document.addEventListener('drop', (e) => {
   if (file !== undefined) void loadCheckpointFile(file);
 });
 
-for (const c of [el.stim, el.intensity, el.radius, el.tstim, el.angle, el.speed]) c.addEventListener('change', newStimulus);
+for (const c of [el.stim, el.intensity, el.radius, el.tstim, el.angle, el.speed, el.width, el.period, el.tf]) c.addEventListener('change', newStimulus);
+
+/** Shows the controls of the chosen kind of stimulus (data-kinds lists the kinds a control is for). */
+function showKindControls(): void {
+  for (const e of document.querySelectorAll<HTMLElement>('[data-kinds]')) e.hidden = !(e.dataset.kinds ?? '').split(' ').includes(el.stim.value);
+}
 el.rate.addEventListener('change', writeUrl);
 el.scale.addEventListener('change', () => {
   writeUrl();
@@ -656,7 +675,7 @@ document.addEventListener('keydown', (e) => {
 // -- start -------------------------------------------------------------------------------------
 
 readUrl();
-document.body.classList.add(`kind-${el.stim.value}`);
+showKindControls();
 send({ type: 'init', wasmUrl: new URL('flyvis-kernels.wasm', document.baseURI).href, connectomeUrl: new URL('fib25-fib19_v2.2.json', document.baseURI).href });
 requestAnimationFrame(animate);
 

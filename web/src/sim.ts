@@ -4,7 +4,7 @@
 // stepped a few frames at a time from the 1 s grey steady state, carrying the state between calls,
 // which is what Network.simulate computes for the whole movie at once. Imports only the
 // platform-neutral core.
-import { ConnectomeFromAvgFilters, Flashes, MovingEdge, Network, noGrad, type Frames, type State } from '../../src/core.ts';
+import { ConnectomeFromAvgFilters, Flashes, Gratings, MovingBar, MovingEdge, Network, noGrad, type Frames, type State } from '../../src/core.ts';
 
 import { CONNECTOME, DT, EXTENT, type StimulusSpec } from './spec.ts';
 
@@ -16,6 +16,14 @@ export function stimulusMovie(spec: StimulusSpec, dt = DT): Frames {
     const d = new Flashes({ extent: EXTENT, dynamicRange: [0, 1], radius: [spec.radius], tPre: spec.tPre, tStim: spec.tStim, dt });
     // items: (intensity, radius) over dynamic_range x radius: index 0 is OFF, 1 is ON
     return d.get(spec.intensity === 1 ? 1 : 0);
+  }
+  if (spec.kind === 'bar') {
+    const d = new MovingBar({ extent: EXTENT, angles: [spec.angle], widths: [spec.width], intensities: [spec.intensity], speeds: [spec.speed], tPre: spec.tPre, tPost: spec.tPost, dt });
+    return d.get(0);
+  }
+  if (spec.kind === 'grating') {
+    const d = new Gratings({ extent: EXTENT, angles: [spec.angle], periods: [spec.period], temporalFrequencies: [spec.temporalFrequency], tPre: spec.tPre, tStim: spec.tStim, tPost: 0, dt });
+    return d.get(0);
   }
   const d = new MovingEdge({ extent: EXTENT, angles: [spec.angle], intensities: [spec.intensity], speeds: [spec.speed], tPre: spec.tPre, tPost: spec.tPost, dt });
   return d.get(0);

@@ -23,7 +23,30 @@ export interface EdgeSpec {
   readonly tPost: number;
 }
 
-export type StimulusSpec = FlashSpec | EdgeSpec;
+/** flyvis's moving bar: width in LEDs (2.25°), height 9 LEDs, direction, speed, ON/OFF on grey. */
+export interface BarSpec {
+  readonly kind: 'bar';
+  readonly angle: number;
+  readonly speed: number;
+  readonly width: number;
+  readonly intensity: 0 | 1;
+  readonly tPre: number;
+  readonly tPost: number;
+}
+
+/** flyvis's drifting square-wave grating: direction, spatial period (°), temporal frequency (Hz). */
+export interface GratingSpec {
+  readonly kind: 'grating';
+  readonly angle: number;
+  readonly period: number;
+  readonly temporalFrequency: number;
+  readonly tPre: number;
+  readonly tStim: number;
+}
+
+export type StimulusSpec = FlashSpec | EdgeSpec | BarSpec | GratingSpec;
 
 export const DEFAULT_FLASH: FlashSpec = { kind: 'flash', intensity: 1, radius: -1, tPre: 0.5, tStim: 0.5 };
 export const DEFAULT_EDGE: EdgeSpec = { kind: 'edge', angle: 0, speed: 19, intensity: 1, tPre: 0.5, tPost: 0.5 };
+export const DEFAULT_BAR: BarSpec = { kind: 'bar', angle: 0, speed: 19, width: 4, intensity: 1, tPre: 0.5, tPost: 0.5 };
+export const DEFAULT_GRATING: GratingSpec = { kind: 'grating', angle: 0, period: 20, temporalFrequency: 2, tPre: 0.5, tStim: 1 };
