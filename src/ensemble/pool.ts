@@ -261,19 +261,8 @@ export function runPool(jobs: readonly MemberJob[], options: PoolOptions): PoolH
       }
     }
   };
-  // If this process exits while members run (a second Ctrl-C), they are told to checkpoint and stop.
-  const onExit = (): void => {
-    for (const r of running.values()) {
-      try {
-        r.child.kill('SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.on('exit', onExit);
-  void result.then(() => process.off('exit', onExit));
-
+  // If this process exits while members run (a second Ctrl-C, a crash), their IPC channels close
+  // and each member stops itself, saving its checkpoint (spawnMember): one signal each, not two.
   queueMicrotask(launch);
   return {
     result,
