@@ -204,6 +204,12 @@ describe.skipIf(REDIS_SERVER === null)('flyvis ensemble --queue and flyvis worke
     expect(follow.out.stderr).toMatch(/stopped following; the queued members go on running on the workers/);
     const at = iteration();
     while (iteration() <= at) await sleep(50);
+    // status: the member runs on a worker (host:pid), with its iteration and loss
+    const running = JSON.parse(run('ensemble', 'status', out, '--queue', redis.url, '--json').stdout.trim()) as Record<string, unknown>;
+    expect(running).toMatchObject({ member: '000', state: 'running', job: 'active' });
+    expect(running.worker).toMatch(/^[^:]+:\d+$/);
+    expect(running.iteration).toMatch(/^\d+\/1500$/);
+    expect(running.loss).toBeGreaterThan(0);
     const c = run('ensemble', 'cancel', out, '--queue', redis.url);
     expect(lastJson(c.stdout)).toMatchObject({ removed: [], stopping: ['000'] });
     const job = () => JSON.parse(run('ensemble', 'status', out, '--queue', redis.url, '--json').stdout.trim()) as { state: string; job: string; error: string };
