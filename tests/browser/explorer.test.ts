@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npyToFloat32, parseNpy, readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Tensor } from '../../src/core.ts';
 import viteConfig from '../../web/vite.config.ts';
 import { DEFAULT_BAR, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_GRATING, type StimulusSpec } from '../../web/src/spec.ts';
-import { DT, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
+import { DT, connectivity, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
 import { optimalStimulus } from '../../src/analysis/optimal-stimulus.ts';
 // the worker's module, type-checked with the library (it runs in the page, not here)
 import type { WorkerModule } from '../../web/src/worker.ts';
@@ -41,6 +41,7 @@ interface Status {
   frameRate: number;
   playedFps: number;
   model: string;
+  selectedType: string | null;
   message: string;
   optimal: { cellType: string; initialCentral: number; finalCentral: number; iterations: number } | null;
   msPerFrame: number;
@@ -186,6 +187,31 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       };
       drawn(maps);
       await page.screenshot({ path: join(ARTIFACTS, 'flash.png'), fullPage: true });
+
+      // clicking a map: the cell under the pointer is traced, the type's connectivity shown
+      await page.click('canvas[data-type="T5c"]'); // the centre: the central cell
+      const clicked = await status(page);
+      expect(clicked.selectedType).toBe('T5c');
+      expect(new URLSearchParams(clicked.url).get('cells')).toContain('T5c@0,0');
+      const c = defaultNetwork('js').connectome;
+      const links = connectivity(c);
+      const fmt = (l: { type: string; sign: number; synapses: number }): string => `${l.type} ${l.sign > 0 ? '+' : '−'} ${l.synapses.toFixed(1)}`;
+      expect(await page.locator('#conn-in li').allTextContents()).toEqual(links.inputs.T5c!.map(fmt));
+      expect(await page.locator('#conn-out li').allTextContents()).toEqual(links.outputs.T5c!.map(fmt));
+      // T5 cells get their inputs from Tm1, Tm2, Tm4 and Tm9 (flyvis's connectome); one count summed here directly
+      expect(links.inputs.T5c!.map((l) => l.type)).toEqual(expect.arrayContaining(['Tm1', 'Tm2', 'Tm4', 'Tm9']));
+      const central = c.centralCellsIndex[c.uniqueCellTypes.indexOf('T5c')]!;
+      const tm9 = c.uniqueCellTypes.indexOf('Tm9');
+      const e = c.edges.columns;
+      let direct = 0;
+      for (let k = 0; k < c.edges.length; k++) {
+        if ((e.target_index as Int32Array)[k] === central && (e.source_type as { codes: Int32Array }).codes[k] === tm9) direct += (e.n_syn as Float32Array)[k]!;
+      }
+      expect(links.inputs.T5c!.find((l) => l.type === 'Tm9')!.synapses).toBeCloseTo(direct, 3);
+      // the keyboard: a focused map and Enter
+      await page.focus('canvas[data-type="Tm3"]');
+      await page.keyboard.press('Enter');
+      expect((await status(page)).selectedType).toBe('Tm3');
 
       // exports: the activity as .npy (frames, nodes), the maps as PNG
       const [npy] = await Promise.all([page.waitForEvent('download'), page.click('#export-npy')]);

@@ -43,6 +43,9 @@ const el = {
   optCanvas: $<HTMLCanvasElement>('opt-canvas'),
   optStatus: $('opt-status'),
   exportNpy: $<HTMLButtonElement>('export-npy'),
+  connTitle: $('conn-title'),
+  connIn: $('conn-in'),
+  connOut: $('conn-out'),
   exportPng: $<HTMLButtonElement>('export-png'),
   maps: $('maps'),
   eye: $<HTMLCanvasElement>('eye-canvas'),
@@ -215,7 +218,13 @@ function buildMaps(n: NetworkInfo): void {
       row.append(fig);
       const ctx = canvas.getContext('2d')!;
       const view: MapView = { type, canvas, ctx, image: ctx.createImageData(MAP_SIZE, MAP_SIZE), pixels: rasterize(layer.index, layer.u, layer.v, MAP_SIZE, EXTENT), nodes: layer.index, range, maxAbs: 0 };
+      canvas.tabIndex = 0;
       canvas.addEventListener('click', (e) => chooseCellAt(view, e));
+      canvas.addEventListener('keydown', (e) => {
+        if (e.key !== 'Enter') return;
+        e.preventDefault();
+        chooseCell(view, -1);
+      });
       mapViews.push(view);
     }
     el.maps.append(section);
@@ -232,11 +241,36 @@ function buildMaps(n: NetworkInfo): void {
 }
 
 function chooseCellAt(view: MapView, e: MouseEvent): void {
-  if (info === null) return;
   const r = view.canvas.getBoundingClientRect();
   const px = Math.floor(((e.clientX - r.left) / r.width) * MAP_SIZE);
   const py = Math.floor(((e.clientY - r.top) / r.height) * MAP_SIZE);
-  const node = view.pixels[py * MAP_SIZE + px] ?? -1;
+  chooseCell(view, view.pixels[py * MAP_SIZE + px] ?? -1);
+}
+
+let selectedType: string | null = null;
+
+function showConnectivity(type: string): void {
+  if (info === null) return;
+  selectedType = type;
+  for (const m of mapViews) m.canvas.classList.toggle('selected', m.type === type);
+  el.connTitle.textContent = `Connectivity of ${type}'s central cell (synapses summed over the connectome's edges; + excitatory, − inhibitory)`;
+  const list = (ol: HTMLElement, links: readonly { type: string; sign: number; synapses: number }[]): void => {
+    ol.replaceChildren(
+      ...links.map((l) => {
+        const li = document.createElement('li');
+        li.textContent = `${l.type} ${l.sign > 0 ? '+' : '−'} ${l.synapses.toFixed(1)}`;
+        return li;
+      }),
+    );
+  };
+  list(el.connIn, info.inputs[type] ?? []);
+  list(el.connOut, info.outputs[type] ?? []);
+}
+
+/** Adds the cell at `node` (or the type's central cell for -1) to the traces and shows the type's connectivity. */
+function chooseCell(view: MapView, node: number): void {
+  if (info === null) return;
+  showConnectivity(view.type);
   const layer = info.layers[info.cellTypes.indexOf(view.type)]!;
   const k = node >= 0 ? layer.index.indexOf(node) : layer.u.findIndex((u, i) => u === 0 && layer.v[i] === 0);
   if (k < 0) return;
@@ -681,7 +715,7 @@ requestAnimationFrame(animate);
 
 /** For the browser test: what the page computed and drew. */
 const testApi = {
-  status: () => ({ ready: info !== null, backend: info?.backend ?? null, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, optimal: optimal === null ? null : { cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
+  status: () => ({ ready: info !== null, backend: info?.backend ?? null, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, selectedType, optimal: optimal === null ? null : { cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
   /** Every recorded frame's activity, (frames, nodes) float32, as base64. */
   activityBase64: (): string => {
     const a = allActivity();

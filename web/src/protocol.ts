@@ -1,5 +1,5 @@
 // Messages between the page (web/src/main.ts) and the simulation worker (web/src/worker.ts).
-import type { StimulusSpec } from './spec.ts';
+import type { Link, StimulusSpec } from './spec.ts';
 
 /** What the page needs to draw the network: per cell type its nodes and their lattice coordinates. */
 export interface NetworkInfo {
@@ -14,6 +14,9 @@ export interface NetworkInfo {
   readonly hexU: Int32Array;
   readonly hexV: Int32Array;
   readonly dt: number;
+  /** Per cell type, its central cell's inputs and outputs in the connectome (largest first). */
+  readonly inputs: Readonly<Record<string, readonly Link[]>>;
+  readonly outputs: Readonly<Record<string, readonly Link[]>>;
 }
 
 export type ToWorker =

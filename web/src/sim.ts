@@ -4,7 +4,8 @@
 // stepped a few frames at a time from the 1 s grey steady state, carrying the state between calls,
 // which is what Network.simulate computes for the whole movie at once. Imports only the
 // platform-neutral core.
-import { ConnectomeFromAvgFilters, Flashes, Gratings, MovingBar, MovingEdge, Network, noGrad, type Frames, type State } from '../../src/core.ts';
+import { ConnectomeFromAvgFilters, isCategorical, Flashes, Gratings, MovingBar, MovingEdge, Network, noGrad, type Connectome, type Frames, type State } from '../../src/core.ts';
+import type { Link } from './spec.ts';
 
 import { CONNECTOME, DT, EXTENT, type StimulusSpec } from './spec.ts';
 
@@ -71,4 +72,42 @@ export class Stepper {
     this.t += k;
     return out;
   }
+}
+
+/**
+ * Each cell type's connectivity from the connectome, seen from its central cell (u = v = 0): the
+ * synapses onto it from each presynaptic type (inputs) and from it onto each postsynaptic type
+ * (outputs), summed over the edges (n_syn), with the sign of the connection; largest first.
+ */
+export function connectivity(c: Connectome): { inputs: Record<string, Link[]>; outputs: Record<string, Link[]> } {
+  const types = c.uniqueCellTypes;
+  const centralOf = new Map<number, string>();
+  types.forEach((t, i) => centralOf.set(c.centralCellsIndex[i]!, t));
+  const e = c.edges.columns;
+  const src = e.source_index as Int32Array;
+  const tar = e.target_index as Int32Array;
+  const nSyn = e.n_syn as Float32Array;
+  const sign = e.sign as Float32Array;
+  const typeName = (col: unknown, k: number): string => {
+    if (!isCategorical(col as never)) throw new Error('connectome edges: expected categorical source_type / target_type');
+    const cat = col as { codes: Int32Array; categories: readonly string[] };
+    return cat.categories[cat.codes[k]!]!;
+  };
+  const inputs = new Map<string, Map<string, Link>>();
+  const outputs = new Map<string, Map<string, Link>>();
+  const add = (to: Map<string, Map<string, Link>>, cell: string, other: string, k: number): void => {
+    let m = to.get(cell);
+    if (m === undefined) to.set(cell, (m = new Map()));
+    const before = m.get(other);
+    m.set(other, { type: other, sign: sign[k]!, synapses: (before?.synapses ?? 0) + nSyn[k]! });
+  };
+  for (let k = 0; k < src.length; k++) {
+    const into = centralOf.get(tar[k]!);
+    if (into !== undefined) add(inputs, into, typeName(e.source_type, k), k);
+    const from = centralOf.get(src[k]!);
+    if (from !== undefined) add(outputs, from, typeName(e.target_type, k), k);
+  }
+  const sorted = (m: Map<string, Map<string, Link>>): Record<string, Link[]> =>
+    Object.fromEntries(types.map((t) => [t, [...(m.get(t)?.values() ?? [])].sort((a, b) => b.synapses - a.synapses)]));
+  return { inputs: sorted(inputs), outputs: sorted(outputs) };
 }

@@ -50,3 +50,10 @@ export const DEFAULT_FLASH: FlashSpec = { kind: 'flash', intensity: 1, radius: -
 export const DEFAULT_EDGE: EdgeSpec = { kind: 'edge', angle: 0, speed: 19, intensity: 1, tPre: 0.5, tPost: 0.5 };
 export const DEFAULT_BAR: BarSpec = { kind: 'bar', angle: 0, speed: 19, width: 4, intensity: 1, tPre: 0.5, tPost: 0.5 };
 export const DEFAULT_GRATING: GratingSpec = { kind: 'grating', angle: 0, period: 20, temporalFrequency: 2, tPre: 0.5, tStim: 1 };
+
+/** A connection of a cell type's central cell: the other cell type, its sign, the synapses summed over edges. */
+export interface Link {
+  readonly type: string;
+  readonly sign: number;
+  readonly synapses: number;
+}

@@ -3,7 +3,7 @@
 // and steps the network through it on request, posting each batch of frames' activity.
 import { hexLattice, loadWasmKernel, readTorchFile, registerConnectomeDescription, stateDictFromTorch } from '../../src/core.ts';
 import { DEFAULT_MODEL, type FromWorker, type ToWorker } from './protocol.ts';
-import { CONNECTOME, DT, EXTENT, Stepper, defaultNetwork, stimulusMovie } from './sim.ts';
+import { CONNECTOME, DT, EXTENT, Stepper, connectivity, defaultNetwork, stimulusMovie } from './sim.ts';
 
 /** Marks this module for the type check (tests/browser/explorer.test.ts imports the type). */
 export type WorkerModule = 'flyvis-explorer-worker';
@@ -48,6 +48,7 @@ async function init(wasmUrl: string, connectomeUrl: string): Promise<void> {
     return { index, u: Int32Array.from(index, (i) => u[i]!), v: Int32Array.from(index, (i) => v[i]!) };
   });
   const lattice = hexLattice(EXTENT);
+  const links = connectivity(c);
   post({
     type: 'ready',
     info: {
@@ -60,6 +61,8 @@ async function init(wasmUrl: string, connectomeUrl: string): Promise<void> {
       hexU: lattice.u,
       hexV: lattice.v,
       dt: DT,
+      inputs: links.inputs,
+      outputs: links.outputs,
     },
   });
 }
