@@ -45,6 +45,8 @@ interface Ready {
   readonly device: WDevice;
   readonly adapter: string;
   readonly maxBuffer: number;
+  /** False once closed or lost: instances made on it refuse work. */
+  alive: boolean;
 }
 
 let ready: Ready | null = null;
@@ -79,8 +81,9 @@ export async function initWebGpu(options: { gpu?: unknown; adapter?: Record<stri
     for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupsPerDimension']) if (al[k] !== undefined) requiredLimits[k] = al[k]!;
     const device = await adapter.requestDevice({ requiredLimits, label: 'flyvis-ts webgpu backend' });
     const name = adapterName(adapter.info);
-    const r: Ready = { gpu, adapterObject: adapter, device, adapter: name, maxBuffer: Math.min(device.limits.maxBufferSize ?? SLAB_BYTES, SLAB_BYTES) };
+    const r: Ready = { gpu, adapterObject: adapter, device, adapter: name, maxBuffer: Math.min(device.limits.maxBufferSize ?? SLAB_BYTES, SLAB_BYTES), alive: true };
     void device.lost.then((info) => {
+      r.alive = false;
       if (ready === r) {
         ready = null;
         failure = `the WebGPU device was lost (${info.message || info.reason || 'no reason given'})`;
@@ -94,6 +97,7 @@ export async function initWebGpu(options: { gpu?: unknown; adapter?: Record<stri
     const out = await f.output.readAsync();
     check.dispose();
     if (out[0] !== 1.75 || out[1] !== 3.625) {
+      r.alive = false;
       device.destroy();
       throw new Error(`the device computed a test scan step wrongly (${Array.from(out).join(', ')} instead of 1.75, 3.625) on ${name}`);
     }
@@ -112,6 +116,7 @@ export function closeWebGpu(): void {
   if (ready === null) return;
   const r = ready;
   ready = null;
+  r.alive = false;
   failure = 'closed (closeWebGpu): await initWebGpu() again';
   r.device.destroy();
   registerBackend(webgpuBackend, PRIORITY);
@@ -371,7 +376,7 @@ export class WebGpuScan {
 
   private get device(): WDevice {
     if (this.disposed) throw new BackendError('webgpu backend: used after dispose()');
-    if (ready !== this.r && ready !== null) throw new BackendError('webgpu backend: the device this instance was made on was closed or lost');
+    if (!this.r.alive) throw new BackendError('webgpu backend: the device this instance was made on was closed or lost (initWebGpu makes a new one)');
     return this.r.device;
   }
 

@@ -198,4 +198,13 @@ describe.skipIf(missing !== null)('the webgpu backend in Node (Dawn, OpenGL ES o
       }
     });
   }
+
+  it('refuses work once its device is closed, and is unavailable until initWebGpu again', () => {
+    const c = randomCase(2);
+    const instance = createBackend('webgpu', c.graph) as WebGpuInstance;
+    closeWebGpu();
+    expect(() => instance.fused('ppneuron')!.forward(c.request)).toThrow(/closed or lost/);
+    expect(listBackends().find((b) => b.name === 'webgpu')).toMatchObject({ available: false, note: expect.stringMatching(/closeWebGpu/) });
+    expect(() => createBackend('webgpu', c.graph)).toThrow(/not available here/);
+  });
 });
