@@ -31,6 +31,10 @@ export {
   type BackendOptions, type FusedFactory, type FusedSimulator, type HostArray, type HostDType, type ScanForward, type ScanGradients, type ScanNeeds,
   type ScanRequest,
 } from './backends/index.ts';
+export {
+  gpujsBackend, gpujsInfo, createGpujsInstance, GPUJS_MODES, webgpuBackend, initWebGpu, closeWebGpu, webgpuInfo, type GpujsMode, type GpujsInstance,
+  type WebGpuInstance, type WebGpuSimulator,
+} from './backends/index.ts'; // the GPU backends (docs/kernels.md)
 export { PPNEURON_MODEL, ppneuronStep, ppneuronStepVjp } from './dynamics/ppneuron-step.ts';
 export { readNpy, writeNpy, parseNpy, encodeNpy, npyToFloat32, NpyError, type NpyArray } from './io/npy.ts';
 export { NonFiniteError, FLOAT32_MAX, allFinite, firstNonFinite, countNonFinite, assertFinite, toFloat32 } from './io/finite.ts';
