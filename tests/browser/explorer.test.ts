@@ -14,9 +14,9 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { npyToFloat32, parseNpy, readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Tensor } from '../../src/core.ts';
+import { encodeNpy, npyToFloat32, parseNpy, readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Tensor } from '../../src/core.ts';
 import viteConfig from '../../web/vite.config.ts';
-import { DEFAULT_BAR, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_GRATING, type StimulusSpec } from '../../web/src/spec.ts';
+import { DEFAULT_BAR, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_GRATING, type DatasetSpec } from '../../web/src/spec.ts';
 import { DT, connectivity, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
 import { optimalStimulus } from '../../src/analysis/optimal-stimulus.ts';
 // the worker's module, type-checked with the library (it runs in the page, not here)
@@ -57,8 +57,8 @@ const api = 'flyvisExplorer';
 const status = (page: Page): Promise<Status> => page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status(), api);
 
 /** Node's activity for the page's stimulus: the library's Network.simulate from the grey steady state. */
-function nodeActivity(spec: StimulusSpec, checkpoint?: Readonly<Record<string, unknown>>): Float32Array {
-  const movie = stimulusMovie(spec);
+function nodeActivity(spec: DatasetSpec | { data: Float32Array; shape: [number, number] }, checkpoint?: Readonly<Record<string, unknown>>): Float32Array {
+  const movie = 'kind' in spec ? stimulusMovie(spec) : spec;
   const net = defaultNetwork('wasm');
   if (checkpoint) net.loadCheckpoint(checkpoint);
   const a = net.simulate({ data: movie.data, shape: [1, movie.shape[0], 1, movie.shape[1]] }, DT) as Tensor;
@@ -283,7 +283,7 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
     }
   });
 
-  it('a dropped flyvis torch checkpoint changes the responses as in Node; a bad one is refused with a message', async () => {
+  it('a dropped flyvis torch checkpoint changes the responses as in Node, a dropped .npy movie is simulated as in Node; bad files are refused with a message', async () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     try {
@@ -326,6 +326,21 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       }, api);
       await playToEnd(page);
       expect(maxDiff(await pageActivity(page), before)).toBeLessThanOrEqual(1e-5);
+
+      // an uploaded .npy movie: a bright spot drifting right, 30 frames; one of the wrong size is refused
+      await dropFile(page, 'small.npy', encodeNpy(new Float32Array(2 * 61).fill(0.5), [2, 61]));
+      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().message.startsWith('Could not load small.npy'), api);
+      const H = 721;
+      const spot = new Float32Array(30 * H).fill(0.5);
+      for (let t = 0; t < 30; t++) for (let h = 0; h < H; h++) if ((h + 7 * t) % 97 < 5) spot[t * H + h] = 1;
+      await dropFile(page, 'spot.npy', encodeNpy(spot, [30, H]));
+      await page.waitForFunction((k) => {
+        const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
+        return new URLSearchParams(s.url).get('stim') === 'movie' && s.frames === 30;
+      }, api);
+      expect(await page.inputValue('#stim')).toBe('movie');
+      await playToEnd(page);
+      expect(maxDiff(await pageActivity(page), nodeActivity({ data: spot, shape: [30, H] }))).toBeLessThanOrEqual(1e-5);
       expect([...errors, ...(await status(page)).errors]).toEqual([]);
     } finally {
       await browser.close();

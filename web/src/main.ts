@@ -34,6 +34,7 @@ const el = {
   scale: $<HTMLSelectElement>('scale'),
   model: $<HTMLSelectElement>('model'),
   checkpointFile: $<HTMLInputElement>('checkpoint-file'),
+  movieFile: $<HTMLInputElement>('movie-file'),
   message: $('message'),
   optType: $<HTMLSelectElement>('opt-type'),
   optIters: $<HTMLInputElement>('opt-iters'),
@@ -132,6 +133,7 @@ function clampNumber(input: HTMLInputElement, lo: number, hi: number, fallback: 
 
 function currentSpec(): StimulusSpec {
   const intensity = el.intensity.value === '0' ? 0 : 1;
+  if (el.stim.value === 'movie') return { kind: 'movie', name: el.stim.selectedOptions[0]?.dataset.movie ?? '' };
   const angle = Number(el.angle.value);
   if (el.stim.value === 'edge') return { ...DEFAULT_EDGE, intensity, angle, speed: Number(el.speed.value) };
   if (el.stim.value === 'bar') return { ...DEFAULT_BAR, intensity, angle, speed: Number(el.speed.value), width: Number(el.width.value) };
@@ -524,6 +526,21 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     drawOptimal();
     return;
   }
+  if (m.type === 'movie-error') {
+    el.message.textContent = `Could not load ${m.name}: ${m.message}`;
+    console.warn(`flyvis explorer: could not load ${m.name}: ${m.message}`);
+    return;
+  }
+  if (m.type === 'movie') {
+    let option = [...el.stim.options].find((o) => o.value === 'movie');
+    if (option === undefined) el.stim.add((option = new Option('', 'movie')));
+    option.textContent = `Uploaded movie: ${m.name} (${m.frames} frames)`;
+    option.dataset.movie = m.name;
+    el.stim.value = 'movie';
+    el.message.textContent = '';
+    newStimulus();
+    return;
+  }
   if (m.type === 'checkpoint-error') {
     el.message.textContent = `Could not load ${m.name}: ${m.message}`;
     console.warn(`flyvis explorer: could not load ${m.name}: ${m.message}`);
@@ -635,6 +652,18 @@ el.optRun.addEventListener('click', () => {
   });
 });
 
+async function loadMovieFile(file: File): Promise<void> {
+  if (info === null) return;
+  const bytes = await file.arrayBuffer();
+  worker.postMessage({ type: 'movie', name: file.name, bytes } satisfies ToWorker, [bytes]);
+}
+
+el.movieFile.addEventListener('change', () => {
+  const file = el.movieFile.files?.[0];
+  if (file !== undefined) void loadMovieFile(file);
+  el.movieFile.value = '';
+});
+
 async function loadCheckpointFile(file: File): Promise<void> {
   if (info === null) {
     el.message.textContent = 'The network is still loading; drop the checkpoint again in a moment.';
@@ -660,7 +689,7 @@ document.addEventListener('drop', (e) => {
   e.preventDefault();
   document.body.classList.remove('dragging');
   const file = e.dataTransfer?.files[0];
-  if (file !== undefined) void loadCheckpointFile(file);
+  if (file !== undefined) void (file.name.toLowerCase().endsWith('.npy') ? loadMovieFile(file) : loadCheckpointFile(file));
 });
 
 for (const c of [el.stim, el.intensity, el.radius, el.tstim, el.angle, el.speed, el.width, el.period, el.tf]) c.addEventListener('change', newStimulus);

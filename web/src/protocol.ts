@@ -27,6 +27,8 @@ export type ToWorker =
   | { readonly type: 'checkpoint'; readonly name: string; readonly bytes: ArrayBuffer }
   /** Use a model loaded before (DEFAULT_MODEL: the network's initial parameters). */
   | { readonly type: 'model'; readonly name: string }
+  /** An uploaded movie (.npy bytes), kept under `name` for a stimulus { kind: 'movie', name }. */
+  | { readonly type: 'movie'; readonly name: string; readonly bytes: ArrayBuffer }
   /** flyvis's artificial optimal stimulus for a cell type's central cell (src/analysis/optimal-stimulus.ts). */
   | { readonly type: 'optimal'; readonly cellType: string; readonly iterations: number; readonly lr: number; readonly weightMei: number };
 
@@ -37,6 +39,8 @@ export type FromWorker =
   | { readonly type: 'model'; readonly name: string; readonly models: readonly string[] }
   /** A checkpoint that could not be loaded (the model in use is unchanged). */
   | { readonly type: 'checkpoint-error'; readonly name: string; readonly message: string }
+  | { readonly type: 'movie'; readonly name: string; readonly frames: number }
+  | { readonly type: 'movie-error'; readonly name: string; readonly message: string }
   | { readonly type: 'optimal-progress'; readonly iteration: number; readonly loss: number }
   | {
       readonly type: 'optimal';

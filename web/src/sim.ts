@@ -4,15 +4,15 @@
 // stepped a few frames at a time from the 1 s grey steady state, carrying the state between calls,
 // which is what Network.simulate computes for the whole movie at once. Imports only the
 // platform-neutral core.
-import { ConnectomeFromAvgFilters, isCategorical, Flashes, Gratings, MovingBar, MovingEdge, Network, noGrad, type Connectome, type Frames, type State } from '../../src/core.ts';
+import { ConnectomeFromAvgFilters, isCategorical, npyToFloat32, parseNpy, Flashes, Gratings, MovingBar, MovingEdge, Network, noGrad, type Connectome, type Frames, type State } from '../../src/core.ts';
 import type { Link } from './spec.ts';
 
-import { CONNECTOME, DT, EXTENT, type StimulusSpec } from './spec.ts';
+import { CONNECTOME, DT, EXTENT, type DatasetSpec } from './spec.ts';
 
 export { CONNECTOME, DT, EXTENT };
 
 /** The stimulus movie (frames, hexals) at dt, from the library's dataset for one item. */
-export function stimulusMovie(spec: StimulusSpec, dt = DT): Frames {
+export function stimulusMovie(spec: DatasetSpec, dt = DT): Frames {
   if (spec.kind === 'flash') {
     const d = new Flashes({ extent: EXTENT, dynamicRange: [0, 1], radius: [spec.radius], tPre: spec.tPre, tStim: spec.tStim, dt });
     // items: (intensity, radius) over dynamic_range x radius: index 0 is OFF, 1 is ON
@@ -110,4 +110,20 @@ export function connectivity(c: Connectome): { inputs: Record<string, Link[]>; o
   const sorted = (m: Map<string, Map<string, Link>>): Record<string, Link[]> =>
     Object.fromEntries(types.map((t) => [t, [...(m.get(t)?.values() ?? [])].sort((a, b) => b.synapses - a.synapses)]));
   return { inputs: sorted(inputs), outputs: sorted(outputs) };
+}
+
+/**
+ * An uploaded movie (.npy bytes) as frames (frames, hexals): float values, shape (frames, hexals),
+ * (frames, 1, hexals) or (1, frames, 1, hexals), one frame per simulation step.
+ */
+export function movieFromNpy(bytes: Uint8Array, name: string, hexals: number): Frames {
+  const a = parseNpy(bytes, name);
+  const shape = a.shape;
+  const frames = shape.length === 4 ? shape[1]! : shape[0]!;
+  const ok =
+    shape[shape.length - 1] === hexals &&
+    (shape.length === 2 || (shape.length === 3 && shape[1] === 1) || (shape.length === 4 && shape[0] === 1 && shape[2] === 1)) &&
+    frames > 0;
+  if (!ok) throw new Error(`${name}: shape (${shape.join(', ')}); expected (frames, ${hexals}), (frames, 1, ${hexals}) or (1, frames, 1, ${hexals}) for extent ${EXTENT}`);
+  return { data: npyToFloat32(a, name), shape: [frames, hexals] };
 }

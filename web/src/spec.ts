@@ -44,7 +44,15 @@ export interface GratingSpec {
   readonly tStim: number;
 }
 
-export type StimulusSpec = FlashSpec | EdgeSpec | BarSpec | GratingSpec;
+/** A movie the user uploaded (.npy, one frame per step of dt 1/50), held by the worker under `name`. */
+export interface MovieSpec {
+  readonly kind: 'movie';
+  readonly name: string;
+}
+
+/** The stimuli rendered from the library's datasets. */
+export type DatasetSpec = FlashSpec | EdgeSpec | BarSpec | GratingSpec;
+export type StimulusSpec = DatasetSpec | MovieSpec;
 
 export const DEFAULT_FLASH: FlashSpec = { kind: 'flash', intensity: 1, radius: -1, tPre: 0.5, tStim: 0.5 };
 export const DEFAULT_EDGE: EdgeSpec = { kind: 'edge', angle: 0, speed: 19, intensity: 1, tPre: 0.5, tPost: 0.5 };

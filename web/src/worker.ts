@@ -3,7 +3,8 @@
 // and steps the network through it on request, posting each batch of frames' activity.
 import { hexLattice, loadWasmKernel, readTorchFile, registerConnectomeDescription, stateDictFromTorch } from '../../src/core.ts';
 import { DEFAULT_MODEL, type FromWorker, type ToWorker } from './protocol.ts';
-import { CONNECTOME, DT, EXTENT, Stepper, connectivity, defaultNetwork, stimulusMovie } from './sim.ts';
+import { CONNECTOME, DT, EXTENT, Stepper, connectivity, defaultNetwork, movieFromNpy, stimulusMovie } from './sim.ts';
+import type { Frames } from '../../src/core.ts';
 
 /** Marks this module for the type check (tests/browser/explorer.test.ts imports the type). */
 export type WorkerModule = 'flyvis-explorer-worker';
@@ -14,6 +15,8 @@ let net: Network | null = null;
 let stepper: Stepper | null = null;
 /** Loaded models by name: their state_dicts (the first is the network's initial parameters). */
 const models = new Map<string, Readonly<Record<string, unknown>>>();
+/** Uploaded movies by name. */
+const movies = new Map<string, Frames>();
 
 /** A checkpoint's state_dict: a flyvis torch file (a zip archive) or state_dict JSON. */
 function parseCheckpoint(name: string, bytes: Uint8Array): Readonly<Record<string, unknown>> {
@@ -85,6 +88,16 @@ function onMessage(m: ToWorker): void {
     post({ type: 'model', name: m.name, models: [...models.keys()] });
     return;
   }
+  if (m.type === 'movie') {
+    try {
+      const movie = movieFromNpy(new Uint8Array(m.bytes), m.name, net.stimulus.nInputElements);
+      movies.set(m.name, movie);
+      post({ type: 'movie', name: m.name, frames: movie.shape[0] });
+    } catch (e) {
+      post({ type: 'movie-error', name: m.name, message: e instanceof Error ? e.message : String(e) });
+    }
+    return;
+  }
   if (m.type === 'model') {
     const sd = models.get(m.name);
     if (sd === undefined) throw new Error(`no model named ${m.name}`);
@@ -114,7 +127,14 @@ function onMessage(m: ToWorker): void {
     return;
   }
   if (m.type === 'stimulus') {
-    stepper = new Stepper(net, stimulusMovie(m.spec));
+    const spec = m.spec;
+    let movie: Frames;
+    if (spec.kind === 'movie') {
+      const uploaded = movies.get(spec.name);
+      if (uploaded === undefined) throw new Error(`no uploaded movie named ${spec.name}`);
+      movie = uploaded;
+    } else movie = stimulusMovie(spec);
+    stepper = new Stepper(net, movie);
     // the grey steady state's activity: the baseline the maps show differences from
     const s = new Stepper(net, { data: new Float32Array(stepper.movie.shape[1]).fill(0.5), shape: [1, stepper.movie.shape[1]] });
     const baseline = s.step(1);
