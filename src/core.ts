@@ -89,3 +89,4 @@ export { setPlatform, platform, type Platform, type TextStream, type Incremental
 export { Sha256, sha256 } from './io/sha256.ts';
 export * from './task/index.ts'; // flyvis's flow decoder (DecoderGAVP, conv2dHex, batchNorm2d) and objectives (docs/flow.md)
 export * from './datasets/index.ts'; // flow datasets: procedural scenes, MultiTaskSintel semantics, augmentations (docs/flow-datasets.md)
+export { optimalStimulus, type OptimalStimulusOptions, type OptimalStimulusLoss, type OptimalStimulusResult } from './analysis/optimal-stimulus.ts'; // flyvis's artificial optimal stimuli

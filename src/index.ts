@@ -66,3 +66,4 @@ export {
 export { activityPenalty, type ActivityPenaltyConfig } from './task/train-penalty.ts';
 export { buildSchedules, scheduledAt, ScheduleConfigError } from './task/train-schedule.ts';
 export { trainFlow, type FlowTrainLoopOptions, type FlowTrainResult } from './task/train-loop.ts';
+export { optimalStimulus, type OptimalStimulusOptions, type OptimalStimulusLoss, type OptimalStimulusResult } from './analysis/optimal-stimulus.ts'; // flyvis's artificial optimal stimuli
