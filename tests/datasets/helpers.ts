@@ -3,62 +3,11 @@
 // training/flow/<scene>/frame_NNNN.flo).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { encodePng } from '../helpers/png.ts';
 import { encodeFlo } from '../../src/datasets/flow/sintel.ts';
 
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc = (b: Uint8Array): number => {
-  let c = 0xffffffff;
-  for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-};
-function chunk(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, body.length);
-  out.set(Buffer.from(type, 'ascii'), 4);
-  out.set(body, 8);
-  v.setUint32(8 + body.length, crc(out.subarray(4, 8 + body.length)));
-  return out;
-}
-
 /** Encodes 8-bit RGB pixels (height, width, 3) as a PNG, row filter (row % 5) on each row. */
-export function encodeRgbPng(rgb: Uint8Array, width: number, height: number): Uint8Array {
-  const stride = width * 3;
-  const raw = new Uint8Array(height * (stride + 1));
-  for (let y = 0; y < height; y++) {
-    const f = y % 5;
-    raw[y * (stride + 1)] = f;
-    for (let i = 0; i < stride; i++) {
-      const x = rgb[y * stride + i]!;
-      const a = i >= 3 ? rgb[y * stride + i - 3]! : 0;
-      const b = y > 0 ? rgb[(y - 1) * stride + i]! : 0;
-      const c = i >= 3 && y > 0 ? rgb[(y - 1) * stride + i - 3]! : 0;
-      let p = 0;
-      if (f === 1) p = a;
-      else if (f === 2) p = b;
-      else if (f === 3) p = (a + b) >> 1;
-      else if (f === 4) {
-        const q = a + b - c;
-        const pa = Math.abs(q - a);
-        const pb = Math.abs(q - b);
-        const pc = Math.abs(q - c);
-        p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      }
-      raw[y * (stride + 1) + 1 + i] = (x - p) & 0xff;
-    }
-  }
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, width);
-  v.setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
-}
+export const encodeRgbPng = (rgb: Uint8Array, width: number, height: number): Uint8Array => encodePng(rgb, width, height, 3);
 
 export interface TinyScene {
   name: string;
