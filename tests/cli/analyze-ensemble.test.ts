@@ -8,8 +8,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { partialDir, run } from '../../src/cli/analyze.ts';
+import { describe, expect, it } from 'vitest';
+import { type Result, analyzeInProcess } from './analyze-helpers.ts';
+import { partialDir } from '../../src/cli/analyze.ts';
 import { parseCsv } from '../../src/analysis/table.ts';
 import { flashResponseIndex } from '../../src/analysis/fri.ts';
 import { computeResponses } from '../../src/analysis/responses.ts';
@@ -21,29 +22,7 @@ const PRETRAINED = sharedPath('flyvis', 'pretrained-v0.1.0', 'opticflow', '000')
 const hasEnsemble = existsSync(join(PRETRAINED, '_meta.yaml'));
 if (!hasEnsemble) console.warn(`[flyvis-ts tests] skipping ensemble CLI tests: ${PRETRAINED} (flyvis's trained ensemble) is absent`);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function analyze(args: string[], onStderr?: (text: string) => void): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    stderr += String(s);
-    onStderr?.(String(s));
-    return true;
-  });
-  try {
-    const code = await run(args);
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const analyze = analyzeInProcess;
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'flyvis-ensemble-'));
 const read = (dir: string, name: string): string => readFileSync(join(dir, name), 'utf8');

@@ -1,41 +1,20 @@
 // `flyvis analyze flashes|moving-edges`: result tables and plots for every cell type, what they
 // say about an untrained network and about DSIs below the threshold, progress from the start,
 // Ctrl-C and --resume, all-or-nothing output (an earlier result survives a failure), and its
-// errors (exit 2, one line on stderr, nothing written). Called in-process through run().
+// errors (exit 2, one line on stderr, nothing written). Called in-process (analyze-helpers.ts).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { partialDir, run, writeOutputs } from '../../src/cli/analyze.ts';
+import { describe, expect, it } from 'vitest';
+import { type Result, analyzeInProcess } from './analyze-helpers.ts';
+import { partialDir, writeOutputs } from '../../src/cli/analyze.ts';
 import { parseCsv } from '../../src/analysis/table.ts';
 import { demoConnectome } from '../../src/graph/demo.ts';
 import { Network } from '../../src/network/network.ts';
 import { CONNECTOME_FILE, hasShared, onDemo } from '../helpers/shared.ts';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the command in-process; `onStderr` sees every stderr write (e.g. to send a Ctrl-C). */
-async function analyze(args: string[], onStderr?: (text: string) => void): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    stderr += String(s);
-    onStderr?.(String(s));
-    return true;
-  });
-  try {
-    const code = await run(onDemo(args));
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+/** Runs the command in-process on the demo connectome unless the arguments name one. */
+const analyze = (args: string[], onStderr?: (text: string) => void): Promise<Result> => analyzeInProcess(onDemo(args), onStderr);
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'flyvis-analyze-'));
 const read = (dir: string, name: string) => readFileSync(join(dir, name), 'utf8');
