@@ -197,6 +197,10 @@ export function computeResponses(network: Network, dataset: StimulusDataset, opt
   }
 }
 
+/** Returns to the event loop: setImmediate in Node; a zero timeout where there is none (browsers, Web Workers). */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
 /**
  * computeResponses that returns to the event loop between batches (so signals are handled) and
  * stops with ResponsesInterrupted when `interrupted()` turns true (the finished batches have
@@ -210,7 +214,7 @@ export async function computeResponsesAsync(
   const steps = responseSteps(network, dataset, options);
   let done = options.completed?.size ?? 0;
   for (;;) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
     if (options.interrupted?.()) throw new ResponsesInterrupted(done, options.indices?.length ?? dataset.length);
     const r = steps.next();
     if (r.done) return r.value;
