@@ -199,7 +199,11 @@ export function computeResponses(network: Network, dataset: StimulusDataset, opt
 
 /** Returns to the event loop: setImmediate in Node; a zero timeout where there is none (browsers, Web Workers). */
 const yieldToEventLoop = (): Promise<void> =>
-  new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+  new Promise<void>((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+    if (immediate) immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 
 /**
  * computeResponses that returns to the event loop between batches (so signals are handled) and
