@@ -5,9 +5,10 @@ export {
   type DType, type FloatArray, type Shape,
 } from './tensor.ts';
 export {
-  defineOp, graphStats, isRecording, noGrad, type GraphStats, type Op, type OpDefinition, type VjpContext,
+  defineAsyncOp, defineOp, graphStats, isRecording, noGrad, type AsyncOp, type AsyncOpDefinition, type GraphStats, type Op, type OpDefinition,
+  type VjpContext, type VjpResult,
 } from './tape.ts';
-export { grad, valueAndGrad, type ParamTree, type TensorTree, type ValueAndGrad } from './transforms.ts';
+export { grad, gradAsync, valueAndGrad, valueAndGradAsync, type ParamTree, type TensorTree, type ValueAndGrad } from './transforms.ts';
 export {
   abs, add, broadcastShapes, clamp, div, elu, exp, leakyrelu, log, maximum, minimum, mul, neg, pow, relu, sigmoid, softplus, sqrt,
   square, sub, tanh,

@@ -1,6 +1,8 @@
 // The functional surface: grad(f) and valueAndGrad(f) over functions of a parameter tree (a
-// Tensor, or nested records / arrays of Tensors), returning gradients of the same structure.
-import { Tape, backward, trackLeaf, withFrame } from './tape.ts';
+// Tensor, or nested records / arrays of Tensors), returning gradients of the same structure;
+// gradAsync and valueAndGradAsync for asynchronous f (simulations on a device that reads back
+// asynchronously) and asynchronous VJPs.
+import { Tape, backward, backwardAsync, trackLeaf, withFrame, withTapeAsync } from './tape.ts';
 import { AutogradError, Tensor, formatShape, zeros } from './tensor.ts';
 
 /** A parameter set: a Tensor, or records / arrays of parameter sets (nested). */
@@ -22,13 +24,13 @@ export interface ValueAndGrad<P> {
 }
 
 /** Collects the tensors of a tree in a fixed order, naming the path of anything that is not one. */
-function flatten(tree: unknown, path: string, out: Tensor[]): void {
+function flatten(tree: unknown, path: string, out: Tensor[], what: string): void {
   if (tree instanceof Tensor) out.push(tree);
-  else if (Array.isArray(tree)) tree.forEach((t, i) => flatten(t, `${path}[${i}]`, out));
+  else if (Array.isArray(tree)) tree.forEach((t, i) => flatten(t, `${path}[${i}]`, out, what));
   else if (tree !== null && typeof tree === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(tree))) {
-    for (const [k, v] of Object.entries(tree)) flatten(v, `${path}.${k}`, out);
+    for (const [k, v] of Object.entries(tree)) flatten(v, `${path}.${k}`, out, what);
   } else {
-    throw new AutogradError(`valueAndGrad: ${path} must be a Tensor or a record / array of Tensors, got ${tree === null ? 'null' : typeof tree}`);
+    throw new AutogradError(`${what}: ${path} must be a Tensor or a record / array of Tensors, got ${tree === null ? 'null' : typeof tree}`);
   }
 }
 
@@ -57,27 +59,9 @@ export function valueAndGrad<P extends TensorTree<P>, R extends unknown[]>(
   f: (params: P, ...rest: R) => Tensor,
 ): (params: P, ...rest: R) => ValueAndGrad<P> {
   return (params, ...rest) => {
-    const leaves: Tensor[] = [];
-    flatten(params, 'params', leaves);
-    const tape = new Tape();
-    const tracked = unflatten(params, leaves.map((t, i) => trackLeaf(t, tape, i)));
-    const out = withFrame(tape, () => f(tracked, ...rest));
-    if (!(out instanceof Tensor)) throw new AutogradError(`valueAndGrad: f must return a Tensor, got ${out === null ? 'null' : typeof out}`);
-    if (out.size !== 1) {
-      throw new AutogradError(`valueAndGrad: f must return a scalar (one-element) tensor, got shape ${formatShape(out.shape)}`);
-    }
-    const leafGrads = backward(out, tape, leaves.length);
-    // Each gradient gets its own buffer, shared with no other gradient or parameter: callers
-    // (optimizers) may update them in place.
-    const handedOut = new Set<ArrayBufferLike>(leaves.map((p) => p.data.buffer));
-    const grads = leaves.map((p, i) => {
-      const g = leafGrads[i];
-      if (!g) return zeros(p.shape, p.dtype);
-      const own = handedOut.has(g.data.buffer) ? new Tensor(g.data.slice(), g.shape) : g;
-      handedOut.add(own.data.buffer);
-      return own;
-    });
-    return { value: new Tensor(out.data, out.shape), grads: unflatten(params, grads) };
+    const { tape, leaves, tracked } = open(params);
+    const out = checkOutput('valueAndGrad', withFrame(tape, () => f(tracked, ...rest)));
+    return result(params, leaves, out, backward(out, tape, leaves.length));
   };
 }
 
@@ -85,4 +69,71 @@ export function valueAndGrad<P extends TensorTree<P>, R extends unknown[]>(
 export function grad<P extends TensorTree<P>, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor): (params: P, ...rest: R) => P {
   const vg = valueAndGrad(f);
   return (params, ...rest) => vg(params, ...rest).grads;
+}
+
+/**
+ * valueAndGrad for an asynchronous f (one that awaits a simulation on a device that reads back
+ * asynchronously, e.g. `await network.simulateAsync(movie, dt, { params: p, grad: true })`) and
+ * for ops whose VJP is asynchronous (the reverse pass awaits them). f's tape stays on the
+ * recording stack for the whole awaited call, so ops after an await record as usual. That stack is
+ * shared by everything running meanwhile: one valueAndGradAsync at a time (a second one started
+ * while one runs, concurrently or nested in its f, is refused). A synchronous f works too.
+ */
+export function valueAndGradAsync<P extends TensorTree<P>, R extends unknown[]>(
+  f: (params: P, ...rest: R) => Tensor | Promise<Tensor>,
+): (params: P, ...rest: R) => Promise<ValueAndGrad<P>> {
+  return (params, ...rest) => {
+    let opened: { tape: Tape; leaves: Tensor[]; tracked: P };
+    try {
+      opened = open(params, 'valueAndGradAsync');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const { tape, leaves, tracked } = opened;
+    return withTapeAsync('valueAndGradAsync', tape, async (record) => {
+      const out = checkOutput('valueAndGradAsync', await record(() => f(tracked, ...rest)));
+      return result(params, leaves, out, await backwardAsync(out, tape, leaves.length));
+    });
+  };
+}
+
+/** Like valueAndGradAsync, returning only the gradients. */
+export function gradAsync<P extends TensorTree<P>, R extends unknown[]>(
+  f: (params: P, ...rest: R) => Tensor | Promise<Tensor>,
+): (params: P, ...rest: R) => Promise<P> {
+  const vg = valueAndGradAsync(f);
+  return async (params, ...rest) => (await vg(params, ...rest)).grads;
+}
+
+/** A new tape with params' tensors as its leaves, and the tracked copies f gets. */
+function open<P>(params: P, what = 'valueAndGrad'): { tape: Tape; leaves: Tensor[]; tracked: P } {
+  const leaves: Tensor[] = [];
+  flatten(params, 'params', leaves, what);
+  const tape = new Tape();
+  return { tape, leaves, tracked: unflatten(params, leaves.map((t, i) => trackLeaf(t, tape, i))) };
+}
+
+function checkOutput(what: string, out: unknown): Tensor {
+  if (out instanceof Promise) {
+    out.catch(() => {}); // refused: its failure is not reported twice
+    throw new AutogradError(`${what}: f returned a Promise (an async f): use valueAndGradAsync or gradAsync`);
+  }
+  if (!(out instanceof Tensor)) throw new AutogradError(`${what}: f must return a Tensor, got ${out === null ? 'null' : typeof out}`);
+  if (out.size !== 1) throw new AutogradError(`${what}: f must return a scalar (one-element) tensor, got shape ${formatShape(out.shape)}`);
+  return out;
+}
+
+/** The value and the gradients, shaped like params, each in a buffer of its own. */
+function result<P>(params: P, leaves: readonly Tensor[], out: Tensor, leafGrads: readonly (Tensor | null)[]): ValueAndGrad<P> {
+  // Each gradient gets its own buffer, shared with no other gradient or parameter: callers
+  // (optimizers) may update them in place.
+  const handedOut = new Set<ArrayBufferLike>(leaves.map((p) => p.data.buffer));
+  const grads = leaves.map((p, i) => {
+    const g = leafGrads[i];
+    if (!g) return zeros(p.shape, p.dtype);
+    const own = handedOut.has(g.data.buffer) ? new Tensor(g.data.slice(), g.shape) : g;
+    handedOut.add(own.data.buffer);
+    return own;
+  });
+  return { value: new Tensor(out.data, out.shape), grads: unflatten(params, grads) };
 }
