@@ -66,6 +66,44 @@ function positive(name: string, x: number, integer = false): number {
   return x;
 }
 
+/**
+ * The map of a movie (1, frames, hexals) onto the network's input (1, frames, nodes), as flyvis's
+ * Stimulus.add_input: every photoreceptor type at a hexal receives the hexal's value. Differentiable.
+ */
+export function movieToNodes(net: Network): (movie: Tensor) => Tensor {
+  const H = net.stimulus.nInputElements;
+  const inputs = net.stimulus.inputIndex;
+  const tile = new Int32Array(inputs.length * H);
+  const target = new Int32Array(inputs.length * H);
+  inputs.forEach((idx, r) => {
+    for (let h = 0; h < H; h++) {
+      tile[r * H + h] = h;
+      target[r * H + h] = idx[h]!;
+    }
+  });
+  return (movie) => scatterSum(indexSelect(movie, tile, 2), target, net.nNodes, 2);
+}
+
+/**
+ * torch.optim.Adam on the values `x` in place (betas 0.9, 0.999, eps 1e-8, no weight decay):
+ * each call takes the gradient and makes one step, the moments kept in float64.
+ */
+export function adamOptimizer(x: Float32Array | Float64Array, lr: number): (grad: ArrayLike<number>) => void {
+  const m1 = new Float64Array(x.length);
+  const m2 = new Float64Array(x.length);
+  let i = 0;
+  return (g) => {
+    i++;
+    const c1 = 1 - 0.9 ** i;
+    const c2 = 1 - 0.999 ** i;
+    for (let k = 0; k < x.length; k++) {
+      m1[k] = 0.9 * m1[k]! + 0.1 * g[k]!;
+      m2[k] = 0.999 * m2[k]! + 0.001 * g[k]! * g[k]!;
+      x[k] = x[k]! - (lr * (m1[k]! / c1)) / (Math.sqrt(m2[k]! / c2) + 1e-8);
+    }
+  };
+}
+
 /** flyvis's artificial optimal stimulus for `cellType`'s central cell (see the file's comment). */
 export function optimalStimulus(net: Network, cellType: string, options: OptimalStimulusOptions = {}): OptimalStimulusResult {
   const dt = positive('dt', options.dt ?? 1 / 100);
@@ -83,20 +121,10 @@ export function optimalStimulus(net: Network, cellType: string, options: Optimal
   const centralNode = net.connectome.centralCellsIndex[t]!;
   const layer = net.connectome.layerIndex.get(cellType)!;
   const H = net.stimulus.nInputElements;
-  const N = net.nNodes;
-  // the movie (1, T, H) onto the input cells: every receptor type gets the hexal's value
-  const inputs = net.stimulus.inputIndex;
-  const tile = new Int32Array(inputs.length * H);
-  const target = new Int32Array(inputs.length * H);
-  inputs.forEach((idx, r) => {
-    for (let h = 0; h < H; h++) {
-      tile[r * H + h] = h;
-      target[r * H + h] = idx[h]!;
-    }
-  });
+  const toNodes = movieToNodes(net);
   const frames = options.lastOnly === false ? Int32Array.from({ length: T }, (_, i) => i) : Int32Array.of(T - 1);
   const initial: State | null = noGrad(() => net.steadyState(1.0, dt, 1));
-  const simulate = (mei: Tensor): Tensor => net.forward(scatterSum(indexSelect(mei, tile, 2), target, N, 2), dt, { state: initial });
+  const simulate = (mei: Tensor): Tensor => net.forward(toNodes(mei), dt, { state: initial });
   const central = (activity: Tensor): Tensor => indexSelect(indexSelect(activity, Int32Array.of(centralNode), 2), frames, 1);
   const lossOf = (p: { mei: Tensor }): Tensor => {
     const c = mul(mean(exp(central(simulate(p.mei)))), -weightCentral);
@@ -109,22 +137,13 @@ export function optimalStimulus(net: Network, cellType: string, options: Optimal
   const x = Float32Array.from({ length: T * H }, () => next());
   const centralMean = (): number => noGrad(() => mean(central(simulate(new Tensor(x, [1, T, H])))).data[0]!);
   const initialCentral = centralMean();
-  // Adam as torch.optim.Adam (betas 0.9, 0.999, eps 1e-8, no weight decay)
-  const m1 = new Float64Array(x.length);
-  const m2 = new Float64Array(x.length);
+  const adam = adamOptimizer(x, lr);
   const losses: OptimalStimulusLoss[] = [];
   const step = valueAndGrad(lossOf);
   for (let i = 1; i <= iterations; i++) {
     const { value, grads } = step({ mei: new Tensor(x, [1, T, H]) });
-    const g = grads.mei.data;
-    const c1 = 1 - 0.9 ** i;
-    const c2 = 1 - 0.999 ** i;
-    for (let k = 0; k < x.length; k++) {
-      m1[k] = 0.9 * m1[k]! + 0.1 * g[k]!;
-      m2[k] = 0.999 * m2[k]! + 0.001 * g[k]! * g[k]!;
-      const update = x[k]! - (lr * (m1[k]! / c1)) / (Math.sqrt(m2[k]! / c2) + 1e-8);
-      x[k] = Math.min(1, Math.max(0, update)); // mei.data.clamp_(0, 1)
-    }
+    adam(grads.mei.data);
+    for (let k = 0; k < x.length; k++) x[k] = Math.min(1, Math.max(0, x[k]!)); // mei.data.clamp_(0, 1)
     const loss = { loss: value.data[0]!, ...parts };
     losses.push(loss);
     options.onIteration?.(i, loss);
