@@ -1,12 +1,15 @@
 // The decoder's ops against central finite differences in float64 (tests/autograd/fd.ts), on
 // random shapes and values: conv2dHex (plain and hex-masked; input, weight, bias), batchNorm2d
 // (training: through the batch statistics; evaluation), gatherOrZero. The forward pass of
-// conv2dHex is also checked against a direct evaluation of torch's conv2d formula.
+// conv2dHex is also checked against a direct evaluation of torch's conv2d formula. conv2dHex runs
+// its wasm kernels here, and its JavaScript ones too where channel counts fill 8-wide blocks
+// (tests/task/conv2d-hex.test.ts checks both against its first, direct loops, bitwise).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Tensor, mul, noGrad, sum, tensor, valueAndGrad } from '../src/autograd/index.ts';
 import { batchNorm2d } from '../src/task/batch-norm.ts';
 import { conv2dHex, hexKernelMask } from '../src/task/conv2d-hex.ts';
+import { setConv2dHexKernel } from '../src/task/conv2d-hex-wasm.ts';
 import { gatherOrZero } from '../src/task/hex-map.ts';
 import { checkVjp, rng, uniform } from '../tests/autograd/fd.ts';
 
@@ -150,6 +153,36 @@ describe('conv2dHex', () => {
       }),
       RUNS,
     );
+  });
+
+  it('8-wide channel blocks and their remainders, on the wasm and the js kernels: VJP = finite differences (hex-masked input and bias, plain weight)', () => {
+    const wide = fc.record({
+      n: fc.integer({ min: 1, max: 2 }),
+      ci: fc.integer({ min: 5, max: 11 }),
+      co: fc.integer({ min: 5, max: 11 }),
+      k: fc.constantFrom(3, 5),
+      h: fc.integer({ min: 1, max: 4 }),
+      w: fc.integer({ min: 1, max: 4 }),
+      seed: fc.nat(),
+    });
+    try {
+      fc.assert(
+        fc.property(wide, fc.constantFrom('wasm' as const, 'js' as const), (c, kind) => {
+          setConv2dHexKernel(kind);
+          const pad = (c.k - 1) / 2;
+          const [x, wt, b] = convInputs({ ...c, pad });
+          const hex = checkVjp(([xx, bb]) => conv2dHex(xx!, wt, bb!, { padding: pad }), [x, b], c.seed);
+          expect(hex.compared).toBe(x.size + b.size);
+          expect(hex.maxError).toBeLessThan(TOL);
+          const plain = checkVjp(([ww]) => conv2dHex(x, ww!, b, { padding: pad, mask: null }), [wt], c.seed + 1);
+          expect(plain.compared).toBe(wt.size);
+          expect(plain.maxError).toBeLessThan(TOL);
+        }),
+        { numRuns: 12 },
+      );
+    } finally {
+      setConv2dHexKernel('wasm');
+    }
   });
 
   it('float32 in, float32 out; refuses mismatched shapes and dtypes', () => {

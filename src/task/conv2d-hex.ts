@@ -1,8 +1,10 @@
 // flyvis's Conv2dHexSpace as an op: a 2-D convolution (stride 1, zero padding, torch's
 // cross-correlation) of a hexagonal lattice stored in a cartesian map, with the kernel masked to
-// a hexagon. The loops are direct, over the mask's taps only, with the contiguous map row
-// innermost, and accumulate in float64 (one rounding per output value); they run at every frame
-// of every sample, forward and backward.
+// a hexagon. The loops run over the mask's taps only, on zero-padded copies of each sample's maps,
+// a block of output channels at a time, and accumulate in float64 (one rounding per output
+// value); they run at every frame of every sample, forward and backward: WebAssembly SIMD kernels
+// (conv2d-hex-wasm.ts) where they run, else the same loops in JavaScript (conv2d-hex-kernels.ts),
+// with the same bits.
 //
 // Gradients follow flyvis. Its Conv2dHexSpace multiplies `weight.data` by the mask in place at
 // every forward pass, outside autograd, then convolves: torch's `weight.grad` is therefore the
@@ -13,6 +15,8 @@
 import { AutogradError, Tensor, allocate, assertTensor, formatShape, type FloatArray } from '../autograd/tensor.ts';
 import { defineOp } from '../autograd/tape.ts';
 import { stridedPositions } from '../graph/lattice.ts';
+import { type CorrelatePlan, blockWidth, correlateSample, packWeights, padSample, transposeSample, weightGradSample } from './conv2d-hex-kernels.ts';
+import { conv2dHexWasm } from './conv2d-hex-wasm.ts';
 
 /**
  * flyvis's hexagonal kernel mask for an odd kernel size k (Conv2dHexSpace): 1 at the
@@ -50,116 +54,96 @@ interface ConvAttrs {
   readonly wo: number;
   /** Taps used by the forward pass (mask entries 1), as ky * k + kx. */
   readonly taps: Int32Array;
-  /** Every tap (the weight gradient is taken at all of them). */
-  readonly allTaps: Int32Array;
   readonly hasBias: boolean;
 }
 
-/** The output rows (or columns) yo with 0 <= yo + d < size, within [0, out). */
-const range = (d: number, size: number, out: number): [number, number] => [Math.max(0, -d), Math.min(out, size - d)];
+/** The forward correlation's plan: x padded by `pad` on every side, the taps at `taps`. */
+function forwardPlan(a: ConvAttrs, taps: Int32Array): CorrelatePlan {
+  const { n, ci, co, k, ho, wo } = a;
+  const hp = ho + k - 1;
+  const wp = wo + k - 1;
+  return { n, ci, co, hp, wp, ho, wo, offsets: Int32Array.from(taps, (tap) => Math.floor(tap / k) * wp + (tap % k)) };
+}
 
-/** out (n, co, ho, wo) = bias + sum over ci and taps of w * x shifted. */
-export function conv2dForwardKernel(x: FloatArray, wt: FloatArray, bias: FloatArray | null, a: ConvAttrs, out: FloatArray): void {
+/** out (n, co, ho, wo) = bias + sum over ci and the used taps of w * x shifted (zero padding). */
+function forwardKernel(x: FloatArray, wt: FloatArray, bias: FloatArray | null, a: ConvAttrs, out: FloatArray): void {
+  const { n, ci, h, w, co, k, pad, taps } = a;
+  const p = forwardPlan(a, taps);
+  const B = blockWidth(co);
+  const packed = packWeights(co, ci, taps.length, B, (o, c, t) => wt[(o * ci + c) * k * k + taps[t]!]!);
+  const fill = (s: number, xp: Float64Array): void => padSample(x, s * ci * h * w, ci, h, w, pad, p.hp, p.wp, xp);
+  correlate(p, packed, B, bias, fill, out);
+}
+
+/** correlateSample over the samples, on the wasm kernels where they run, else in JavaScript. */
+function correlate(p: CorrelatePlan, packed: Float64Array, B: 4 | 8, bias: FloatArray | null, fill: (s: number, xp: Float64Array) => void, out: FloatArray): void {
+  const wasm = conv2dHexWasm();
+  if (wasm !== null) return wasm.correlate(p, packed, B, bias, fill, out);
+  const xp = new Float64Array(p.ci * p.hp * p.wp);
+  for (let s = 0; s < p.n; s++) {
+    fill(s, xp);
+    correlateSample(xp, packed, B, bias, p, s, out);
+  }
+}
+
+/**
+ * gx (n, ci, h, w) = the transposed convolution of g (n, co, ho, wo) with the used taps: the
+ * correlation of g padded by k - 1 - pad with the kernel turned by 180 degrees, channels swapped
+ * (taps in the forward order, so each sum runs over output channel, then tap, as the direct loop).
+ */
+function inputGradKernel(g: FloatArray, wt: FloatArray, a: ConvAttrs, gx: FloatArray): void {
   const { n, ci, h, w, co, k, pad, ho, wo, taps } = a;
+  const hp = h + k - 1;
+  const wp = w + k - 1;
+  const offsets = Int32Array.from(taps, (tap) => (k - 1 - Math.floor(tap / k)) * wp + (k - 1 - (tap % k)));
+  const p: CorrelatePlan = { n, ci: co, co: ci, hp, wp, ho: h, wo: w, offsets };
+  const B = blockWidth(ci);
+  const packed = packWeights(ci, co, taps.length, B, (c, o, t) => wt[(o * ci + c) * k * k + taps[t]!]!);
+  const fill = (s: number, gp: Float64Array): void => padSample(g, s * co * ho * wo, co, ho, wo, k - 1 - pad, hp, wp, gp);
+  correlate(p, packed, B, null, fill, gx);
+}
+
+/** gw (co, ci, k, k) = the correlation of g with x at every kernel entry; gb (co) = sum of g. */
+function weightGradKernel(g: FloatArray, x: FloatArray, a: ConvAttrs, gw: FloatArray | null, gb: FloatArray | null): void {
+  const { n, ci, h, w, co, k, pad, ho, wo } = a;
   const plane = ho * wo;
-  const acc = new Float64Array(plane);
-  for (let s = 0; s < n; s++) {
-    for (let o = 0; o < co; o++) {
-      acc.fill(bias === null ? 0 : bias[o]!);
-      for (let c = 0; c < ci; c++) {
-        const xBase = (s * ci + c) * h * w;
-        const wBase = (o * ci + c) * k * k;
-        for (let t = 0; t < taps.length; t++) {
-          const tap = taps[t]!;
-          const ky = (tap / k) | 0;
-          const kx = tap - ky * k;
-          const wv = wt[wBase + tap]!;
-          const dy = ky - pad;
-          const dx = kx - pad;
-          const [y0, y1] = range(dy, h, ho);
-          const [x0, x1] = range(dx, w, wo);
-          for (let yo = y0; yo < y1; yo++) {
-            const src = xBase + (yo + dy) * w + dx;
-            const dst = yo * wo;
-            for (let xo = x0; xo < x1; xo++) acc[dst + xo]! += wv * x[src + xo]!;
-          }
-        }
-      }
-      out.set(acc, (s * co + o) * plane);
-    }
-  }
-}
-
-/** gx (n, ci, h, w) = the transposed convolution of g (n, co, ho, wo) with the used taps. */
-export function conv2dInputGradKernel(g: FloatArray, wt: FloatArray, a: ConvAttrs, gx: FloatArray): void {
-  const { n, ci, h, w, co, k, pad, ho, wo, taps } = a;
-  const acc = new Float64Array(h * w);
-  for (let s = 0; s < n; s++) {
-    for (let c = 0; c < ci; c++) {
-      acc.fill(0);
-      for (let o = 0; o < co; o++) {
-        const gBase = (s * co + o) * ho * wo;
-        const wBase = (o * ci + c) * k * k;
-        for (let t = 0; t < taps.length; t++) {
-          const tap = taps[t]!;
-          const ky = (tap / k) | 0;
-          const kx = tap - ky * k;
-          const wv = wt[wBase + tap]!;
-          const dy = ky - pad;
-          const dx = kx - pad;
-          const [y0, y1] = range(dy, h, ho);
-          const [x0, x1] = range(dx, w, wo);
-          for (let yo = y0; yo < y1; yo++) {
-            const dst = (yo + dy) * w + dx;
-            const src = gBase + yo * wo;
-            for (let xo = x0; xo < x1; xo++) acc[dst + xo]! += wv * g[src + xo]!;
-          }
-        }
-      }
-      gx.set(acc, (s * ci + c) * h * w);
-    }
-  }
-}
-
-/** gw (co, ci, k, k) = the correlation of g with x at every tap; gb (co) = sum of g. */
-export function conv2dWeightGradKernel(g: FloatArray, x: FloatArray, a: ConvAttrs, gw: FloatArray | null, gb: FloatArray | null): void {
-  const { n, ci, h, w, co, k, pad, ho, wo, allTaps } = a;
   if (gb !== null) {
     for (let o = 0; o < co; o++) {
       let sum = 0;
       for (let s = 0; s < n; s++) {
-        const base = (s * co + o) * ho * wo;
-        for (let i = 0; i < ho * wo; i++) sum += g[base + i]!;
+        const base = (s * co + o) * plane;
+        for (let i = 0; i < plane; i++) sum += g[base + i]!;
       }
       gb[o] = sum;
     }
   }
   if (gw === null) return;
-  for (let o = 0; o < co; o++) {
-    for (let c = 0; c < ci; c++) {
-      const wBase = (o * ci + c) * k * k;
-      for (let t = 0; t < allTaps.length; t++) {
-        const tap = allTaps[t]!;
-        const ky = (tap / k) | 0;
-        const kx = tap - ky * k;
-        const dy = ky - pad;
-        const dx = kx - pad;
-        const [y0, y1] = range(dy, h, ho);
-        const [x0, x1] = range(dx, w, wo);
-        let sum = 0;
-        for (let s = 0; s < n; s++) {
-          const gBase = (s * co + o) * ho * wo;
-          const xBase = (s * ci + c) * h * w;
-          for (let yo = y0; yo < y1; yo++) {
-            const gRow = gBase + yo * wo;
-            const xRow = xBase + (yo + dy) * w + dx;
-            for (let xo = x0; xo < x1; xo++) sum += g[gRow + xo]! * x[xRow + xo]!;
-          }
-        }
-        gw[wBase + tap] = sum;
-      }
+  const K = k * k;
+  const p = forwardPlan(a, Int32Array.from({ length: K }, (_, i) => i));
+  const B = blockWidth(co);
+  const cop = Math.ceil(co / B) * B;
+  const fillX = (s: number, xp: Float64Array): void => padSample(x, s * ci * h * w, ci, h, w, pad, p.hp, p.wp, xp);
+  const fillG = (s: number, gt: Float64Array): void => transposeSample(g, s * co * plane, co, plane, cop, gt);
+  const wasm = conv2dHexWasm();
+  if (wasm !== null) {
+    // the sums in the block layout ((block * ci + c) * K + t) * B + j
+    const acc = wasm.weightGrad(p, B, fillX, fillG);
+    for (let o = 0; o < co; o++) {
+      const blk = Math.floor(o / B);
+      const j = o - blk * B;
+      for (let c = 0; c < ci; c++) for (let t = 0; t < K; t++) gw[(o * ci + c) * K + t] = acc[((blk * ci + c) * K + t) * B + j]!;
     }
+    return;
   }
+  const xp = new Float64Array(ci * p.hp * p.wp);
+  const gt = new Float64Array(plane * cop);
+  const acc = new Float64Array(co * ci * K);
+  for (let s = 0; s < n; s++) {
+    fillX(s, xp);
+    fillG(s, gt);
+    weightGradSample(xp, gt, B, p, acc);
+  }
+  gw.set(acc);
 }
 
 const conv2dHexOp = defineOp<ConvAttrs>({
@@ -167,7 +151,7 @@ const conv2dHexOp = defineOp<ConvAttrs>({
   forward(inputs, a) {
     const [x, wt, b] = inputs;
     const out = allocate(a.n * a.co * a.ho * a.wo, x!.dtype);
-    conv2dForwardKernel(x!.data, wt!.data, a.hasBias ? b!.data : null, a, out);
+    forwardKernel(x!.data, wt!.data, a.hasBias ? b!.data : null, a, out);
     return { out: new Tensor(out, [a.n, a.co, a.ho, a.wo]) };
   },
   vjp(g, { inputs, attrs: a, needsGrad }) {
@@ -175,12 +159,12 @@ const conv2dHexOp = defineOp<ConvAttrs>({
     let gx: Tensor | null = null;
     if (needsGrad[0]) {
       const data = allocate(x!.size, x!.dtype);
-      conv2dInputGradKernel(g.data, wt!.data, a, data);
+      inputGradKernel(g.data, wt!.data, a, data);
       gx = new Tensor(data, x!.shape);
     }
     const gw = needsGrad[1] ? allocate(wt!.size, wt!.dtype) : null;
     const gb = a.hasBias && needsGrad[2] ? allocate(b!.size, b!.dtype) : null;
-    if (gw !== null || gb !== null) conv2dWeightGradKernel(g.data, x!.data, a, gw, gb);
+    if (gw !== null || gb !== null) weightGradKernel(g.data, x!.data, a, gw, gb);
     const grads: (Tensor | null)[] = [gx, gw === null ? null : new Tensor(gw, wt!.shape)];
     if (a.hasBias) grads.push(gb === null ? null : new Tensor(gb, b!.shape));
     return grads;
@@ -220,5 +204,5 @@ export function conv2dHex(x: Tensor, weight: Tensor, bias: Tensor | null, option
   if (mask !== null && mask.length !== k * k) throw new AutogradError(`conv2dHex: mask must have ${k * k} entries (k x k), got ${mask.length}`);
   const allTaps = Int32Array.from({ length: k * k }, (_, i) => i);
   const taps = mask === null ? allTaps : allTaps.filter((i) => mask[i] !== 0);
-  return conv2dHexOp(bias === null ? [x, weight] : [x, weight, bias], { n, ci, h, w, co, k, pad, ho, wo, taps, allTaps, hasBias: bias !== null });
+  return conv2dHexOp(bias === null ? [x, weight] : [x, weight, bias], { n, ci, h, w, co, k, pad, ho, wo, taps, hasBias: bias !== null });
 }

@@ -32,6 +32,7 @@ export const NODE_EDGE: readonly string[] = [
   'src/task/decoder-source.ts', // reads flyvis network directories (src/results)
   'src/datasets/flow/node.ts', 'src/datasets/flow/sintel-node.ts', 'src/datasets/flow/spec.ts', // MPI Sintel from disk
   'src/task/train-results.ts', // writes flyvis results directories (chkpts, HDF5 validation, _meta.yaml)
+  'src/task/conv2d-hex-wasm-build.ts', // compiles conv2dHex's wasm kernels (AssemblyScript) into conv2d-hex-wasm-bytes.ts
   'src/ensemble/', // child processes, claims on disk, the Redis queue
 ];
 
