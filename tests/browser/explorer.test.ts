@@ -6,88 +6,25 @@
 // every one of the 65 cell-type maps must be drawn, the URL must hold the stimulus and view, and
 // the console must stay free of errors. Screenshots of the main views are kept under
 // test-artifacts/explorer/ (git-ignored; CI keeps them as artifacts). Skipped, with the reason
-// printed, only where Chromium is absent (.ci/run installs it).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+// printed, only where Chromium is absent (.ci/run installs it). The newer features (backends,
+// drawn stimuli and dots, analyses, SVG, results directories) are tested in
+// tests/browser/explorer-features.test.ts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeNpy, npyToFloat32, parseNpy, readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile, type Tensor } from '../../src/core.ts';
-import viteConfig from '../../web/vite.config.ts';
-import { DEFAULT_BAR, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_GRATING, type DatasetSpec } from '../../web/src/spec.ts';
-import { DT, connectivity, defaultNetwork, stimulusMovie } from '../../web/src/sim.ts';
+import { encodeNpy, npyToFloat32, parseNpy, readTorchFile, stateDictFromTorch, TorchTensor, writeTorchFile } from '../../src/core.ts';
+import { DEFAULT_BAR, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_GRATING } from '../../web/src/spec.ts';
+import { connectivity, defaultNetwork } from '../../web/src/sim.ts';
 import { optimalStimulus } from '../../src/analysis/optimal-stimulus.ts';
 // the worker's module, type-checked with the library (it runs in the page, not here)
 import type { WorkerModule } from '../../web/src/worker.ts';
+import {
+  ARTIFACTS, CHROMIUM, api, dropFile, hasChromium, launchChromium, maxDiff, nodeActivity, pageActivity, playToEnd, serveExplorer, status, waitStatus, watchErrors,
+} from './explorer-harness.ts';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-/** Where the screenshots go (CI keeps this folder as an artifact). */
-export const ARTIFACTS = join(ROOT, 'test-artifacts', 'explorer');
-const CHROMIUM = process.env.FLYVIS_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[flyvis-ts tests] skipping the explorer test: no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`);
 const worker: WorkerModule = 'flyvis-explorer-worker';
-
-interface Status {
-  ready: boolean;
-  backend: string | null;
-  nodes: number;
-  frames: number;
-  recordedFrames: number;
-  playing: boolean;
-  errors: string[];
-  frameRate: number;
-  playedFps: number;
-  model: string;
-  selectedType: string | null;
-  message: string;
-  optimal: { cellType: string; initialCentral: number; finalCentral: number; iterations: number } | null;
-  msPerFrame: number;
-  url: string;
-}
-interface ExplorerApi {
-  status(): Status;
-  activityBase64(): string;
-  maps(): { type: string; cells: number; cellPixels: number; drawn: number; colours: number }[];
-}
-const api = 'flyvisExplorer';
-
-const status = (page: Page): Promise<Status> => page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status(), api);
-
-/** Node's activity for the page's stimulus: the library's Network.simulate from the grey steady state. */
-function nodeActivity(spec: DatasetSpec | { data: Float32Array; shape: [number, number] }, checkpoint?: Readonly<Record<string, unknown>>): Float32Array {
-  const movie = 'kind' in spec ? stimulusMovie(spec) : spec;
-  const net = defaultNetwork('wasm');
-  if (checkpoint) net.loadCheckpoint(checkpoint);
-  const a = net.simulate({ data: movie.data, shape: [1, movie.shape[0], 1, movie.shape[1]] }, DT) as Tensor;
-  return Float32Array.from(a.data);
-}
-
-async function pageActivity(page: Page): Promise<Float32Array> {
-  const b64 = await page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.activityBase64(), api);
-  const bytes = Buffer.from(b64, 'base64');
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-  return d;
-}
-
-/** Plays the current stimulus to its end with the keyboard (Space) and waits for it. */
-async function playToEnd(page: Page): Promise<Status> {
-  await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().frames > 0, api);
-  await page.evaluate('document.activeElement && document.activeElement.blur()'); // keys go to the page, not a control
-  await page.keyboard.press('Space');
-  await page.waitForFunction((k) => {
-    const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
-    return s.frames > 0 && s.recordedFrames === s.frames && !s.playing;
-  }, api, { timeout: 60_000 });
-  return status(page);
-}
 
 /**
  * A flyvis-style torch checkpoint ({ network: state_dict }) for the default network with every
@@ -103,63 +40,32 @@ function perturbedCheckpoint(): Uint8Array {
   return writeTorchFile({ network, time: 1 }, { archiveName: 'best_chkpt' });
 }
 
-/** Drops a file on the page, as a user dragging it from the desktop would. */
-async function dropFile(page: Page, name: string, bytes: Uint8Array): Promise<void> {
-  const transfer = await page.evaluateHandle(
-    ([n, b64]) => {
-      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      // (DataTransfer is the page's; this file is type-checked without the DOM library)
-      const Transfer = (globalThis as unknown as { DataTransfer: new () => { items: { add(f: File): void } } }).DataTransfer;
-      const t = new Transfer();
-      t.items.add(new File([data], n));
-      return t;
-    },
-    [name, Buffer.from(bytes).toString('base64')] as const,
-  );
-  await page.dispatchEvent('#maps', 'drop', { dataTransfer: transfer });
-}
-
 describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless Chromium', () => {
-  let dir = '';
-  let server: Server | null = null;
+  let served: Awaited<ReturnType<typeof serveExplorer>> | null = null;
+  let browser: Browser | null = null;
   let url = '';
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
 
   beforeAll(async () => {
     expect(worker).toBe('flyvis-explorer-worker');
-    dir = mkdtempSync(join(tmpdir(), 'flyvis-explorer-'));
-    const { build } = await import('vite');
-    await build({ ...viteConfig, configFile: false, logLevel: 'warn', build: { ...viteConfig.build, outDir: dir, emptyOutDir: true } });
-    server = createServer((req, res) => {
-      const name = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]!)).replace(/^\/+/, '') || 'index.html';
-      const file = join(dir, name);
-      if (name.includes('..') || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-    });
-    await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
-    mkdirSync(ARTIFACTS, { recursive: true });
+    served = await serveExplorer();
+    url = served.url;
+    browser = await launchChromium(false);
   });
 
   afterAll(async () => {
-    await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await browser?.close();
+    await served?.close();
   });
 
+  /** A new page (1280 x 1000) and its console errors. */
+  async function open(): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 1000 } });
+    return { page, errors: watchErrors(page) };
+  }
+
   it('runs a flash, a moving edge, a bar and a grating in a Web Worker on wasm, equal to Node, draws all 65 maps, keeps the state in the URL, without console errors', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const { page, errors } = await open();
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
 
       // 1. A full-field ON flash, set by the URL, played as fast as the worker computes.
       await page.goto(`${url}?stim=flash&intensity=1&radius=-1&tstim=0.5&rate=max`);
@@ -175,7 +81,7 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       expect(maxDiff(flashPage, flashNode)).toBeLessThanOrEqual(1e-5);
       console.log(`[explorer] flash: ${flash.frames} frames, ${flash.msPerFrame.toFixed(2)} ms/frame in the worker, played at ${flash.playedFps.toFixed(0)} frames/s`);
 
-      const maps = await page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.maps(), api);
+      const maps = await api(page, 'maps');
       expect(maps).toHaveLength(65);
       expect(new Set(maps.map((m) => m.type)).size).toBe(65);
       const drawn = (list: typeof maps): void => {
@@ -237,7 +143,7 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       const edgePage = await pageActivity(page);
       expect(edge.recordedFrames * edge.nodes).toBe(edgeNode.length);
       expect(maxDiff(edgePage, edgeNode)).toBeLessThanOrEqual(1e-5);
-      const edgeMaps = await page.evaluate((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.maps(), api);
+      const edgeMaps = await api(page, 'maps');
       drawn(edgeMaps);
       expect(edgeMaps.filter((m) => m.colours > 1).length).toBeGreaterThan(0); // the edge leaves structure on the maps
       await page.screenshot({ path: join(ARTIFACTS, 'moving-edge.png'), fullPage: true });
@@ -245,11 +151,11 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
 
       // 3. The URL restores the stimulus and view; the keyboard steps one frame (→) when paused.
       await page.goto(`${url}${edge.url}`);
-      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().frames > 0, api);
+      await waitStatus(page, 's.frames > 0');
       expect([await page.inputValue('#stim'), await page.inputValue('#intensity'), await page.inputValue('#angle'), await page.inputValue('#scale')]).toEqual(['edge', '0', '90', 'shared']);
       await page.evaluate('document.activeElement && document.activeElement.blur()');
       await page.keyboard.press('ArrowRight');
-      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().recordedFrames === 1, api);
+      await waitStatus(page, 's.recordedFrames === 1');
       expect((await status(page)).playing).toBe(false);
 
       // 4. A moving bar and a drifting grating, from the same controls.
@@ -279,35 +185,25 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
 
       expect([...errors, ...(await status(page)).errors]).toEqual([]);
     } finally {
-      await browser.close();
+      await page.close();
     }
   });
 
   it('a dropped flyvis torch checkpoint changes the responses as in Node, a dropped .npy movie is simulated as in Node; bad files are refused with a message', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const { page, errors } = await open();
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${url}?stim=flash&intensity=0&radius=-1&tstim=0.5&rate=max`);
-      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().frames > 0, api);
+      await waitStatus(page, 's.frames > 0');
 
       // a state_dict that does not fit: refused, the model in use stays
       await dropFile(page, 'bad.json', new TextEncoder().encode(JSON.stringify({ nodes_bias: [1, 2] })));
-      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().message.startsWith('Could not load bad.json'), api);
+      await waitStatus(page, "s.message.startsWith('Could not load bad.json')");
       expect((await status(page)).message).toContain('nodes_bias: expected 65 values');
       expect((await status(page)).model).toBe('flyvis default (initial parameters)');
 
       const bytes = perturbedCheckpoint();
       await dropFile(page, 'best_chkpt', bytes);
-      await page.waitForFunction((k) => {
-        const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
-        return s.model === 'best_chkpt' && s.frames > 0;
-      }, api);
+      await waitStatus(page, "s.model === 'best_chkpt' && s.frames > 0");
       expect(await page.locator('#model option').allTextContents()).toEqual(['flyvis default (initial parameters)', 'best_chkpt']);
       const played = await playToEnd(page);
       const spec = { ...DEFAULT_FLASH, intensity: 0 as const, radius: -1, tStim: 0.5 };
@@ -320,51 +216,38 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
 
       // switching back to the default model gives the default responses again
       await page.selectOption('#model', 'flyvis default (initial parameters)');
-      await page.waitForFunction((k) => {
-        const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
-        return s.model.startsWith('flyvis default') && s.frames > 0 && s.recordedFrames === 0;
-      }, api);
+      await waitStatus(page, "s.model.startsWith('flyvis default') && s.frames > 0 && s.recordedFrames === 0");
       await playToEnd(page);
       expect(maxDiff(await pageActivity(page), before)).toBeLessThanOrEqual(1e-5);
 
       // an uploaded .npy movie: a bright spot drifting right, 30 frames; one of the wrong size is refused
       await dropFile(page, 'small.npy', encodeNpy(new Float32Array(2 * 61).fill(0.5), [2, 61]));
-      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().message.startsWith('Could not load small.npy'), api);
+      await waitStatus(page, "s.message.startsWith('Could not load small.npy')");
       const H = 721;
       const spot = new Float32Array(30 * H).fill(0.5);
       for (let t = 0; t < 30; t++) for (let h = 0; h < H; h++) if ((h + 7 * t) % 97 < 5) spot[t * H + h] = 1;
       await dropFile(page, 'spot.npy', encodeNpy(spot, [30, H]));
-      await page.waitForFunction((k) => {
-        const s = (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status();
-        return new URLSearchParams(s.url).get('stim') === 'movie' && s.frames === 30;
-      }, api);
+      await waitStatus(page, "new URLSearchParams(s.url).get('stim') === 'movie' && s.frames === 30");
       expect(await page.inputValue('#stim')).toBe('movie');
       await playToEnd(page);
       expect(maxDiff(await pageActivity(page), nodeActivity({ data: spot, shape: [30, H] }))).toBeLessThanOrEqual(1e-5);
       expect([...errors, ...(await status(page)).errors]).toEqual([]);
     } finally {
-      await browser.close();
+      await page.close();
     }
   });
 
   it("finds a cell type's optimal stimulus in the page by gradient ascent: its response rises, as in Node", async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const { page, errors } = await open();
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${url}?stim=flash`);
-      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().ready, api);
+      await waitStatus(page, 's.ready');
       await page.selectOption('#opt-type', 'T4c');
       await page.fill('#opt-iters', '5');
       await page.fill('#opt-lr', '0.05');
       await page.fill('#opt-mei', '0');
       await page.click('#opt-run');
-      await page.waitForFunction((k) => (globalThis as unknown as Record<string, ExplorerApi>)[k]!.status().optimal !== null, api, { timeout: 60_000 });
+      await waitStatus(page, 's.optimal !== null');
       const got = (await status(page)).optimal!;
       const node = optimalStimulus(defaultNetwork('wasm'), 'T4c', { iterations: 5, lr: 0.05, weightMei: 0 });
       expect(got.cellType).toBe('T4c');
@@ -376,7 +259,7 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
       await page.locator('#optimal').screenshot({ path: join(ARTIFACTS, 'optimal-stimulus.png') });
       expect([...errors, ...(await status(page)).errors]).toEqual([]);
     } finally {
-      await browser.close();
+      await page.close();
     }
   });
 });

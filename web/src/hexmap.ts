@@ -2,13 +2,24 @@
 // it (flyvis's hex_to_pixel: x = 3/2 v, y = -sqrt(3) (u + v/2), flat-topped hexagons of radius 1),
 // so a frame is drawn by one pass over the pixels with a colour lookup table.
 
+/** Lattice units per pixel of a size x size map of the lattice of `extent`. */
+export function latticeScale(size: number, extent: number): number {
+  const halfX = 1.5 * extent + 1;
+  const halfY = Math.sqrt(3) * (extent + 0.5);
+  return Math.max(halfX, halfY) / (size / 2);
+}
+
+/** The centre of the hexagon of (u, v) in pixels of a size x size map (x right, y down). */
+export function hexCentre(u: number, v: number, size: number, extent: number): [number, number] {
+  const scale = latticeScale(size, extent);
+  return [size / 2 + (1.5 * v) / scale, size / 2 - (Math.sqrt(3) * (u + v / 2)) / scale];
+}
+
 /** The node drawn at each pixel of a size x size canvas (-1: background), for cells at (u, v). */
 export function rasterize(nodes: ArrayLike<number>, u: ArrayLike<number>, v: ArrayLike<number>, size: number, extent: number): Int32Array {
   const at = new Map<string, number>();
   for (let i = 0; i < nodes.length; i++) at.set(`${u[i]},${v[i]}`, nodes[i]!);
-  const halfX = 1.5 * extent + 1;
-  const halfY = Math.sqrt(3) * (extent + 0.5);
-  const scale = Math.max(halfX, halfY) / (size / 2); // lattice units per pixel
+  const scale = latticeScale(size, extent); // lattice units per pixel
   const out = new Int32Array(size * size).fill(-1);
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
@@ -52,18 +63,27 @@ export function colourTable(stops: readonly string[]): Uint8Array {
 export const DIVERGING = colourTable(['#2d004b', '#542788', '#8073ac', '#b2abd2', '#d8daeb', '#f7f7f7', '#fee0b6', '#fdb863', '#e08214', '#b35806', '#7f3b08']);
 export const GREYS = colourTable(['#000000', '#ffffff']);
 
+/** The lookup table entry (0 to 255) of value x on the scale lo..hi (127 for a value that is not finite). */
+export function colourIndex(x: number, lo: number, hi: number): number {
+  const span = hi > lo ? 255 / (hi - lo) : 0;
+  return Number.isFinite(x) ? Math.max(0, Math.min(255, Math.round((x - lo) * span))) : 127;
+}
+
+/** The colour of lookup table entry k as '#rrggbb'. */
+export function lutHex(lut: Uint8Array, k: number): string {
+  return `#${[0, 1, 2].map((c) => lut[k * 3 + c]!.toString(16).padStart(2, '0')).join('')}`;
+}
+
 /** Fills `image` (RGBA) from `pixels` (node per pixel): colour = lut[(value(node) - lo) / (hi - lo)]. */
 export function paint(image: ImageData, pixels: Int32Array, value: (node: number) => number, lo: number, hi: number, lut: Uint8Array): void {
   const d = image.data;
-  const span = hi > lo ? 255 / (hi - lo) : 0;
   for (let p = 0; p < pixels.length; p++) {
     const node = pixels[p]!;
     if (node < 0) {
       d[p * 4 + 3] = 0;
       continue;
     }
-    const x = value(node);
-    const k = Number.isFinite(x) ? Math.max(0, Math.min(255, Math.round((x - lo) * span))) : 127;
+    const k = colourIndex(value(node), lo, hi);
     d[p * 4] = lut[k * 3]!;
     d[p * 4 + 1] = lut[k * 3 + 1]!;
     d[p * 4 + 2] = lut[k * 3 + 2]!;

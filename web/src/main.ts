@@ -2,16 +2,20 @@
 // (web/src/worker.ts); this thread only draws. The state of the stimulus and the view is kept in
 // the URL's query string (shareable, reloadable). `window.flyvisExplorer` lets the browser test
 // read what the page computed and drew.
-import { DEFAULT_MODEL, type FromWorker, type NetworkInfo, type ToWorker } from './protocol.ts';
-import { DEFAULT_BAR, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_GRATING, EXTENT, type StimulusSpec } from './spec.ts';
-import { DIVERGING, GREYS, paint, rasterize } from './hexmap.ts';
+import { DEFAULT_MODEL, type AnalysisResult, type EngineName, type EngineReport, type FromWorker, type NetworkInfo, type ToWorker } from './protocol.ts';
+import {
+  ALL_SPEEDS, DEFAULT_BAR, DEFAULT_DOTS, DEFAULT_DRAWN, DEFAULT_DSI, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_FRI, DEFAULT_GRATING, EXTENT, decodeDrawing, encodeDrawing,
+  type AnalysisSettings, type StimulusSpec,
+} from './spec.ts';
+import { DIVERGING, GREYS, colourIndex, lutHex, paint, rasterize } from './hexmap.ts';
+import { viewSvg } from './svg.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
 
 const ANGLES = [0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300, 330];
 const SPEEDS = [2.4, 4.8, 9.7, 13, 19, 25];
 const RATES = ['0.1', '0.25', '0.5', '1', '2', 'max'];
 const MAP_SIZE = 68;
-const EYE_SIZE = 160;
+const EYE_SIZE = 200;
 /** Okabe-Ito: colour-blind-safe line colours for traces. */
 const LINE_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 
@@ -27,6 +31,34 @@ const el = {
   width: $<HTMLSelectElement>('width'),
   period: $<HTMLInputElement>('period'),
   tf: $<HTMLSelectElement>('tf'),
+  dotU: $<HTMLInputElement>('dot-u'),
+  dotV: $<HTMLInputElement>('dot-v'),
+  dotRadius: $<HTMLSelectElement>('dot-radius'),
+  dotMode: $<HTMLSelectElement>('dot-mode'),
+  dotTimp: $<HTMLSelectElement>('dot-timp'),
+  brush: $<HTMLSelectElement>('brush'),
+  brushSize: $<HTMLSelectElement>('brush-size'),
+  drawMode: $<HTMLSelectElement>('draw-mode'),
+  drawClear: $<HTMLButtonElement>('draw-clear'),
+  backend: $<HTMLSelectElement>('backend'),
+  backendInfo: $('backend-info'),
+  resultsZip: $<HTMLInputElement>('results-zip'),
+  resultsFolder: $<HTMLInputElement>('results-folder'),
+  modelDetail: $('model-detail'),
+  exportSvg: $<HTMLButtonElement>('export-svg'),
+  anDt: $<HTMLSelectElement>('an-dt'),
+  anRadii: $<HTMLSelectElement>('an-radii'),
+  anSpeeds: $('an-speeds'),
+  friRun: $<HTMLButtonElement>('fri-run'),
+  dsiRun: $<HTMLButtonElement>('dsi-run'),
+  anCancel: $<HTMLButtonElement>('an-cancel'),
+  anProgress: $<HTMLProgressElement>('an-progress'),
+  anStatus: $('an-status'),
+  friView: $('fri-view'),
+  dsiView: $('dsi-view'),
+  tuningView: $('tuning-view'),
+  tuning: $('tuning'),
+  tuningCaption: $('tuning-caption'),
   play: $<HTMLButtonElement>('play'),
   step: $<HTMLButtonElement>('step'),
   restart: $<HTMLButtonElement>('restart'),
@@ -59,6 +91,15 @@ const el = {
 };
 for (const a of ANGLES) el.angle.add(new Option(String(a), String(a)));
 for (const s of SPEEDS) el.speed.add(new Option(String(s), String(s)));
+for (const s of ALL_SPEEDS) {
+  const label = document.createElement('label');
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.value = String(s);
+  box.checked = DEFAULT_DSI.speeds.includes(s);
+  label.append(box, ` ${s}`);
+  el.anSpeeds.append(label);
+}
 
 // -- URL state ---------------------------------------------------------------------------------
 
@@ -87,6 +128,15 @@ function readUrl(): void {
   set(el.tf, 'tf');
   set(el.rate, 'rate');
   set(el.scale, 'scale');
+  set(el.dotU, 'u');
+  set(el.dotV, 'v');
+  set(el.dotRadius, 'dr');
+  set(el.dotMode, 'dmode');
+  set(el.dotTimp, 'timp');
+  set(el.drawMode, 'draw-mode');
+  const draw = q.get('draw');
+  if (draw !== null) drawing = new Map(decodeDrawing(draw, 721) ?? []);
+  askedBackend = q.get('backend') ?? undefined;
   if (el.stim.value === 'edge' && q.get('intensity') === null) el.intensity.value = String(DEFAULT_EDGE.intensity);
   if (q.get('angle') === null) el.angle.value = String(DEFAULT_EDGE.angle);
   if (q.get('speed') === null) el.speed.value = String(DEFAULT_EDGE.speed);
@@ -107,8 +157,7 @@ function writeUrl(): void {
   const kind = el.stim.value;
   if (kind === 'flash') {
     q.set('radius', el.radius.value);
-    q.set('tstim', el.tstim.value);
-  } else {
+  } else if (kind === 'edge' || kind === 'bar' || kind === 'grating') {
     q.set('angle', el.angle.value);
     if (kind !== 'grating') q.set('speed', el.speed.value);
     if (kind === 'bar') q.set('width', el.width.value);
@@ -117,8 +166,22 @@ function writeUrl(): void {
       q.set('tf', el.tf.value);
     }
   }
+  if (kind === 'flash' || kind === 'dots' || kind === 'drawn') q.set('tstim', el.tstim.value);
+  if (kind === 'dots') {
+    q.set('u', el.dotU.value);
+    q.set('v', el.dotV.value);
+    q.set('dr', el.dotRadius.value);
+    q.set('dmode', el.dotMode.value);
+    if (el.dotMode.value === 'impulse') q.set('timp', el.dotTimp.value);
+  }
+  if (kind === 'drawn') {
+    q.set('draw', encodeDrawing([...drawing]));
+    q.set('draw-mode', el.drawMode.value);
+  }
+  if (kind === 'drawn' || kind === 'grating' || kind === 'movie') q.delete('intensity');
   q.set('rate', el.rate.value);
   q.set('scale', el.scale.value);
+  if (activeBackend !== null && backendChosenBy !== 'probe') q.set('backend', activeBackend);
   q.set('cells', chosen.map((c) => `${c.type}@${c.u},${c.v}`).join(';'));
   history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
 }
@@ -138,7 +201,19 @@ function currentSpec(): StimulusSpec {
   if (el.stim.value === 'edge') return { ...DEFAULT_EDGE, intensity, angle, speed: Number(el.speed.value) };
   if (el.stim.value === 'bar') return { ...DEFAULT_BAR, intensity, angle, speed: Number(el.speed.value), width: Number(el.width.value) };
   if (el.stim.value === 'grating') return { ...DEFAULT_GRATING, angle, period: clampNumber(el.period, 5, 90, DEFAULT_GRATING.period, false), temporalFrequency: Number(el.tf.value) };
-  return { ...DEFAULT_FLASH, intensity, radius: clampNumber(el.radius, -1, EXTENT, -1, true), tStim: clampNumber(el.tstim, 0.02, 5, DEFAULT_FLASH.tStim, false) };
+  const tStim = clampNumber(el.tstim, 0.02, 5, DEFAULT_FLASH.tStim, false);
+  if (el.stim.value === 'dots') {
+    const u = clampNumber(el.dotU, -EXTENT, EXTENT, 0, true);
+    let v = clampNumber(el.dotV, -EXTENT, EXTENT, 0, true);
+    if (Math.abs(u + v) > EXTENT) {
+      v = Math.sign(u + v) * EXTENT - u; // outside the hexagonal eye: the column on its border at this u
+      el.dotV.value = String(v);
+    }
+    const mode = el.dotMode.value === 'impulse' ? 'impulse' : 'sustained';
+    return { ...DEFAULT_DOTS, u, v, intensity, radius: Number(el.dotRadius.value), mode, tImpulse: Number(el.dotTimp.value), tStim };
+  }
+  if (el.stim.value === 'drawn') return { ...DEFAULT_DRAWN, paint: [...drawing], mode: el.drawMode.value === 'hold' ? 'hold' : 'flash', tStim };
+  return { ...DEFAULT_FLASH, intensity, radius: clampNumber(el.radius, -1, EXTENT, -1, true), tStim };
 }
 
 // -- state -------------------------------------------------------------------------------------
@@ -149,6 +224,17 @@ let frames = 0; // frames of the current stimulus
 let hexals = 0;
 let baseline: Float32Array = new Float32Array(0);
 let recorded: Float32Array[] = []; // batches of (count, nodes) activity, in order
+let recordedStimulus: Float32Array[] = []; // batches of (count, hexals) stimulus, in order
+/** The drawn stimulus: painted hexals and their intensity (insertion order). */
+let drawing = new Map<number, number>();
+let drawingActive = false; // a pointer is down on the eye
+let askedBackend: string | undefined;
+let activeBackend: EngineName | null = null;
+let backendChosenBy: 'probe' | 'url' | 'user' = 'probe';
+let backendReports: readonly EngineReport[] = [];
+let analysisRunning: 'fri' | 'dsi' | null = null;
+let friResult: { result: Extract<AnalysisResult, { kind: 'fri' }>; model: string; ms: number } | null = null;
+let dsiResult: { result: Extract<AnalysisResult, { kind: 'dsi' }>; model: string; ms: number } | null = null;
 let recordedFrames = 0;
 let lastActivity: Float32Array = new Float32Array(0);
 let lastStimulus: Float32Array = new Float32Array(0);
@@ -233,6 +319,7 @@ function buildMaps(n: NetworkInfo): void {
   }
   const eye = el.eye.getContext('2d')!;
   eyeView = { ctx: eye, image: eye.createImageData(EYE_SIZE, EYE_SIZE), pixels: rasterize(Int32Array.from(n.hexU, (_, i) => i), n.hexU, n.hexV, EYE_SIZE, EXTENT) };
+  hexIndex = new Map(Array.from(n.hexU, (u, i) => [`${u},${n.hexV[i]}`, i] as const));
   const legend = el.legendBar.getContext('2d')!;
   const bar = legend.createImageData(el.legendBar.width, el.legendBar.height);
   for (let x = 0; x < bar.width; x++) {
@@ -322,6 +409,11 @@ function activityAt(t: number, node: number): number {
   return NaN;
 }
 
+/** A map's colour range ±r: its own largest |difference| so far, or all maps' (shared scale). */
+function mapRange(m: MapView): number {
+  return el.scale.value === 'shared' ? Math.max(1e-6, ...mapViews.map((x) => x.maxAbs)) : Math.max(1e-6, m.maxAbs);
+}
+
 function draw(): void {
   dirty = false;
   if (info === null) return;
@@ -329,7 +421,7 @@ function draw(): void {
   const a = lastActivity.length > 0 ? lastActivity : baseline;
   const sharedMax = Math.max(1e-6, ...mapViews.map((m) => m.maxAbs));
   for (const m of mapViews) {
-    const r = shared ? sharedMax : Math.max(1e-6, m.maxAbs);
+    const r = mapRange(m);
     paint(m.image, m.pixels, (node) => a[node]! - baseline[node]!, -r, r, DIVERGING);
     m.ctx.putImageData(m.image, 0, 0);
     m.range.textContent = `±${m.maxAbs.toPrecision(2)}`;
@@ -339,14 +431,18 @@ function draw(): void {
   el.legendText.textContent = shared
     ? 'Activity minus the grey steady state, one range for all maps.'
     : "Activity minus the grey steady state, each map scaled to its own largest |difference| so far (under each map).";
-  if (eyeView !== null && lastStimulus.length === hexals && hexals > 0) {
+  if (eyeView !== null && el.stim.value === 'drawn' && (drawingActive || recordedFrames === 0)) {
+    // the drawing itself, while it is drawn and before it plays
+    paint(eyeView.image, eyeView.pixels, (h) => drawing.get(h) ?? 0.5, 0, 1, GREYS);
+    eyeView.ctx.putImageData(eyeView.image, 0, 0);
+  } else if (eyeView !== null && lastStimulus.length === hexals && hexals > 0) {
     paint(eyeView.image, eyeView.pixels, (h) => lastStimulus[h]!, 0, 1, GREYS);
     eyeView.ctx.putImageData(eyeView.image, 0, 0);
   }
   drawTraces();
   const rate = frameRate();
   el.status.textContent =
-    `Backend ${info.backend} · ${info.nodes.toLocaleString('en')} neurons · frame ${recordedFrames} / ${frames} (t = ${(recordedFrames * info.dt).toFixed(2)} s) · ` +
+    `Backend ${activeBackend ?? info.backend} · ${info.nodes.toLocaleString('en')} neurons · frame ${recordedFrames} / ${frames} (t = ${(recordedFrames * info.dt).toFixed(2)} s) · ` +
     `${playing ? 'playing' : recordedFrames >= frames ? 'ended' : 'paused'}${playing ? ` · ${rate.toFixed(0)} frames/s` : Number.isFinite(playedFps) ? ` · played at ${playedFps.toFixed(0)} frames/s` : ''} · ${recordedFrames > 0 ? (simMs / recordedFrames).toFixed(1) : '–'} ms/frame in the worker`;
 }
 
@@ -430,6 +526,7 @@ function newStimulus(): void {
   if (info === null) return;
   stimuliInFlight++;
   recorded = [];
+  recordedStimulus = [];
   recordedFrames = 0;
   lastActivity = new Float32Array(0);
   lastStimulus = new Float32Array(0);
@@ -481,6 +578,7 @@ function onFrames(m: Extract<FromWorker, { type: 'frames' }>): void {
   pending = false;
   const N = info.nodes;
   recorded.push(m.activity);
+  recordedStimulus.push(m.stimulus);
   recordedFrames += m.count;
   simMs += m.ms;
   const now = performance.now();
@@ -510,6 +608,36 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     console.error(`flyvis worker: ${m.message}`);
     el.status.textContent = `Error: ${m.message}`;
     pending = false;
+    return;
+  }
+  if (m.type === 'backends') {
+    showBackends(m.reports, m.active, m.chosenBy);
+    return;
+  }
+  if (m.type === 'backend-error') {
+    el.message.textContent = `Backend ${m.name}: ${m.message}`;
+    console.warn(`flyvis explorer: backend ${m.name}: ${m.message}`);
+    if (activeBackend !== null) el.backend.value = activeBackend;
+    return;
+  }
+  if (m.type === 'analysis-progress') {
+    el.anProgress.hidden = false;
+    el.anProgress.value = m.total > 0 ? m.done / m.total : 0;
+    el.anStatus.textContent = `${m.kind === 'fri' ? 'Flash responses' : 'Moving edges'}: ${m.done.toLocaleString('en')} of ${m.total.toLocaleString('en')} sample-frames simulated…`;
+    return;
+  }
+  if (m.type === 'analysis') {
+    analysisDone();
+    if (m.result.kind === 'fri') friResult = { result: m.result, model: m.model, ms: m.ms };
+    else dsiResult = { result: m.result, model: m.model, ms: m.ms };
+    el.anStatus.textContent = `${m.result.kind === 'fri' ? 'FRI' : 'DSI'} of ${m.model} in ${(m.ms / 1000).toFixed(1)} s (dt ${m.result.settings.dt} s). Click a row to see its cell type.`;
+    renderAnalyses();
+    return;
+  }
+  if (m.type === 'analysis-error') {
+    analysisDone();
+    el.anStatus.textContent = m.cancelled ? `Cancelled (${m.message}).` : `The analysis failed: ${m.message}`;
+    if (!m.cancelled) console.warn(`flyvis explorer: analysis: ${m.message}`);
     return;
   }
   if (m.type === 'optimal-progress') {
@@ -550,6 +678,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     model = m.name;
     el.model.replaceChildren(...m.models.map((name) => new Option(name, name, false, name === m.name)));
     el.message.textContent = '';
+    el.modelDetail.textContent = m.detail ?? '';
     newStimulus(); // the responses (and the grey steady state) are the new model's
     return;
   }
@@ -567,6 +696,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     frames = m.frames;
     hexals = m.hexals;
     baseline = m.baseline;
+    activeBackend = m.backend as EngineName;
     dirty = true;
     if (playing) requestFrames(pace().n);
     return;
@@ -596,6 +726,23 @@ function download(blob: Blob, name: string): void {
   a.download = name;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return all;
+}
+
+function base64(a: Float32Array): string {
+  const all = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let s = '';
+  for (let i = 0; i < all.length; i += 0x8000) s += String.fromCharCode(...all.subarray(i, i + 0x8000));
+  return btoa(s);
 }
 
 /** Every recorded frame's activity, (frames, nodes) float32. */
@@ -688,15 +835,389 @@ document.addEventListener('dragleave', () => document.body.classList.remove('dra
 document.addEventListener('drop', (e) => {
   e.preventDefault();
   document.body.classList.remove('dragging');
-  const file = e.dataTransfer?.files[0];
-  if (file !== undefined) void (file.name.toLowerCase().endsWith('.npy') ? loadMovieFile(file) : loadCheckpointFile(file));
+  void dropped(e.dataTransfer);
 });
 
-for (const c of [el.stim, el.intensity, el.radius, el.tstim, el.angle, el.speed, el.width, el.period, el.tf]) c.addEventListener('change', newStimulus);
+/** A drop: a folder (a results directory), a .zip (one zipped), a .npy (a movie) or a checkpoint. */
+async function dropped(transfer: DataTransfer | null): Promise<void> {
+  if (transfer === null) return;
+  const entry = transfer.items.length > 0 ? transfer.items[0]!.webkitGetAsEntry?.() : null;
+  if (entry?.isDirectory) {
+    if (info === null) return;
+    el.message.textContent = `Reading ${entry.name}/…`;
+    try {
+      const files = await readDirectoryEntry(entry as FileSystemDirectoryEntry, '');
+      sendResultsFiles(entry.name, files);
+    } catch (err) {
+      el.message.textContent = `Could not read ${entry.name}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    return;
+  }
+  const file = transfer.files[0];
+  if (file === undefined) return;
+  const name = file.name.toLowerCase();
+  if (name.endsWith('.npy')) return loadMovieFile(file);
+  if (name.endsWith('.zip')) return loadResultsZip(file);
+  return loadCheckpointFile(file);
+}
+
+/** Every file under a dropped folder, with its path relative to the folder. */
+async function readDirectoryEntry(dir: FileSystemDirectoryEntry, prefix: string): Promise<{ path: string; file: File }[]> {
+  const reader = dir.createReader();
+  const entries: FileSystemEntry[] = [];
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((ok, fail) => reader.readEntries(ok, fail));
+    if (batch.length === 0) break;
+    entries.push(...batch);
+  }
+  const out: { path: string; file: File }[] = [];
+  for (const e of entries) {
+    const path = prefix === '' ? e.name : `${prefix}/${e.name}`;
+    if (e.isDirectory) out.push(...(await readDirectoryEntry(e as FileSystemDirectoryEntry, path)));
+    else out.push({ path, file: await new Promise<File>((ok, fail) => (e as FileSystemFileEntry).file(ok, fail)) });
+  }
+  return out;
+}
+
+function sendResultsFiles(name: string, files: readonly { path: string; file: File }[]): void {
+  el.message.textContent = `Loading ${name} (${files.length} files)…`;
+  void Promise.all(files.map(async (f) => ({ path: f.path, bytes: await f.file.arrayBuffer() }))).then((read) => {
+    worker.postMessage({ type: 'results', name, files: read } satisfies ToWorker, read.map((f) => f.bytes));
+  });
+}
+
+async function loadResultsZip(file: File): Promise<void> {
+  if (info === null) return;
+  el.message.textContent = `Loading ${file.name}…`;
+  const bytes = await file.arrayBuffer();
+  worker.postMessage({ type: 'results', name: file.name, zip: bytes } satisfies ToWorker, [bytes]);
+}
+
+el.resultsZip.addEventListener('change', () => {
+  const file = el.resultsZip.files?.[0];
+  if (file !== undefined) void loadResultsZip(file);
+  el.resultsZip.value = '';
+});
+el.resultsFolder.addEventListener('change', () => {
+  const list = [...(el.resultsFolder.files ?? [])];
+  el.resultsFolder.value = '';
+  if (list.length === 0 || info === null) return;
+  // webkitRelativePath starts with the chosen folder's name: paths relative to it
+  const root = list[0]!.webkitRelativePath.split('/')[0] ?? 'folder';
+  sendResultsFiles(root, list.map((f) => ({ path: f.webkitRelativePath.split('/').slice(1).join('/') || f.name, file: f })));
+});
+
+// -- backends ----------------------------------------------------------------------------------
+
+function showBackends(reports: readonly EngineReport[], active: EngineName, by: 'probe' | 'url' | 'user'): void {
+  const previous = activeBackend;
+  backendReports = reports;
+  activeBackend = active;
+  backendChosenBy = by;
+  el.backend.replaceChildren(
+    ...reports.map((r) => {
+      const text = !r.available ? `${r.name} (not available)` : r.correct ? `${r.name} (${r.msPerFrame!.toFixed(2)} ms/frame)` : `${r.name} (disagrees with wasm)`;
+      const o = new Option(text, r.name, false, r.name === active);
+      o.disabled = !r.available || !r.correct;
+      return o;
+    }),
+  );
+  const line = (r: EngineReport): string =>
+    !r.available
+      ? `${r.name}: not available (${r.detail})`
+      : `${r.name}: ${r.detail}, ${r.msPerFrame!.toFixed(2)} ms/frame in the probe${r.name === 'wasm' ? '' : `, largest difference from wasm ${r.maxDiff!.toExponential(1)}${r.correct ? '' : ' (more than 1e-5: not offered)'}`}`;
+  const why = by === 'probe' ? 'the fastest that agrees with wasm to 1e-5 in a short flash' : by === 'url' ? 'asked for in the link' : 'chosen here';
+  el.backendInfo.textContent = `Running on ${active} (${why}). ${reports.map(line).join('; ')}.`;
+  writeUrl();
+  dirty = true;
+  if (by === 'user' && previous !== active) newStimulus(); // the movie again, on the new backend
+}
+
+el.backend.addEventListener('change', () => send({ type: 'backend', name: el.backend.value as EngineName }));
+
+// -- drawing on the eye ------------------------------------------------------------------------
+
+/** Receptor lattice index by "u,v". */
+let hexIndex = new Map<string, number>();
+let lastPaint: { x: number; y: number } | null = null;
+
+/** Paints the hexals within the brush radius of the hexal at canvas pixel (px, py). */
+function paintPixel(px: number, py: number): void {
+  if (info === null || eyeView === null || px < 0 || py < 0 || px >= EYE_SIZE || py >= EYE_SIZE) return;
+  const h = eyeView.pixels[Math.floor(py) * EYE_SIZE + Math.floor(px)]!;
+  if (h < 0) return;
+  const value = Number(el.brush.value);
+  const b = Number(el.brushSize.value);
+  const u0 = info.hexU[h]!;
+  const v0 = info.hexV[h]!;
+  for (let du = -b; du <= b; du++) {
+    for (let dv = Math.max(-b, -b - du); dv <= Math.min(b, b - du); dv++) {
+      const k = hexIndex.get(`${u0 + du},${v0 + dv}`);
+      if (k === undefined) continue;
+      drawing.delete(k); // re-inserted last: the latest stroke wins in the URL too
+      drawing.set(k, value);
+    }
+  }
+  dirty = true;
+}
+
+/** Paints along the pointer's path since the last event (fast strokes skip no hexal). */
+function paintTo(e: PointerEvent): void {
+  const r = el.eye.getBoundingClientRect();
+  const x = ((e.clientX - r.left) / r.width) * EYE_SIZE;
+  const y = ((e.clientY - r.top) / r.height) * EYE_SIZE;
+  const from = lastPaint ?? { x, y };
+  const n = Math.max(1, Math.ceil(Math.hypot(x - from.x, y - from.y)));
+  for (let i = 1; i <= n; i++) paintPixel(from.x + ((x - from.x) * i) / n, from.y + ((y - from.y) * i) / n);
+  lastPaint = { x, y };
+}
+
+el.eye.addEventListener('pointerdown', (e) => {
+  if (info === null || eyeView === null) return;
+  if (el.stim.value === 'dots') {
+    // a click on the eye puts the dot there
+    const r = el.eye.getBoundingClientRect();
+    const h = eyeView.pixels[Math.floor(((e.clientY - r.top) / r.height) * EYE_SIZE) * EYE_SIZE + Math.floor(((e.clientX - r.left) / r.width) * EYE_SIZE)] ?? -1;
+    if (h < 0) return;
+    el.dotU.value = String(info.hexU[h]);
+    el.dotV.value = String(info.hexV[h]);
+    newStimulus();
+    return;
+  }
+  if (el.stim.value !== 'drawn') return;
+  e.preventDefault();
+  el.eye.setPointerCapture(e.pointerId);
+  setPlaying(false);
+  drawingActive = true;
+  lastPaint = null;
+  paintTo(e);
+});
+el.eye.addEventListener('pointermove', (e) => {
+  if (!drawingActive) return;
+  for (const c of e.getCoalescedEvents?.() ?? [e]) paintTo(c);
+});
+const endStroke = (): void => {
+  if (!drawingActive) return;
+  drawingActive = false;
+  lastPaint = null;
+  newStimulus(); // the drawing as the stimulus, from the start
+};
+el.eye.addEventListener('pointerup', endStroke);
+el.eye.addEventListener('pointercancel', endStroke);
+el.drawClear.addEventListener('click', () => {
+  drawing = new Map();
+  newStimulus();
+});
+
+for (const c of [el.stim, el.intensity, el.radius, el.tstim, el.angle, el.speed, el.width, el.period, el.tf, el.dotU, el.dotV, el.dotRadius, el.dotMode, el.dotTimp, el.drawMode]) c.addEventListener('change', newStimulus);
+
+// -- analyses ----------------------------------------------------------------------------------
+
+function analysisSettings(kind: 'fri' | 'dsi'): AnalysisSettings {
+  const dt = Number(el.anDt.value);
+  if (kind === 'fri') return { ...DEFAULT_FRI, dt, radii: el.anRadii.value.split(',').map(Number) };
+  const speeds = [...el.anSpeeds.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => Number(b.value));
+  return { ...DEFAULT_DSI, dt, speeds: speeds.length > 0 ? speeds : [...DEFAULT_DSI.speeds] };
+}
+
+function runAnalysis(kind: 'fri' | 'dsi'): void {
+  if (info === null || analysisRunning !== null) return;
+  analysisRunning = kind;
+  el.friRun.disabled = true;
+  el.dsiRun.disabled = true;
+  el.anCancel.disabled = false;
+  el.anProgress.hidden = false;
+  el.anProgress.value = 0;
+  el.anStatus.textContent = `${kind === 'fri' ? 'Flash responses' : 'Moving edges'}: the grey steady state…`;
+  setPlaying(false);
+  send({ type: 'analysis', settings: analysisSettings(kind) });
+}
+
+function analysisDone(): void {
+  analysisRunning = null;
+  el.friRun.disabled = false;
+  el.dsiRun.disabled = false;
+  el.anCancel.disabled = true;
+  el.anProgress.hidden = true;
+}
+
+el.friRun.addEventListener('click', () => runAnalysis('fri'));
+el.dsiRun.addEventListener('click', () => runAnalysis('dsi'));
+el.anCancel.addEventListener('click', () => send({ type: 'cancel-analysis' }));
+
+const fmt = (x: number | null, digits = 3): string => (x === null ? '—' : x.toFixed(digits));
+
+/** A table of rows (one per cell type); clicking a row (or Enter on it) selects its cell type. */
+function table(id: string, caption: string, head: readonly string[], rows: readonly { type: string; cells: readonly { text: string; colour?: string }[] }[]): HTMLElement {
+  const wrap = document.createElement('div');
+  wrap.className = 'an-table';
+  const t = document.createElement('table');
+  t.id = id;
+  const c = t.createCaption();
+  c.textContent = caption;
+  const hr = t.createTHead().insertRow();
+  for (const h of head) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = h;
+    hr.append(th);
+  }
+  const body = t.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    tr.dataset.type = r.type;
+    tr.tabIndex = 0;
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = r.type;
+    tr.append(th);
+    for (const cell of r.cells) {
+      const td = tr.insertCell();
+      td.textContent = cell.text;
+      if (cell.colour) td.style.background = cell.colour;
+    }
+    const pick = (): void => selectAnalysisType(r.type);
+    tr.addEventListener('click', pick);
+    tr.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') pick();
+    });
+  }
+  wrap.append(t);
+  return wrap;
+}
+
+/** A value in [-1, 1] on the maps' diverging scale (light enough for black text in the middle). */
+const divergingCell = (x: number): string => lutHex(DIVERGING, colourIndex(Math.max(-0.75, Math.min(0.75, x * 0.75)), -1, 1));
+
+function renderAnalyses(): void {
+  if (friResult !== null) {
+    const { rows, settings } = friResult.result;
+    const types = [...new Set(rows.map((r) => r.cell_type))];
+    el.friView.replaceChildren(
+      table(
+        'fri-table',
+        `Flash response index of ${friResult.model} (central cells; > 0 prefers ON, < 0 OFF; dt ${settings.dt} s)`,
+        ['Cell type', ...settings.radii.map((r) => (r === -1 ? 'FRI, full field' : `FRI, radius ${r}`))],
+        types.map((type) => ({
+          type,
+          cells: settings.radii.map((radius) => {
+            const x = rows.find((r) => r.cell_type === type && r.radius === radius)!.fri;
+            return { text: fmt(x), colour: divergingCell(x) };
+          }),
+        })),
+      ),
+    );
+  }
+  if (dsiResult !== null) {
+    const { dsi, settings } = dsiResult.result;
+    const types = [...new Set(dsi.map((r) => r.cell_type))];
+    const of = (type: string, intensity: number) => dsi.find((r) => r.cell_type === type && r.intensity === intensity)!;
+    el.dsiView.replaceChildren(
+      table(
+        'dsi-table',
+        `Direction selectivity of ${dsiResult.model} (moving edges at ${settings.speeds.join(', ')} columns/s; preferred direction where DSI ≥ 0.01)`,
+        ['Cell type', 'DSI, ON edges', 'preferred (°)', 'DSI, OFF edges', 'preferred (°)'],
+        types.map((type) => ({
+          type,
+          cells: [1, 0].flatMap((i) => {
+            const r = of(type, i);
+            return [{ text: fmt(r.dsi), colour: divergingCell(Math.min(1, r.dsi)) }, { text: r.preferred_direction_deg === null ? '—' : r.preferred_direction_deg.toFixed(0) }];
+          }),
+        })),
+      ),
+    );
+  }
+  renderTuning();
+}
+
+let tuningType: string | null = null;
+
+function selectAnalysisType(type: string): void {
+  tuningType = type;
+  for (const tr of document.querySelectorAll<HTMLElement>('#an-results tr[data-type]')) tr.classList.toggle('selected', tr.dataset.type === type);
+  const view = mapViews.find((m) => m.type === type);
+  if (view) showConnectivity(type);
+  renderTuning();
+}
+
+/** The selected cell type's tuning to the edges' direction, ON and OFF, as a polar plot (SVG). */
+function renderTuning(): void {
+  if (dsiResult === null) return;
+  const type = tuningType ?? selectedType ?? 'T4a';
+  const rows = dsiResult.result.tuning.filter((r) => r.cell_type === type);
+  if (rows.length === 0) return;
+  const size = 220;
+  const c = size / 2;
+  const R = c - 24;
+  const max = Math.max(1e-12, ...rows.map((r) => r.peak_response));
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" role="img" aria-label="${type}: peak response against edge direction">`];
+  for (const f of [0.5, 1]) parts.push(`<circle cx="${c}" cy="${c}" r="${R * f}" fill="none" stroke="#ccc"/>`);
+  for (const a of [0, 90, 180, 270]) {
+    const x = c + (R + 12) * Math.cos((a * Math.PI) / 180);
+    const y = c - (R + 12) * Math.sin((a * Math.PI) / 180);
+    parts.push(`<text x="${x.toFixed(1)}" y="${(y + 4).toFixed(1)}" font-size="10" text-anchor="middle">${a}°</text>`);
+  }
+  const series: [number, string, string][] = [[1, '#E69F00', 'ON'], [0, '#0072B2', 'OFF']];
+  for (const [intensity, colour, name] of series) {
+    const pts = rows.filter((r) => r.intensity === intensity).sort((a, b) => a.angle - b.angle);
+    const xy = pts.map((r) => {
+      const rr = (R * r.peak_response) / max;
+      return `${(c + rr * Math.cos((r.angle * Math.PI) / 180)).toFixed(1)},${(c - rr * Math.sin((r.angle * Math.PI) / 180)).toFixed(1)}`;
+    });
+    parts.push(`<polygon points="${xy.join(' ')}" fill="${colour}" fill-opacity="0.15" stroke="${colour}" stroke-width="2" data-intensity="${name}"/>`);
+  }
+  parts.push(`<text x="4" y="12" font-size="10" fill="#E69F00">ON edges</text><text x="4" y="24" font-size="10" fill="#0072B2">OFF edges</text></svg>`);
+  el.tuning.innerHTML = parts.join('');
+  el.tuningCaption.textContent = `${type}: peak response (rectified, central cell) against the edges' direction, averaged over speeds; outer ring ${max.toPrecision(3)}.`;
+  el.tuningView.hidden = false;
+}
+
+// -- SVG export --------------------------------------------------------------------------------
+
+/** The maps (as drawn now) and the traces as an SVG document. */
+function currentSvg(): string {
+  draw();
+  const n = info!;
+  const a = lastActivity.length > 0 ? lastActivity : baseline;
+  const maps = mapViews.map((m) => {
+    const r = mapRange(m);
+    const layer = n.layers[n.cellTypes.indexOf(m.type)]!;
+    return {
+      type: m.type,
+      range: `±${m.maxAbs.toPrecision(2)}`,
+      cells: Array.from(layer.index, (node, i) => ({ u: layer.u[i]!, v: layer.v[i]!, fill: lutHex(DIVERGING, colourIndex(a[node]! - baseline[node]!, -r, r)) })),
+    };
+  });
+  const traces = chosen.flatMap((c, i) => {
+    const node = nodeOf(c);
+    if (node < 0) return [];
+    return [{ label: `${c.type} (${c.u}, ${c.v})`, colour: LINE_COLOURS[i % LINE_COLOURS.length]!, values: Float32Array.from({ length: recordedFrames }, (_, t) => activityAt(t, node) - baseline[node]!) }];
+  });
+  return viewSvg({
+    title: `flyvis explorer: ${model}, ${el.stim.selectedOptions[0]?.textContent ?? el.stim.value}, frame ${recordedFrames} of ${frames} (t = ${(recordedFrames * n.dt).toFixed(2)} s)`,
+    maps,
+    mapSize: MAP_SIZE,
+    extent: EXTENT,
+    columns: 12,
+    traces,
+    frames,
+    dt: n.dt,
+    scale: Array.from({ length: 256 }, (_, k) => lutHex(DIVERGING, k)),
+    scaleLabels: [el.legendLo.textContent ?? '', '0', el.legendHi.textContent ?? ''],
+    caption: el.legendText.textContent ?? '',
+  });
+}
+
+el.exportSvg.addEventListener('click', () => {
+  if (info === null) return;
+  download(new Blob([currentSvg()], { type: 'image/svg+xml' }), `flyvis-view-frame-${recordedFrames}.svg`);
+});
 
 /** Shows the controls of the chosen kind of stimulus (data-kinds lists the kinds a control is for). */
 function showKindControls(): void {
   for (const e of document.querySelectorAll<HTMLElement>('[data-kinds]')) e.hidden = !(e.dataset.kinds ?? '').split(' ').includes(el.stim.value);
+  document.body.classList.toggle('draw-mode', el.stim.value === 'drawn');
+  document.body.classList.toggle('dot-mode', el.stim.value === 'dots');
 }
 el.rate.addEventListener('change', writeUrl);
 el.scale.addEventListener('change', () => {
@@ -739,20 +1260,27 @@ document.addEventListener('keydown', (e) => {
 
 readUrl();
 showKindControls();
-send({ type: 'init', wasmUrl: new URL('flyvis-kernels.wasm', document.baseURI).href, connectomeUrl: new URL('fib25-fib19_v2.2.json', document.baseURI).href });
+send({
+  type: 'init',
+  wasmUrl: new URL('flyvis-kernels.wasm', document.baseURI).href,
+  connectomeUrl: new URL('fib25-fib19_v2.2.json', document.baseURI).href,
+  ...(askedBackend !== undefined ? { backend: askedBackend } : {}),
+});
 requestAnimationFrame(animate);
 
 /** For the browser test: what the page computed and drew. */
 const testApi = {
-  status: () => ({ ready: info !== null, backend: info?.backend ?? null, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, selectedType, optimal: optimal === null ? null : { cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
+  status: () => ({ ready: info !== null, backend: activeBackend ?? info?.backend ?? null, backends: backendReports, backendChosenBy, analysisRunning, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, selectedType, optimal: optimal === null ? null : { cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
   /** Every recorded frame's activity, (frames, nodes) float32, as base64. */
-  activityBase64: (): string => {
-    const a = allActivity();
-    const all = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    let s = '';
-    for (let i = 0; i < all.length; i += 0x8000) s += String.fromCharCode(...all.subarray(i, i + 0x8000));
-    return btoa(s);
-  },
+  activityBase64: (): string => base64(allActivity()),
+  /** Every recorded frame's stimulus, (frames, hexals) float32, as base64. */
+  stimulusBase64: (): string => base64(concat(recordedStimulus)),
+  /** The drawing (hexal, intensity) in the order painted. */
+  drawing: (): [number, number][] => [...drawing],
+  /** The latest FRI and DSI results (null before they are run). */
+  analyses: () => ({ fri: friResult, dsi: dsiResult }),
+  /** The SVG export of the current view (what the button downloads). */
+  svg: (): string => currentSvg(),
   /** Per map: its cell type and cells, the pixels its cells cover, the pixels drawn (opaque) and distinct colours among them. */
   maps: () => {
     draw();

@@ -1,5 +1,7 @@
 // Messages between the page (web/src/main.ts) and the simulation worker (web/src/worker.ts).
-import type { Link, StimulusSpec } from './spec.ts';
+import type { AnalysisResult, AnalysisSettings, EngineName, EngineReport, Link, StimulusSpec } from './spec.ts';
+
+export type { EngineName, EngineReport, AnalysisResult, AnalysisSettings };
 
 /** What the page needs to draw the network: per cell type its nodes and their lattice coordinates. */
 export interface NetworkInfo {
@@ -20,7 +22,8 @@ export interface NetworkInfo {
 }
 
 export type ToWorker =
-  | { readonly type: 'init'; readonly wasmUrl: string; readonly connectomeUrl: string }
+  /** `backend`: use this backend when the probe finds it correct (the URL's choice); else the probe's fastest. */
+  | { readonly type: 'init'; readonly wasmUrl: string; readonly connectomeUrl: string; readonly backend?: string }
   | { readonly type: 'stimulus'; readonly spec: StimulusSpec }
   | { readonly type: 'step'; readonly frames: number }
   /** A checkpoint's bytes (a flyvis torch file or state_dict JSON), kept under `name` and used. */
@@ -30,13 +33,22 @@ export type ToWorker =
   /** An uploaded movie (.npy bytes), kept under `name` for a stimulus { kind: 'movie', name }. */
   | { readonly type: 'movie'; readonly name: string; readonly bytes: ArrayBuffer }
   /** flyvis's artificial optimal stimulus for a cell type's central cell (src/analysis/optimal-stimulus.ts). */
-  | { readonly type: 'optimal'; readonly cellType: string; readonly iterations: number; readonly lr: number; readonly weightMei: number };
+  | { readonly type: 'optimal'; readonly cellType: string; readonly iterations: number; readonly lr: number; readonly weightMei: number }
+  /** Simulate on this backend from now on (the current stimulus restarts). */
+  | { readonly type: 'backend'; readonly name: EngineName }
+  /** Run an analysis of the current model (FRI or DSI); progress and the result come back. */
+  | { readonly type: 'analysis'; readonly settings: AnalysisSettings }
+  /** Stop the running analysis after its current batch (handled at once, not queued). */
+  | { readonly type: 'cancel-analysis' }
+  /** A flyvis network directory: a zip's bytes, or a dropped folder's files; its best checkpoint becomes a model. */
+  | { readonly type: 'results'; readonly name: string; readonly zip?: ArrayBuffer; readonly files?: readonly { readonly path: string; readonly bytes: ArrayBuffer }[] };
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly info: NetworkInfo }
-  | { readonly type: 'stimulus'; readonly frames: number; readonly hexals: number; readonly baseline: Float32Array }
+  | { readonly type: 'stimulus'; readonly frames: number; readonly hexals: number; readonly baseline: Float32Array; readonly backend: string }
   | { readonly type: 'frames'; readonly first: number; readonly count: number; readonly activity: Float32Array; readonly stimulus: Float32Array; readonly ms: number }
-  | { readonly type: 'model'; readonly name: string; readonly models: readonly string[] }
+  /** The model in use (and every loaded one); `detail`: where a results directory's checkpoint came from. */
+  | { readonly type: 'model'; readonly name: string; readonly models: readonly string[]; readonly detail?: string }
   /** A checkpoint that could not be loaded (the model in use is unchanged). */
   | { readonly type: 'checkpoint-error'; readonly name: string; readonly message: string }
   | { readonly type: 'movie'; readonly name: string; readonly frames: number }
@@ -52,6 +64,16 @@ export type FromWorker =
       readonly losses: Float32Array;
       readonly ms: number;
     }
+  /**
+   * The backends the probe found (each with its agreement with wasm and speed), the one in use,
+   * and why: 'probe' (fastest correct), 'url' (asked for in the URL) or 'user'.
+   */
+  | { readonly type: 'backends'; readonly reports: readonly EngineReport[]; readonly active: EngineName; readonly chosenBy: 'probe' | 'url' | 'user' }
+  | { readonly type: 'backend-error'; readonly name: string; readonly message: string }
+  | { readonly type: 'analysis-progress'; readonly kind: 'fri' | 'dsi'; readonly done: number; readonly total: number }
+  | { readonly type: 'analysis'; readonly result: AnalysisResult; readonly model: string; readonly ms: number }
+  /** An analysis that failed or was cancelled (cancelled: stopped on request). */
+  | { readonly type: 'analysis-error'; readonly kind: 'fri' | 'dsi'; readonly message: string; readonly cancelled: boolean }
   | { readonly type: 'error'; readonly message: string };
 
 /** The name of the network's own initial parameters in the model list. */

@@ -4,10 +4,10 @@
 // stepped a few frames at a time from the 1 s grey steady state, carrying the state between calls,
 // which is what Network.simulate computes for the whole movie at once. Imports only the
 // platform-neutral core.
-import { ConnectomeFromAvgFilters, isCategorical, npyToFloat32, parseNpy, Flashes, Gratings, MovingBar, MovingEdge, Network, noGrad, type Connectome, type Frames, type State } from '../../src/core.ts';
+import { ConnectomeFromAvgFilters, Dots, isCategorical, npyToFloat32, parseNpy, Flashes, Gratings, MovingBar, MovingEdge, Network, constantFrames, concatFrames, resample, hexLattice, type Connectome, type Frames } from '../../src/core.ts';
 import type { Link } from './spec.ts';
 
-import { CONNECTOME, DT, EXTENT, type DatasetSpec } from './spec.ts';
+import { CONNECTOME, DT, EXTENT, type DatasetSpec, type DrawnSpec } from './spec.ts';
 
 export { CONNECTOME, DT, EXTENT };
 
@@ -26,52 +26,45 @@ export function stimulusMovie(spec: DatasetSpec, dt = DT): Frames {
     const d = new Gratings({ extent: EXTENT, angles: [spec.angle], periods: [spec.period], temporalFrequencies: [spec.temporalFrequency], tPre: spec.tPre, tStim: spec.tStim, tPost: 0, dt });
     return d.get(0);
   }
+  if (spec.kind === 'dots') {
+    // the dataset enumerates dots within max_extent of the centre: the smallest that holds this one
+    const distance = Math.max(Math.abs(spec.u), Math.abs(spec.v), Math.abs(spec.u + spec.v));
+    if (distance > EXTENT) throw new RangeError(`dots: (u ${spec.u}, v ${spec.v}) is outside the eye (extent ${EXTENT})`);
+    const d = new Dots({
+      extent: EXTENT, dotColumnRadius: spec.radius, maxExtent: Math.max(distance, spec.radius), bgIntensity: 0.5, intensity: 1,
+      mode: spec.mode, impulseDurations: [spec.mode === 'impulse' ? spec.tImpulse : 0], tPre: spec.tPre, tStim: spec.tStim, tPost: spec.tPost, dt,
+    });
+    const x = spec.intensity === 1 ? 1 : 0;
+    const index = d.params.findIndex((p) => p.u === spec.u && p.v === spec.v && p.intensity === x);
+    if (index < 0) throw new RangeError(`dots: no dot at (u ${spec.u}, v ${spec.v})`);
+    return d.get(index);
+  }
+  if (spec.kind === 'drawn') return drawnMovie(spec, dt);
   const d = new MovingEdge({ extent: EXTENT, angles: [spec.angle], intensities: [spec.intensity], speeds: [spec.speed], tPre: spec.tPre, tPost: spec.tPost, dt });
   return d.get(0);
+}
+
+/**
+ * A drawn stimulus's movie: grey 0.5 for tPre, the drawing (grey but the painted hexals) for tStim,
+ * then, for 'flash', grey for tPre again; frames as the library's Flashes counts them
+ * (trunc(t / dt) each part, the drawing resampled to tStim).
+ */
+export function drawnMovie(spec: DrawnSpec, dt = DT): Frames {
+  const H = hexLattice(EXTENT).length;
+  const frame = new Float32Array(H).fill(0.5);
+  for (const [h, x] of spec.paint) {
+    if (!Number.isInteger(h) || h < 0 || h >= H) throw new RangeError(`drawn stimulus: hexal ${h} is outside the eye (0 to ${H - 1})`);
+    if (!(x >= 0 && x <= 1)) throw new RangeError(`drawn stimulus: intensity ${x} of hexal ${h} is outside [0, 1]`);
+    frame[h] = x;
+  }
+  const grey = constantFrames(Math.trunc(spec.tPre / dt), H, 0.5);
+  const drawing = resample({ data: frame, shape: [1, H] }, spec.tStim, dt);
+  return concatFrames(spec.mode === 'flash' ? [grey, drawing, grey] : [grey, drawing]);
 }
 
 /** flyvis's default network at extent 15 on `kernel` (the connectome must be registered or on disk). */
 export function defaultNetwork(kernel: string): Network {
   return Network.fromConnectome(ConnectomeFromAvgFilters(CONNECTOME, EXTENT), {}, { kernel });
-}
-
-/** Steps a network through a movie a few frames at a time, from the grey steady state. */
-export class Stepper {
-  private state: State | null;
-  private t = 0;
-  constructor(
-    readonly net: Network,
-    readonly movie: Frames,
-    readonly dt = DT,
-  ) {
-    this.state = noGrad(() => net.steadyState(1.0, dt, 1));
-  }
-
-  get frame(): number {
-    return this.t;
-  }
-
-  get frames(): number {
-    return this.movie.shape[0];
-  }
-
-  /** The next n frames' activity, (n, nodes) row-major, n clipped to the frames left. */
-  step(n: number): Float32Array {
-    const H = this.movie.shape[1];
-    const N = this.net.nNodes;
-    const k = Math.max(0, Math.min(n, this.frames - this.t));
-    const out = new Float32Array(k * N);
-    if (k === 0) return out;
-    noGrad(() => {
-      this.net.stimulus.zero(1, k);
-      this.net.stimulus.addInput({ data: this.movie.data.subarray(this.t * H, (this.t + k) * H), shape: [1, k, 1, H] });
-      const states = this.net.forward(this.net.stimulus.call(), this.dt, { state: this.state, asStates: true });
-      states.forEach((s, i) => out.set(s.nodes.activity!.data.subarray(0, N), i * N));
-      this.state = states[k - 1]!;
-    });
-    this.t += k;
-    return out;
-  }
 }
 
 /**
