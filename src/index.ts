@@ -27,6 +27,7 @@ export type { BoundSynapses, EdgeIndex, SynapseKernel } from './kernels/synapse.
 // Backends: the simulation as one differentiable primitive (docs/kernels.md)
 export {
   createBackend, listBackends, registerBackend, registerFusedModel, resolveBackend, acceptedNames, backendNames, simulateScan, simulateScanChecked,
+  simulateScanAsync, simulateScanCheckedAsync,
   jsBackend, wasmBackend, BackendError, hostArray, type BackendInfo, type Backend, type BackendArray, type BackendGraph, type BackendInstance,
   type BackendOptions, type FusedFactory, type FusedSimulator, type HostArray, type HostDType, type ScanForward, type ScanGradients, type ScanNeeds,
   type ScanRequest,
@@ -67,3 +68,9 @@ export { activityPenalty, type ActivityPenaltyConfig } from './task/train-penalt
 export { buildSchedules, scheduledAt, ScheduleConfigError } from './task/train-schedule.ts';
 export { trainFlow, type FlowTrainLoopOptions, type FlowTrainResult } from './task/train-loop.ts';
 export { optimalStimulus, type OptimalStimulusOptions, type OptimalStimulusLoss, type OptimalStimulusResult } from './analysis/optimal-stimulus.ts'; // flyvis's artificial optimal stimuli
+export {
+  naturalOptimalStimulus, regularizedOptimalStimulus, regularizedOptimalStimulusLoss, naturalisticMovies,
+  type NaturalMovies, type NaturalOptimalStimulusOptions, type NaturalOptimalStimulusResult, type RegularizedOptimalStimulusOptions,
+  type RegularizedOptimalStimulusLoss, type RegularizedOptimalStimulusResult, type RegularizedLossOptions, type NaturalisticMovies, type NaturalisticMoviesOptions,
+} from './analysis/optimal-stimulus-natural.ts'; // flyvis's naturalistic and regularised optimal stimuli
+export { optimalStimulusFigureSpec, stimResponseFrames, type StimulusResponseRow, type OptimalStimulusFigureOptions } from './analysis/optimal-stimulus-plot.ts';
