@@ -7,7 +7,7 @@ import './gpujs.ts';
 import './webgpu.ts';
 
 export { createBackend, listBackends, registerBackend, registerFusedModel, resolveBackend, acceptedNames, backendNames, type BackendInfo } from './registry.ts';
-export { simulateScan, simulateScanChecked } from './scan-op.ts';
+export { simulateScan, simulateScanAsync, simulateScanChecked, simulateScanCheckedAsync } from './scan-op.ts';
 export { jsBackend, defaultJsKernel } from './js.ts';
 export { wasmBackend } from './wasm.ts';
 export { paddedLayout, type PaddedLayout } from './wasm-layout.ts';

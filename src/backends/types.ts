@@ -117,10 +117,21 @@ export interface ScanGradients {
   readonly inputs: Readonly<Record<string, HostArray | null>>;
 }
 
-/** A backend's implementation of one fused model, bound to one network's graph. */
+/**
+ * A backend's implementation of one fused model, bound to one network's graph.
+ *
+ * Read-back: a simulator on host memory (or a device it can wait for) reads synchronously: its
+ * output's `read()` works and `backward` returns the gradients. One on a device that reads back
+ * only asynchronously (WebGPU) says `readBack: 'async'`: its output reads with `readAsync()`, its
+ * VJP is `backwardAsync`, and `read()` and `backward` throw naming them. The asynchronous
+ * primitive (`simulateScanAsync`) runs either kind; the synchronous one (`simulateScan`) only the
+ * first.
+ */
 export interface FusedSimulator {
   /** The model kind ('ppneuron'). */
   readonly model: string;
+  /** 'async': results read back only asynchronously (readAsync, backwardAsync); default 'sync'. */
+  readonly readBack?: 'sync' | 'async';
   /** Whether this simulator runs arrays of this dtype and these inputs (e.g. per-group weights only). */
   supports(request: { dtype: HostDType; inputs: Readonly<Record<string, HostArray>> }): boolean;
   forward(request: ScanRequest): ScanForward;
@@ -129,6 +140,11 @@ export interface FusedSimulator {
    * the adjoint scan from the last step to the first.
    */
   backward(request: ScanRequest, forward: ScanForward, gOut: HostArray, needs: ScanNeeds): ScanGradients;
+  /**
+   * backward, read back asynchronously: required when readBack is 'async'; where present, the
+   * asynchronous primitive's VJP uses it.
+   */
+  backwardAsync?(request: ScanRequest, forward: ScanForward, gOut: HostArray, needs: ScanNeeds): Promise<ScanGradients>;
 }
 
 /** A backend bound to one network's graph. */

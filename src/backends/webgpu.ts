@@ -8,10 +8,12 @@
 // buffer per run of steps, each step at a 256-byte aligned offset) from the first step to the last; one submission per pass; the host
 // reads results back once, at the end.
 //
-// WebGPU reads back only asynchronously: `forward` submits the work and returns an output whose
-// `readAsync()` resolves to it (its `read()` throws, naming readAsync), and the backward pass is
-// `backwardAsync` (the synchronous `backward` throws, naming it). Network simulations are
-// synchronous, so 'auto' never picks this backend; use the primitive directly (docs/kernels.md).
+// WebGPU reads back only asynchronously (the simulator says `readBack: 'async'`): `forward`
+// submits the work and returns an output whose `readAsync()` resolves to it (its `read()` throws,
+// naming readAsync), and the backward pass is `backwardAsync` (the synchronous `backward` throws,
+// naming it). A Network on this backend runs through its asynchronous methods (simulateAsync,
+// forwardAsync, ...: simulateScanAsync, differentiated by valueAndGradAsync); its synchronous
+// ones throw naming them, so 'auto' (whose users call those) never picks this backend.
 //
 // Where WebGPU comes from: `await initWebGpu()` takes navigator.gpu (browsers) or a GPU you pass
 // (Node: the `webgpu` package, Dawn: `create(['backend=opengles'])` with EGL_PLATFORM=surfaceless
@@ -513,7 +515,7 @@ export class WebGpuScan {
       shape,
       dtype: 'float32',
       read: () => {
-        throw new BackendError('webgpu backend: results read back asynchronously: use await output.readAsync() (Network simulations are synchronous: use the wasm or gpujs backend for them)');
+        throw new BackendError('webgpu backend: results read back asynchronously: use await output.readAsync() (a Network on this backend: its async methods, e.g. await network.simulateAsync(...))');
       },
       readAsync,
     };
@@ -622,8 +624,9 @@ export class WebGpuScan {
 
 // ---- the backend -----------------------------------------------------------------------------
 
-/** The 'webgpu' backend's fused simulator: the interface's, plus the asynchronous backward pass. */
+/** The 'webgpu' backend's fused simulator: one that reads back asynchronously (backwardAsync, not backward). */
 export interface WebGpuSimulator extends FusedSimulator {
+  readonly readBack: 'async';
   /** The VJP of forward (the adjoint scan), read back asynchronously. */
   backwardAsync(request: ScanRequest, forward: ScanForward, gOut: HostArray, needs: ScanNeeds): Promise<ScanGradients>;
 }
@@ -631,6 +634,7 @@ export interface WebGpuSimulator extends FusedSimulator {
 function webgpuPpneuron(instance: WebGpuInstance, graph: BackendGraph): WebGpuSimulator {
   return {
     model: PPNEURON_MODEL,
+    readBack: 'async',
     supports: (request) => gpuSupports(graph, request),
     forward(r) {
       checkScan(graph, r);
@@ -694,7 +698,7 @@ export const webgpuBackend: Backend = {
   },
 };
 
-/** After js (100): results read back asynchronously, so 'auto' (synchronous Network simulations) never picks it. */
+/** After js (100): results read back asynchronously, so 'auto' (whose users call the synchronous Network methods) never picks it. */
 const PRIORITY = 200;
 registerBackend(webgpuBackend, PRIORITY);
 registerFusedModel('webgpu', PPNEURON_MODEL, (instance, graph) => webgpuPpneuron(instance as WebGpuInstance, graph));

@@ -30,7 +30,7 @@ import {
 import type { SynapseKernel } from '../kernels/synapse.ts';
 import { createBackend } from '../backends/index.ts';
 import type { BackendGraph, BackendInstance, FusedSimulator } from '../backends/types.ts';
-import { simulateScanChecked } from '../backends/scan-op.ts';
+import { simulateScanChecked, simulateScanCheckedAsync } from '../backends/scan-op.ts';
 import { LayerActivity } from './layer-activity.ts';
 import { projectParameter, synapseOps } from './ops.ts';
 import { type GraphIndex, buildParamApi, buildStateApi } from './param-api.ts';
@@ -104,6 +104,95 @@ export interface MovieDataset {
   /** Set by stimulusResponse to the integration time step, as in flyvis. */
   dt?: number;
 }
+
+/** Options of steadyState / steadyStateAsync. */
+export interface SteadyStateOptions {
+  /** The grey level (default 0.5); null returns `state`. */
+  readonly value?: number | null;
+  readonly state?: State | null;
+  /** Record for differentiation (default false). */
+  readonly grad?: boolean;
+  readonly params?: ParamTensors;
+  readonly allowNonFinite?: boolean;
+  readonly budget?: BudgetOptions;
+}
+
+/** Options of fadeInState / fadeInStateAsync. */
+export interface FadeInStateOptions {
+  readonly state?: State | null;
+  /** Record for differentiation (default false). */
+  readonly grad?: boolean;
+  readonly params?: ParamTensors;
+  readonly allowNonFinite?: boolean;
+  readonly budget?: BudgetOptions;
+}
+
+/** Options of simulate / simulateAsync. */
+export interface SimulationOptions {
+  readonly initialState?: State | null | 'auto';
+  readonly asStates?: boolean;
+  readonly asLayerActivity?: boolean;
+  /** Record for differentiation (default false). */
+  readonly grad?: boolean;
+  readonly params?: ParamTensors;
+  readonly onWarning?: (message: string) => void;
+  /** Let NaN / ±Infinity states through instead of throwing NonFiniteActivityError (default false). */
+  readonly allowNonFinite?: boolean;
+  /** The input budget for this call and its steady state (src/budget.ts). */
+  readonly budget?: BudgetOptions;
+}
+
+/** Options of stimulusResponse / stimulusResponseAsync. */
+export interface StimulusResponseOptions {
+  readonly indices?: readonly number[];
+  readonly tPre?: number;
+  readonly tFadeIn?: number;
+  readonly grad?: boolean;
+  readonly batchSize?: number;
+  /** A precomputed grey steady state (batch 1) to start from instead of computing it from tPre. */
+  readonly initialState?: State | null;
+  /** Let NaN / ±Infinity states through instead of throwing NonFiniteActivityError (default false). */
+  readonly allowNonFinite?: boolean;
+}
+
+/** What stimulusResponse yields per batch. */
+export interface StimulusResponse {
+  readonly stimulus: Tensor;
+  readonly response: Tensor;
+  readonly indices: number[];
+}
+
+/** Options of currentResponse / currentResponseAsync. */
+export interface CurrentResponseOptions {
+  readonly indices?: readonly number[];
+  readonly tPre?: number;
+  readonly tFadeIn?: number;
+  readonly allowNonFinite?: boolean;
+}
+
+/** What currentResponse yields per movie. */
+export interface CurrentResponse {
+  readonly stimulus: Tensor;
+  readonly activity: Tensor;
+  readonly currents: Tensor;
+  readonly index: number;
+}
+
+/** One simulation on the backend's primitive, asked for by a plan. */
+interface ScanCall {
+  readonly sim: FusedSimulator;
+  readonly v0: Tensor;
+  readonly x: Tensor;
+  readonly inputs: Readonly<Record<string, Tensor>>;
+  readonly record: 'all' | 'last';
+}
+
+/**
+ * A simulation method's body, written once for the synchronous and the asynchronous method: a
+ * generator that yields each simulation it needs and resumes with its result ({ out, finite });
+ * Network.run answers with the synchronous primitive, Network.runAsync awaits the asynchronous one.
+ */
+type Plan<T> = Generator<ScanCall, T, { out: Tensor; finite: boolean | undefined }>;
 
 export class NetworkError extends Error {
   override name = 'NetworkError';
@@ -207,6 +296,8 @@ export class Network {
   private readonly backendGraph: BackendGraph;
   private hostBackend: BackendInstance | undefined;
   private readonly explicitEuler: boolean;
+  /** The asynchronous method running now (its name), if any: the network runs one at a time. */
+  private running: string | null = null;
 
   constructor(config: NetworkConfig = {}, options: NetworkOptions = {}, connectome?: Connectome) {
     this.config = deepFreezeCopy({
@@ -522,31 +613,91 @@ export class Network {
     throw new NetworkError(`${phase} input: x[${b}, ${t}, ${n}] (${this.describeNode(n).text}) = ${v} ${why}, expected finite input`);
   }
 
+  // -- running simulations: one body per method, driven synchronously or asynchronously --------
+
+  /**
+   * Runs a plan synchronously: each simulation it asks for runs on the backend's primitive
+   * (simulateScan). `method` names the public method in errors; `grad` false runs it without
+   * recording (undefined: records when an enclosing transform does). A backend that reads back
+   * only asynchronously (webgpu) is an error naming the method's asynchronous form.
+   */
+  private run<T>(method: string, grad: boolean | undefined, plan: Plan<T>): T {
+    this.checkIdle(method);
+    const go = (): T => {
+      let step = plan.next();
+      while (!step.done) {
+        const call = step.value;
+        if (call.sim.readBack === 'async') {
+          const use = method.endsWith('Response') ? `for await (const r of network.${method}Async(...))` : `await network.${method}Async(...)`;
+          throw new NetworkError(
+            `${method}: the '${this.backend.backend}' backend reads results back asynchronously: use ${use}` +
+              ' (valueAndGradAsync to differentiate it), or a backend that reads back synchronously (js, wasm, gpujs)',
+          );
+        }
+        step = plan.next(simulateScanChecked(call.sim, call.v0, call.x, call.inputs, call.record));
+      }
+      return step.value;
+    };
+    return grad === undefined ? go() : this.withGrad(grad, go);
+  }
+
+  /**
+   * Runs a plan, awaiting each simulation it asks for (simulateScanAsync: read back
+   * asynchronously, recorded as one node whose VJP the reverse pass of valueAndGradAsync awaits).
+   * The plan's synchronous parts and each simulation's start run in the recording frame `grad`
+   * asks for; nothing holds a frame across an await.
+   */
+  private async runAsync<T>(method: string, grad: boolean | undefined, plan: Plan<T>): Promise<T> {
+    this.checkIdle(method);
+    const framed = <R>(fn: () => R): R => (grad === undefined ? fn() : this.withGrad(grad, fn));
+    this.running = method;
+    try {
+      let step = framed(() => plan.next());
+      while (!step.done) {
+        const call = step.value;
+        const outcome = await framed(() => simulateScanCheckedAsync(call.sim, call.v0, call.x, call.inputs, call.record));
+        step = framed(() => plan.next(outcome));
+      }
+      return step.value;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /** Refuses to start while an asynchronous simulation of this network is in flight (they share its stimulus buffer). */
+  private checkIdle(method: string): void {
+    if (this.running !== null) {
+      throw new NetworkError(
+        `${method}: ${this.running}Async is still running on this network: await it first (a network runs one simulation at a time: they share its stimulus buffer)`,
+      );
+    }
+  }
+
   /**
    * The Euler solver: the states after each of the T steps over the frames of x (batch, T,
    * nNodes) from `state` (default: the dynamics' initial state), as the activity (batch, T,
    * nNodes), the list of states, or only the last. A pure function of (dynamics, backend,
    * parameters, input, initial state): on the fused path the backend runs the whole simulation
-   * as one differentiable primitive (one tape node); on the generic path (dynamics without a
-   * fused model the backend implements, state hooks, explicitEuler) the dynamics' ops are
-   * composed step by step.
+   * as one differentiable primitive (one tape node, asked for by a yield: see run / runAsync); on
+   * the generic path (dynamics without a fused model the backend implements, state hooks,
+   * explicitEuler) the dynamics' ops are composed step by step, synchronously on the host.
    */
-  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'activity', check?: IntegrationCheck): { last: State; activity: Tensor };
-  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'states', check?: IntegrationCheck): { last: State; states: State[] };
-  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'last', check?: IntegrationCheck): { last: State };
-  private integrate(
+  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'activity', check?: IntegrationCheck): Plan<{ last: State; activity: Tensor }>;
+  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'states', check?: IntegrationCheck): Plan<{ last: State; states: State[] }>;
+  private integrate(params: ParamApi, x: ArrayND, dt: number, state: State | null | undefined, want: 'last', check?: IntegrationCheck): Plan<{ last: State }>;
+  private *integrate(
     params: ParamApi,
     x: ArrayND,
     dt: number,
     state: State | null | undefined,
     want: 'activity' | 'states' | 'last',
     check: IntegrationCheck = SIMULATION_CHECK,
-  ): { last: State; activity?: Tensor; states?: State[] } {
+  ): Plan<{ last: State; activity?: Tensor; states?: State[] }> {
     if (x.shape.length !== 3 || x.shape[2] !== this.nNodes) {
       throw new NetworkError(`forward: input must have shape (batch, frames, ${this.nNodes}), got ${shapeText(x.shape)}`);
     }
     if (!(dt > 0) || !Number.isFinite(dt)) throw new NetworkError(`dt: expected a positive finite number, got ${dt}`);
-    const fused = this.integrateFused(params, x, dt, state, want, check);
+    const fused = yield* this.integrateFused(params, x, dt, state, want, check);
     if (fused) return fused;
     const states: State[] = [];
     const activity: Tensor[] = [];
@@ -589,14 +740,15 @@ export class Network {
     return { sim, name: spec.state, inputs };
   }
 
-  private integrateFused(
+  /** The fused path: one simulation on the backend's primitive (undefined: the generic path). */
+  private *integrateFused(
     params: ParamApi,
     x: ArrayND,
     dt: number,
     state: State | null | undefined,
     want: 'activity' | 'states' | 'last',
     check: IntegrationCheck,
-  ): { last: State; activity?: Tensor; states?: State[] } | undefined {
+  ): Plan<{ last: State; activity?: Tensor; states?: State[] } | undefined> {
     const [B, T, N] = x.shape as [number, number, number];
     const given = state ? Object.values(state.nodes)[0] : undefined;
     const dtype = given?.dtype ?? (Object.values(params.nodes)[0]?.dtype ?? 'float32');
@@ -611,7 +763,7 @@ export class Network {
     const xt = x instanceof Tensor && x.dtype === dtype
       ? x
       : new Tensor(dtype === 'float64' ? Float64Array.from(xData) : xData instanceof Float32Array ? xData : Float32Array.from(xData), [B, T, N]);
-    const { out, finite } = simulateScanChecked(plan.sim, v0, xt, plan.inputs, want === 'last' ? 'last' : 'all');
+    const { out, finite } = yield { sim: plan.sim, v0, x: xt, inputs: plan.inputs, record: want === 'last' ? 'last' : 'all' };
     if (checked && !(finite ?? allFinite(out.data))) {
       // Locate and report the first non-finite state (or input) as the step-by-step solver does.
       noGrad(() => this.integrateSteps(params, x, dt, state, () => {}, check));
@@ -723,25 +875,43 @@ export class Network {
   forward(x: ArrayND, dt: number, options: ForwardOptions & { asStates: true }): State[];
   forward(x: ArrayND, dt: number, options?: ForwardOptions): Tensor;
   forward(x: ArrayND, dt: number, options: ForwardOptions = {}): Tensor | State[] {
+    return this.run('forward', undefined, this.forwardPlan(x, dt, options));
+  }
+
+  /**
+   * forward, with the simulation read back asynchronously: works on every backend, webgpu
+   * included (records when an enclosing valueAndGradAsync does). Same results as forward.
+   */
+  forwardAsync(x: ArrayND, dt: number, options: ForwardOptions & { asStates: true }): Promise<State[]>;
+  forwardAsync(x: ArrayND, dt: number, options?: ForwardOptions): Promise<Tensor>;
+  forwardAsync(x: ArrayND, dt: number, options: ForwardOptions = {}): Promise<Tensor | State[]> {
+    return this.runAsync('forward', undefined, this.forwardPlan(x, dt, options));
+  }
+
+  private *forwardPlan(x: ArrayND, dt: number, options: ForwardOptions): Plan<Tensor | State[]> {
     const size = { batch: x.shape[0] ?? 0, steps: x.shape[1] ?? 0, nodes: this.nNodes, records: 2 + (isRecording() ? GRAD_RECORDS : 0) };
     checkSimulation(`forward (${size.steps} frames)`, size, options.budget);
     if (!options.params) this.clamp();
     const params = this.paramApi(options.params);
     const check = checkOf('simulation', options);
-    if (options.asStates) return this.integrate(params, x, dt, options.state, 'states', check).states;
-    return this.integrate(params, x, dt, options.state, 'activity', check).activity;
+    if (options.asStates) return (yield* this.integrate(params, x, dt, options.state, 'states', check)).states;
+    return (yield* this.integrate(params, x, dt, options.state, 'activity', check)).activity;
   }
 
   /**
    * flyvis `steady_state`: the state after t_pre seconds of uniform grey (`value`), that is
    * int(t_pre / dt) Euler steps from `state` (default v = bias). t_pre <= 0 returns `state`.
    */
-  steadyState(
-    tPre: number,
-    dt: number,
-    batchSize: number,
-    options: { value?: number | null; state?: State | null; grad?: boolean; params?: ParamTensors; allowNonFinite?: boolean; budget?: BudgetOptions } = {},
-  ): State | null {
+  steadyState(tPre: number, dt: number, batchSize: number, options: SteadyStateOptions = {}): State | null {
+    return this.run('steadyState', options.grad ?? false, this.steadyStatePlan(tPre, dt, batchSize, options));
+  }
+
+  /** steadyState, read back asynchronously (every backend, webgpu included; same results). */
+  steadyStateAsync(tPre: number, dt: number, batchSize: number, options: SteadyStateOptions = {}): Promise<State | null> {
+    return this.runAsync('steadyState', options.grad ?? false, this.steadyStatePlan(tPre, dt, batchSize, options));
+  }
+
+  private *steadyStatePlan(tPre: number, dt: number, batchSize: number, options: SteadyStateOptions): Plan<State | null> {
     const value = options.value === undefined ? 0.5 : options.value;
     if (!(tPre > 0) || value === null) return options.state ?? null;
     const steps = Math.trunc(tPre / dt);
@@ -749,19 +919,23 @@ export class Network {
     checkSimulation(`steady state (t_pre ${tPre} s at dt ${dt} s)`, size, options.budget);
     this.stimulus.zero(batchSize, steps);
     this.stimulus.addPreStim(value);
-    return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, checkOf('steady state', options)));
+    return yield* this.lastState(this.stimulus.call(), dt, options.state, checkOf('steady state', options));
   }
 
   /**
    * flyvis `fade_in_state`: the state after t_fade_in seconds of the first frame
    * (batch, 1, hexals) with its contrast ramped linearly from 0 (grey 0.5) to full.
    */
-  fadeInState(
-    tFadeIn: number,
-    dt: number,
-    initialFrames: ArrayND,
-    options: { state?: State | null; grad?: boolean; params?: ParamTensors; allowNonFinite?: boolean; budget?: BudgetOptions } = {},
-  ): State | null {
+  fadeInState(tFadeIn: number, dt: number, initialFrames: ArrayND, options: FadeInStateOptions = {}): State | null {
+    return this.run('fadeInState', options.grad ?? false, this.fadeInStatePlan(tFadeIn, dt, initialFrames, options));
+  }
+
+  /** fadeInState, read back asynchronously (every backend, webgpu included; same results). */
+  fadeInStateAsync(tFadeIn: number, dt: number, initialFrames: ArrayND, options: FadeInStateOptions = {}): Promise<State | null> {
+    return this.runAsync('fadeInState', options.grad ?? false, this.fadeInStatePlan(tFadeIn, dt, initialFrames, options));
+  }
+
+  private *fadeInStatePlan(tFadeIn: number, dt: number, initialFrames: ArrayND, options: FadeInStateOptions): Plan<State | null> {
     if (!(tFadeIn > 0)) return options.state ?? null;
     const n = Math.trunc(tFadeIn / dt);
     const size = { batch: initialFrames.shape[0] ?? 0, steps: n, nodes: this.nNodes, records: 2 + (options.grad ? GRAD_RECORDS : 0) };
@@ -778,12 +952,12 @@ export class Network {
       }
     this.stimulus.zero(B, n);
     this.stimulus.addInput({ data: ramp, shape: [B, n, 1, H] });
-    return this.withGrad(options.grad ?? false, () => this.lastState(this.stimulus.call(), dt, options.state, checkOf('fade-in', options)));
+    return yield* this.lastState(this.stimulus.call(), dt, options.state, checkOf('fade-in', options));
   }
 
-  private lastState(x: ArrayND, dt: number, state: State | null | undefined, check: IntegrationCheck): State {
+  private *lastState(x: ArrayND, dt: number, state: State | null | undefined, check: IntegrationCheck): Plan<State> {
     if (!check.params) this.clamp();
-    return this.integrate(this.paramApi(check.params), x, dt, state, 'last', check).last;
+    return (yield* this.integrate(this.paramApi(check.params), x, dt, state, 'last', check)).last;
   }
 
   private withGrad<T>(grad: boolean, fn: () => T): T {
@@ -795,22 +969,20 @@ export class Network {
    * (default) starts from the steady state after 1 s of grey 0.5; null starts from v = bias.
    * Without `grad: true` nothing is recorded for differentiation.
    */
-  simulate(
-    movie: ArrayND,
-    dt: number,
-    options: {
-      initialState?: State | null | 'auto';
-      asStates?: boolean;
-      asLayerActivity?: boolean;
-      grad?: boolean;
-      params?: ParamTensors;
-      onWarning?: (message: string) => void;
-      /** Let NaN / ±Infinity states through instead of throwing NonFiniteActivityError (default false). */
-      allowNonFinite?: boolean;
-      /** The input budget for this call and its steady state (src/budget.ts). */
-      budget?: BudgetOptions;
-    } = {},
-  ): Tensor | State[] | LayerActivity {
+  simulate(movie: ArrayND, dt: number, options: SimulationOptions = {}): Tensor | State[] | LayerActivity {
+    return this.run('simulate', options.grad ?? false, this.simulatePlan(movie, dt, options));
+  }
+
+  /**
+   * simulate, read back asynchronously: works on every backend, webgpu included, with the same
+   * results. With `grad: true` it records for an enclosing valueAndGradAsync:
+   * `await valueAndGradAsync(async (p) => loss(await network.simulateAsync(movie, dt, { params: p, grad: true })))(params)`.
+   */
+  simulateAsync(movie: ArrayND, dt: number, options: SimulationOptions = {}): Promise<Tensor | State[] | LayerActivity> {
+    return this.runAsync('simulate', options.grad ?? false, this.simulatePlan(movie, dt, options));
+  }
+
+  private *simulatePlan(movie: ArrayND, dt: number, options: SimulationOptions): Plan<Tensor | State[] | LayerActivity> {
     const records = 3 + (options.asStates ? 1 : 0) + (options.grad ? GRAD_RECORDS : 0);
     const size = { batch: movie.shape[0] ?? 0, steps: movie.shape[1] ?? 0, nodes: this.nNodes, records };
     checkSimulation(`simulate (${size.steps} frames)`, size, options.budget);
@@ -830,94 +1002,105 @@ export class Network {
     const [B, T] = movie.shape as [number, number];
     const grad = options.grad ?? false;
     const allowNonFinite = options.allowNonFinite ?? false;
-    return this.withGrad(grad, () => {
-      const init = options.initialState === undefined || options.initialState === 'auto'
-        ? this.steadyState(1.0, dt, B, { grad, allowNonFinite, ...(options.params ? { params: options.params } : {}), ...(options.budget ? { budget: options.budget } : {}) })
-        : options.initialState;
-      this.stimulus.zero(B, T);
-      this.stimulus.addInput(movie);
-      const fwd = { state: init, allowNonFinite, ...(options.params ? { params: options.params } : {}) };
-      if (options.asStates) return this.forward(this.stimulus.call(), dt, { ...fwd, asStates: true });
-      const activity = this.forward(this.stimulus.call(), dt, fwd);
-      return options.asLayerActivity ? new LayerActivity(activity, this.connectome) : activity;
-    });
+    const init = options.initialState === undefined || options.initialState === 'auto'
+      ? yield* this.steadyStatePlan(1.0, dt, B, { grad, allowNonFinite, ...(options.params ? { params: options.params } : {}), ...(options.budget ? { budget: options.budget } : {}) })
+      : options.initialState;
+    this.stimulus.zero(B, T);
+    this.stimulus.addInput(movie);
+    const fwd = { state: init, allowNonFinite, ...(options.params ? { params: options.params } : {}) };
+    if (options.asStates) return yield* this.forwardPlan(this.stimulus.call(), dt, { ...fwd, asStates: true });
+    const activity = (yield* this.forwardPlan(this.stimulus.call(), dt, fwd)) as Tensor;
+    return options.asLayerActivity ? new LayerActivity(activity, this.connectome) : activity;
   }
 
   /**
    * flyvis `stimulus_response`: for the dataset's movies (in batches), the response after t_pre
    * seconds of grey and an optional contrast fade-in. Yields { stimulus, response, indices }.
    */
-  *stimulusResponse(
-    dataset: MovieDataset,
-    dt: number,
-    options: {
-      indices?: readonly number[];
-      tPre?: number;
-      tFadeIn?: number;
-      grad?: boolean;
-      batchSize?: number;
-      /** A precomputed grey steady state (batch 1) to start from instead of computing it from tPre. */
-      initialState?: State | null;
-      /** Let NaN / ±Infinity states through instead of throwing NonFiniteActivityError (default false). */
-      allowNonFinite?: boolean;
-    } = {},
-  ): Generator<{ stimulus: Tensor; response: Tensor; indices: number[] }> {
+  *stimulusResponse(dataset: MovieDataset, dt: number, options: StimulusResponseOptions = {}): Generator<StimulusResponse> {
+    const r = this.responseRequest(dataset, dt, options);
+    const initial = options.initialState !== undefined
+      ? options.initialState
+      : this.run('stimulusResponse', false, this.steadyStatePlan(options.tPre ?? 1.0, dt, 1, { value: 0.5, allowNonFinite: r.allowNonFinite }));
+    for (const batch of r.batches) yield this.run('stimulusResponse', r.grad, this.responsePlan(dataset, batch, dt, initial, options));
+  }
+
+  /** stimulusResponse, each batch read back asynchronously (every backend, webgpu included; same results). */
+  async *stimulusResponseAsync(dataset: MovieDataset, dt: number, options: StimulusResponseOptions = {}): AsyncGenerator<StimulusResponse> {
+    const r = this.responseRequest(dataset, dt, options);
+    const initial = options.initialState !== undefined
+      ? options.initialState
+      : await this.runAsync('stimulusResponse', false, this.steadyStatePlan(options.tPre ?? 1.0, dt, 1, { value: 0.5, allowNonFinite: r.allowNonFinite }));
+    for (const batch of r.batches) yield await this.runAsync('stimulusResponse', r.grad, this.responsePlan(dataset, batch, dt, initial, options));
+  }
+
+  /** The batches of indices stimulusResponse runs, after checking them. */
+  private responseRequest(dataset: MovieDataset, dt: number, options: StimulusResponseOptions): { batches: number[][]; grad: boolean; allowNonFinite: boolean } {
     dataset.dt = dt;
     const indices = options.indices ?? Array.from({ length: dataset.length }, (_, i) => i);
     const batchSize = options.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new NetworkError(`batch_size: expected a positive integer, got ${batchSize}`);
+    const batches: number[][] = [];
+    for (let i = 0; i < indices.length; i += batchSize) batches.push(indices.slice(i, i + batchSize));
+    return { batches, grad: options.grad ?? false, allowNonFinite: options.allowNonFinite ?? false };
+  }
+
+  /** One batch of stimulusResponse: fade-in from `initial`, then the movies. */
+  private *responsePlan(dataset: MovieDataset, batch: number[], dt: number, initial: State | null, options: StimulusResponseOptions): Plan<StimulusResponse> {
     const grad = options.grad ?? false;
     const allowNonFinite = options.allowNonFinite ?? false;
-    const initial = options.initialState !== undefined ? options.initialState : this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5, allowNonFinite });
-    for (let i = 0; i < indices.length; i += batchSize) {
-      const batch = indices.slice(i, i + batchSize);
-      const stim = this.batchMovies(dataset, batch);
-      yield this.withGrad(grad, () => {
-        const [B, , , H] = stim.shape as [number, number, number, number];
-        const first = new Float32Array(B * H);
-        for (let b = 0; b < B; b++) first.set(stim.data.subarray(b * stim.shape[1]! * H, b * stim.shape[1]! * H + H), b * H);
-        const fadeIn = this.fadeInState(options.tFadeIn ?? 0, dt, { data: first, shape: [B, 1, H] }, { state: initial, grad, allowNonFinite });
-        this.stimulus.zero(B, stim.shape[1]!);
-        this.stimulus.addInput(stim);
-        const response = this.forward(this.stimulus.call(), dt, { state: fadeIn, allowNonFinite });
-        return { stimulus: stim, response, indices: batch };
-      });
-    }
+    const stim = this.batchMovies(dataset, batch);
+    const [B, , , H] = stim.shape as [number, number, number, number];
+    const first = new Float32Array(B * H);
+    for (let b = 0; b < B; b++) first.set(stim.data.subarray(b * stim.shape[1]! * H, b * stim.shape[1]! * H + H), b * H);
+    const fadeIn = yield* this.fadeInStatePlan(options.tFadeIn ?? 0, dt, { data: first, shape: [B, 1, H] }, { state: initial, grad, allowNonFinite });
+    this.stimulus.zero(B, stim.shape[1]!);
+    this.stimulus.addInput(stim);
+    const response = (yield* this.forwardPlan(this.stimulus.call(), dt, { state: fadeIn, allowNonFinite })) as Tensor;
+    return { stimulus: stim, response, indices: batch };
   }
 
   /**
    * flyvis `current_response`: per movie, the activity and the current through every edge
    * at every frame. Yields { stimulus (frames, hexals), activity (frames, nNodes), currents (frames, nEdges) }.
    */
-  *currentResponse(
-    dataset: MovieDataset,
-    dt: number,
-    options: { indices?: readonly number[]; tPre?: number; tFadeIn?: number; allowNonFinite?: boolean } = {},
-  ): Generator<{ stimulus: Tensor; activity: Tensor; currents: Tensor; index: number }> {
+  *currentResponse(dataset: MovieDataset, dt: number, options: CurrentResponseOptions = {}): Generator<CurrentResponse> {
+    const { indices, allowNonFinite } = this.currentRequest(dataset, dt, options);
+    const initial = this.run('currentResponse', false, this.steadyStatePlan(options.tPre ?? 1.0, dt, 1, { value: 0.5, allowNonFinite }));
+    for (const index of indices) yield this.run('currentResponse', false, this.currentPlan(dataset, index, dt, initial, options));
+  }
+
+  /** currentResponse, each movie read back asynchronously (every backend, webgpu included; same results). */
+  async *currentResponseAsync(dataset: MovieDataset, dt: number, options: CurrentResponseOptions = {}): AsyncGenerator<CurrentResponse> {
+    const { indices, allowNonFinite } = this.currentRequest(dataset, dt, options);
+    const initial = await this.runAsync('currentResponse', false, this.steadyStatePlan(options.tPre ?? 1.0, dt, 1, { value: 0.5, allowNonFinite }));
+    for (const index of indices) yield await this.runAsync('currentResponse', false, this.currentPlan(dataset, index, dt, initial, options));
+  }
+
+  private currentRequest(dataset: MovieDataset, dt: number, options: CurrentResponseOptions): { indices: readonly number[]; allowNonFinite: boolean } {
     dataset.dt = dt;
-    const indices = options.indices ?? Array.from({ length: dataset.length }, (_, i) => i);
+    return { indices: options.indices ?? Array.from({ length: dataset.length }, (_, i) => i), allowNonFinite: options.allowNonFinite ?? false };
+  }
+
+  /** One movie of currentResponse. */
+  private *currentPlan(dataset: MovieDataset, index: number, dt: number, initial: State | null, options: CurrentResponseOptions): Plan<CurrentResponse> {
     const allowNonFinite = options.allowNonFinite ?? false;
-    const initial = this.steadyState(options.tPre ?? 1.0, dt, 1, { value: 0.5, allowNonFinite });
-    for (const index of indices) {
-      yield noGrad(() => {
-        const stim = this.batchMovies(dataset, [index]);
-        const [, T, , H] = stim.shape as [number, number, number, number];
-        const fadeIn = this.fadeInState(options.tFadeIn ?? 0, dt, { data: stim.data.subarray(0, H), shape: [1, 1, H] }, { state: initial, allowNonFinite });
-        this.stimulus.zero(1, T);
-        this.stimulus.addInput(stim);
-        this.clamp();
-        const params = this.paramApi();
-        const { states } = this.integrate(params, this.stimulus.call(), dt, fadeIn, 'states', { phase: 'simulation', allowNonFinite });
-        const acts = states.map((s) => s.nodes.activity!);
-        const currents = states.map((s) => this.dynamics.currents(buildStateApi(s, this.graph), params));
-        return {
-          stimulus: new Tensor(stim.data, [T, H]),
-          activity: new Tensor(stack(acts, 1).data, [T, this.nNodes]),
-          currents: new Tensor(stack(currents, 1).data, [T, this.nEdges]),
-          index,
-        };
-      });
-    }
+    const stim = this.batchMovies(dataset, [index]);
+    const [, T, , H] = stim.shape as [number, number, number, number];
+    const fadeIn = yield* this.fadeInStatePlan(options.tFadeIn ?? 0, dt, { data: stim.data.subarray(0, H), shape: [1, 1, H] }, { state: initial, allowNonFinite });
+    this.stimulus.zero(1, T);
+    this.stimulus.addInput(stim);
+    this.clamp();
+    const params = this.paramApi();
+    const { states } = yield* this.integrate(params, this.stimulus.call(), dt, fadeIn, 'states', { phase: 'simulation', allowNonFinite });
+    const acts = states.map((s) => s.nodes.activity!);
+    const currents = states.map((s) => this.dynamics.currents(buildStateApi(s, this.graph), params));
+    return {
+      stimulus: new Tensor(stim.data, [T, H]),
+      activity: new Tensor(stack(acts, 1).data, [T, this.nNodes]),
+      currents: new Tensor(stack(currents, 1).data, [T, this.nEdges]),
+      index,
+    };
   }
 
   /** Stacks dataset items into a (batch, frames, 1, hexals) movie. */
