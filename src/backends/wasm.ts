@@ -1,7 +1,10 @@
 // The 'wasm' backend: the fused 'ppneuron' model resident in WebAssembly memory. A chunk of Euler
 // steps (8 MB of per-step buffers: 11 steps at batch 1, 2 at batch 4) is one call into the module
 // (scanForward / scanBackward in src/kernels/wasm-source.ts): the state never leaves wasm memory
-// between steps; the host copies the input in and the states out once per chunk.
+// between steps; the host copies the input in and the states out once per chunk. What the
+// backward pass needs besides the states (each step's d) stays in wasm memory from the forward
+// pass to its backward pass (a slot per recorded simulation, up to RESIDENT_BYTES in all; beyond
+// that, or when a slot is needed while its simulation's backward has not run, it moves to the host).
 // The synapses run over the padded layout (wasm-layout.ts): one long run per weight group
 // (2,355 at extent 15, instead of 70,091 short ones), f32x4 SIMD, every sample of a batch in the
 // same pass over the run records. With two threads a worker instantiates the same module on the
@@ -29,11 +32,17 @@ interface ScanExports {
 const FNS = ['scanForward', 'scanBackward'] as const;
 
 /**
- * Bytes of per-step chunk buffers in wasm memory (states, input or output gradient, the saved d,
- * input gradient): a few steps per call keep the memory small (the host holds what the backward
- * pass needs) while the per-call cost stays negligible.
+ * Bytes of per-step chunk buffers in wasm memory (states, input or output gradient, input
+ * gradient): a few steps per call keep the memory small while the per-call cost stays negligible.
  */
 const CHUNK_BYTES = 8 * 2 ** 20;
+
+/**
+ * Bytes of wasm memory that recorded simulations' d (T, B, N floats each) may stay in between
+ * their forward and backward passes (at extent 15: 9 MB for 50 steps at batch 1, 37 MB at batch
+ * 4). A simulation beyond it keeps d on the host, copied out and back in per chunk.
+ */
+const RESIDENT_BYTES = 256 * 2 ** 20;
 
 // Parameter block words (src/kernels/wasm-source.ts).
 const PB = {
@@ -130,6 +139,13 @@ class Arena {
   reset(): void {
     this.top = this.dynBase;
   }
+  /** The current top (allocations after it can be dropped with `truncate`). */
+  mark(): number {
+    return this.top;
+  }
+  truncate(top: number): void {
+    this.top = top;
+  }
   f32(p: number, n: number): Float32Array {
     return new Float32Array(this.memory.buffer, p, n);
   }
@@ -156,6 +172,13 @@ interface PlacedPart {
   readonly tapAcc: number;
 }
 
+/** Where a chunk's d lives (its slot or the chunk buffer), and whether it reads G and writes GX (backward). */
+interface ChunkIo {
+  readonly S: number;
+  readonly G?: boolean;
+  readonly GX?: boolean;
+}
+
 /** The scan machinery of one backend instance (memory, layout, threads), built on first use. */
 class WasmScan {
   readonly layout: PaddedLayout;
@@ -173,6 +196,9 @@ class WasmScan {
   private capB = 0;
   private capKB = 0;
   private buf = { vIn: 0, act0: 0, act1: 0, acc: 0, gs0: 0, gs1: 0, gc: 0, gvd: 0, V: 0, X: 0, S: 0, G: 0, GX: 0 };
+  /** Where the slots start (the end of the per-batch and per-chunk buffers). */
+  private slotBase = 0;
+  private readonly slots: Slot[] = [];
   private disposed = false;
   readonly threads: number;
 
@@ -225,6 +251,7 @@ class WasmScan {
   private ensure(B: number, K: number): void {
     if (B <= this.capB && K * B <= this.capKB) return;
     const a = this.arena;
+    this.dropSlots(); // they sit after the buffers laid out here
     a.reset();
     const { nNodes: N } = this.graph;
     const P = this.layout.P;
@@ -249,6 +276,28 @@ class WasmScan {
     b.GX = a.alloc(kbn);
     // The padded buffers' padding must read zero: they may hold another layout's values.
     for (const p of [b.act0, b.act1, b.gs0, b.gs1, b.acc]) a.f32(p, this.capB * P).fill(0);
+    this.slotBase = a.mark();
+  }
+
+  /** A slot of at least `bytes` for `owner`'s d: a free one, a new one, or (over RESIDENT_BYTES) all of them dropped first. */
+  private takeSlot(bytes: number, owner: WasmSaved): Slot {
+    let best: Slot | null = null;
+    for (const s of this.slots) if (s.free() && s.bytes >= bytes && (best === null || s.bytes < best.bytes)) best = s;
+    if (best === null) {
+      const used = this.arena.mark() - this.slotBase;
+      if (used + bytes > RESIDENT_BYTES) this.dropSlots();
+      best = new Slot(this.arena.alloc(bytes), bytes);
+      this.slots.push(best);
+    }
+    best.take(owner);
+    return best;
+  }
+
+  /** Moves every slot still awaiting its backward pass to the host and frees them all. */
+  private dropSlots(): void {
+    for (const s of this.slots) s.spill(this.arena);
+    this.slots.length = 0;
+    if (this.slotBase > 0) this.arena.truncate(this.slotBase);
   }
 
   /** Chunk length for B samples and T steps. */
@@ -269,7 +318,7 @@ class WasmScan {
   }
 
   /** Fills the parameter block of thread `th` for a forward (kind 0) or backward (kind 1) chunk. */
-  private params(kind: 0 | 1, th: number, B: number, K: number, flags: number, hasG: boolean, hasGX: boolean): number {
+  private params(kind: 0 | 1, th: number, B: number, K: number, flags: number, io: ChunkIo): number {
     const a = this.arena;
     const pb = this.pbs[2 * kind + th]!;
     const w = a.i32(pb, PB_BYTES / 4);
@@ -287,7 +336,7 @@ class WasmScan {
     w[PB.VIN] = b.vIn;
     w[PB.V] = b.V;
     w[PB.X] = b.X;
-    w[PB.S] = b.S;
+    w[PB.S] = io.S;
     w[PB.BIAS] = this.biasP;
     w[PB.RATE] = this.rateP;
     w[PB.ACT0] = b.act0;
@@ -304,7 +353,7 @@ class WasmScan {
     const k = act.kwargs;
     f[0] = act.type === 'leakyrelu' ? k.negative_slope! : act.type === 'elu' ? k.alpha! : act.type === 'softplus' ? k.beta! : 0;
     f[1] = act.type === 'softplus' ? k.threshold! : 0;
-    w[PB.G] = hasG ? b.G : 0;
+    w[PB.G] = io.G ? b.G : 0;
     w[PB.GC] = b.gc;
     w[PB.GVD] = b.gvd;
     w[PB.GS0] = b.gs0;
@@ -312,7 +361,7 @@ class WasmScan {
     w[PB.RUNACC] = placed.runAcc;
     w[PB.GBIAS] = this.gBiasP;
     w[PB.GR] = this.gRP;
-    w[PB.GX] = hasGX ? b.GX : 0;
+    w[PB.GX] = io.GX ? b.GX : 0;
     w[PB.BLOCKS] = placed.blocks;
     w[PB.NBLOCKS] = placed.nBlocks;
     w[PB.TAPS] = placed.taps;
@@ -323,11 +372,11 @@ class WasmScan {
   }
 
   /** Runs a chunk on every thread. */
-  private run(kind: 0 | 1, B: number, K: number, flags: number, hasG = false, hasGX = false): void {
-    const pb0 = this.params(kind, 0, B, K, flags, hasG, hasGX);
+  private run(kind: 0 | 1, B: number, K: number, flags: number, io: ChunkIo): void {
+    const pb0 = this.params(kind, 0, B, K, flags, io);
     const fn = kind === 0 ? 'scanForward' : 'scanBackward';
     if (this.worker) {
-      const pb1 = this.params(kind, 1, B, K, flags, hasG, hasGX);
+      const pb1 = this.params(kind, 1, B, K, flags, io);
       this.arena.i32(this.bar, 2).fill(0);
       this.worker.start(FNS.indexOf(fn), pb1);
       let failure: unknown = null;
@@ -350,7 +399,7 @@ class WasmScan {
     return this.pbs.slice(0, this.threads).every((pb) => !Number.isNaN(this.arena.f32(pb + 4 * PB.PROBE, 1)[0]!));
   }
 
-  forward(r: ScanRequest, bias: HostArray, rate: HostArray, weight: HostArray): { out: Float32Array; traj: Float32Array | null; syn: Float32Array | null; finite: boolean } {
+  forward(r: ScanRequest, bias: HostArray, rate: HostArray, weight: HostArray): { out: Float32Array; saved: WasmSaved | null; finite: boolean } {
     this.live();
     const { batch: B, steps: T } = r;
     const N = this.graph.nNodes;
@@ -364,28 +413,36 @@ class WasmScan {
     a.f32(b.acc, B * this.layout.P).fill(0); // the scans leave zeros at real positions; a failed one may not
     const out = new Float32Array(r.record === 'all' ? B * T * N : B * N);
     const traj = r.record === 'all' ? out : r.save ? new Float32Array(B * T * N) : null;
-    const syn = r.save ? new Float32Array(T * B * N) : null;
+    const frame = B * N;
+    let saved: WasmSaved | null = null;
+    if (r.save) {
+      saved = new WasmSaved(this, traj!, (r.v0 as Float32Array).slice());
+      if (4 * T * frame <= RESIDENT_BYTES) saved.slot = this.takeSlot(Math.max(4, 4 * T * frame), saved);
+      else saved.d = new Float32Array(T * frame);
+    }
     const x = r.x as Float32Array;
-    a.f32(b.vIn, B * N).set(r.v0 as Float32Array);
+    a.f32(b.vIn, frame).set(r.v0 as Float32Array);
     let finite = true;
     for (let t0 = 0; t0 < T; t0 += K) {
       const k1 = Math.min(K, T - t0);
       // input frames in: host (B, T, N) -> chunk (K, B, N)
-      const X = a.f32(b.X, k1 * B * N);
+      const X = a.f32(b.X, k1 * frame);
       if (B === 1) X.set(x.subarray(t0 * N, (t0 + k1) * N));
       else for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) X.set(x.subarray((s * T + t0 + k) * N, (s * T + t0 + k + 1) * N), (k * B + s) * N);
-      this.run(0, B, k1, syn ? 1 : 0);
+      // d: straight into the simulation's slot, or the chunk buffer (then out to the host)
+      const S = saved?.slot ? saved.slot.ptr + 4 * t0 * frame : b.S;
+      this.run(0, B, k1, saved ? 1 : 0, { S });
       finite &&= this.finiteProbe();
-      const V = a.f32(b.V, k1 * B * N);
+      const V = a.f32(b.V, k1 * frame);
       if (traj) {
         if (B === 1) traj.set(V, t0 * N);
         else for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) traj.set(V.subarray((k * B + s) * N, (k * B + s + 1) * N), (s * T + t0 + k) * N);
       }
-      if (syn) syn.set(a.f32(b.S, k1 * B * N), t0 * B * N);
-      a.f32(b.vIn, B * N).set(V.subarray((k1 - 1) * B * N, k1 * B * N));
+      if (saved?.d) saved.d.set(a.f32(b.S, k1 * frame), t0 * frame);
+      a.f32(b.vIn, frame).set(V.subarray((k1 - 1) * frame, k1 * frame));
     }
-    if (r.record === 'last') out.set(a.f32(b.vIn, B * N));
-    return { out, traj, syn, finite };
+    if (r.record === 'last') out.set(a.f32(b.vIn, frame));
+    return { out, saved, finite };
   }
 
   backward(
@@ -395,9 +452,14 @@ class WasmScan {
     this.live();
     const { batch: B, steps: T } = r;
     const N = this.graph.nNodes;
+    const frame = B * N;
     const a = this.arena;
     const K = this.chunk(B, T);
-    this.ensure(B, K);
+    this.ensure(B, K); // (may move the saved d to the host: read saved.slot after it)
+    const slot = saved.slot;
+    if (slot === null && saved.d === null) {
+      throw new BackendError('wasm backend: this simulation\'s backward pass already ran, and the memory it kept is in use again');
+    }
     const b = this.buf;
     a.f32(this.biasP, N).set(bias);
     a.f32(this.rateP, N).set(rate);
@@ -409,17 +471,17 @@ class WasmScan {
       a.f64(p.runAcc, Math.max(1, p.part.count)).fill(0);
       a.f64(p.tapAcc, Math.max(1, p.nTaps)).fill(0);
     }
-    const gc = a.f32(b.gc, B * N);
+    const gc = a.f32(b.gc, frame);
     if (r.record === 'last') gc.set(gOut);
     else gc.fill(0);
     const gX = needs.x ? new Float32Array(B * T * N) : null;
     const flags = needs.weight ? 4 : 0;
-    const { traj, d, v0 } = saved;
+    const { traj, v0 } = saved;
     const lastStart = Math.floor((T - 1) / K) * K;
     for (let t0 = lastStart; t0 >= 0; t0 -= K) {
       const k1 = Math.min(K, T - t0);
-      const V = a.f32(b.V, k1 * B * N);
-      const G = a.f32(b.G, k1 * B * N);
+      const V = a.f32(b.V, k1 * frame);
+      const G = a.f32(b.G, k1 * frame);
       // the state before each step and the output gradient after it: (K, B, N)
       for (let k = 0; k < k1; k++) {
         const t = t0 + k;
@@ -429,13 +491,14 @@ class WasmScan {
           if (r.record === 'all') G.set(gOut.subarray((s * T + t) * N, (s * T + t + 1) * N), o);
         }
       }
-      a.f32(b.S, k1 * B * N).set(d.subarray(t0 * B * N, (t0 + k1) * B * N));
-      this.run(1, B, k1, flags, r.record === 'all', gX !== null);
+      if (slot === null) a.f32(b.S, k1 * frame).set(saved.d!.subarray(t0 * frame, (t0 + k1) * frame));
+      this.run(1, B, k1, flags, { S: slot ? slot.ptr + 4 * t0 * frame : b.S, G: r.record === 'all', GX: gX !== null });
       if (gX) {
-        const GX = a.f32(b.GX, k1 * B * N);
+        const GX = a.f32(b.GX, k1 * frame);
         for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) gX.set(GX.subarray((k * B + s) * N, (k * B + s + 1) * N), (s * T + t0 + k) * N);
       }
     }
+    slot?.consumed(); // free for the next simulation (a second backward pass still finds it until then)
     let gw: Float32Array | null = null;
     if (needs.weight) {
       const acc = new Float64Array(weight.length);
@@ -450,7 +513,7 @@ class WasmScan {
       }
       gw = Float32Array.from(acc);
     }
-    const v0Grad = needs.v0 ? (T === 0 && r.record === 'all' ? new Float32Array(B * N) : Float32Array.from(a.f32(b.gc, B * N))) : null;
+    const v0Grad = needs.v0 ? (T === 0 && r.record === 'all' ? new Float32Array(frame) : Float32Array.from(a.f32(b.gc, frame))) : null;
     return {
       v0: v0Grad,
       x: gX,
@@ -461,11 +524,42 @@ class WasmScan {
   }
 }
 
-/** What the forward pass keeps for the VJP: every state, and each step's d = bias - v + syn + x, (T, B, N). */
-interface WasmSaved {
-  readonly traj: Float32Array;
-  readonly d: Float32Array;
-  readonly v0: Float32Array;
+/** A region of wasm memory holding one recorded simulation's d (T, B, N) from its forward to its backward pass. */
+class Slot {
+  private owner: WasmSaved | null = null;
+  private used = false;
+  constructor(readonly ptr: number, readonly bytes: number) {}
+  /** Whether a new simulation may take it: no owner, or one whose backward pass ran. */
+  free(): boolean {
+    return this.owner === null || this.used;
+  }
+  take(owner: WasmSaved): void {
+    if (this.owner) this.owner.slot = null; // its backward ran: a second one is refused (the values are overwritten)
+    this.owner = owner;
+    this.used = false;
+  }
+  consumed(): void {
+    this.used = true;
+  }
+  /** Before the slot goes away: an owner still awaiting its backward pass gets d on the host. */
+  spill(arena: Arena): void {
+    const o = this.owner;
+    this.owner = null;
+    if (o === null) return;
+    o.slot = null;
+    if (!this.used) o.d = arena.f32(this.ptr, this.bytes / 4).slice(0, o.traj.length);
+  }
+}
+
+/**
+ * What the forward pass keeps for the VJP: every state (on the host: the output, or a copy for
+ * record 'last'), the initial state, and each step's d = bias - v + syn + x, (T, B, N), in a slot
+ * of wasm memory or (`d`) on the host.
+ */
+class WasmSaved {
+  slot: Slot | null = null;
+  d: Float32Array | null = null;
+  constructor(readonly scan: WasmScan, readonly traj: Float32Array, readonly v0: Float32Array) {}
 }
 
 /** The 'wasm' backend's fused 'ppneuron' model. */
@@ -484,14 +578,13 @@ function wasmPpneuron(instance: WasmInstance, graph: BackendGraph): FusedSimulat
     forward(r) {
       checkScan(graph, r);
       const { bias, rate, weight } = ppneuronInputs(graph, r);
-      const scan = instance.scan();
-      const { out, traj, syn, finite } = scan.forward(r, bias, rate, weight);
-      const saved: WasmSaved | undefined = r.save ? { traj: traj!, d: syn!, v0: (r.v0 as Float32Array).slice() } : undefined;
+      const { out, saved, finite } = instance.scan().forward(r, bias, rate, weight);
       return { output: hostArray(out, r.record === 'all' ? [r.batch, r.steps, graph.nNodes] : [r.batch, graph.nNodes]), finite, ...(saved ? { saved } : {}) };
     },
     backward(r, fwd, gOut, needs) {
-      const saved = fwd.saved as WasmSaved | undefined;
+      const saved = fwd.saved;
       if (saved === undefined) throw new BackendError('scan backward: the forward pass kept nothing (it ran while no tape was recording)');
+      if (!(saved instanceof WasmSaved) || saved.scan !== instance.scan()) throw new BackendError('scan backward: the forward pass ran on another backend instance');
       const { bias, rate, weight } = ppneuronInputs(graph, r);
       const g = instance.scan().backward(r, saved, gOut as Float32Array, bias, rate, weight, {
         v0: needs.v0, x: needs.x, bias: needs.inputs.bias ?? false, rate: needs.inputs.rate ?? false, weight: needs.inputs.weight ?? false,

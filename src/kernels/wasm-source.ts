@@ -7,7 +7,7 @@
 // run (s0, t0, len) covers the contiguous ranges [s0 * B, (s0 + len) * B) and [t0 * B, ...).
 // A run record is 4 int32: s0, t0, len, e0 (first original edge). Functions take a run range
 // [r0, r1) so that threads can split the work.
-export const WASM_SOURCE_VERSION = 6;
+export const WASM_SOURCE_VERSION = 7;
 
 export const WASM_SOURCE = String.raw`
 // y[dst*B ..] += wr[r] * x[src*B ..] for runs r0..r1 (one weight per run).
@@ -544,11 +544,22 @@ function stencilDotAxpy(blocks: usize, nBlocks: i32, taps: usize, nTaps: i32, a:
   }
 }
 
+// f(x) of 4 f32 lanes: relu on the lanes, the other activations per lane in doubles (actF).
+@inline function actV(x: v128, id: i32, a: f64, t: f64): v128 {
+  if (id == 0) return f32x4.pmax(f32x4.splat(0), x); // pmax(0, v) = 0 < v ? v : 0, as actF
+  let r = f32x4.splat(<f32>actF(<f64>f32x4.extract_lane(x, 0), id, a, t));
+  r = f32x4.replace_lane(r, 1, <f32>actF(<f64>f32x4.extract_lane(x, 1), id, a, t));
+  r = f32x4.replace_lane(r, 2, <f32>actF(<f64>f32x4.extract_lane(x, 2), id, a, t));
+  return f32x4.replace_lane(r, 3, <f32>actF(<f64>f32x4.extract_lane(x, 3), id, a, t));
+}
+
 // out[c] = v + r d with d = bias - v + acc[p] + x (f64 lanes, as ppneuron-step.ts); s[c] = f32(d)
 // (what the VJP needs of this step besides v) when s != 0; acc[p] = 0 (ready for the next step:
-// only real positions are ever read, so only they are cleared). Returns a probe that is NaN
-// when some output is not finite (out - out is 0 or NaN), else 0.
-function eulerSegs(v: usize, acc: usize, x: usize, bias: usize, rate: usize, out: usize, s: usize, segs: usize, nSegs: i32, B: i32, N: i32, P: i32): f32 {
+// only real positions are ever read, so only they are cleared); act[p] = f(out[c]) (the next
+// step's activity) when act != 0. Returns a probe that is NaN when some output is not finite
+// (out - out is 0 or NaN), else 0.
+function eulerSegs(v: usize, acc: usize, x: usize, bias: usize, rate: usize, out: usize, s: usize, act: usize,
+    segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): f32 {
   let probe = f32x4.splat(0);
   let probeS: f32 = 0;
   for (let b = 0; b < B; b++) {
@@ -562,6 +573,7 @@ function eulerSegs(v: usize, acc: usize, x: usize, bias: usize, rate: usize, out
       const pv = v + cb + c0, px = x + cb + c0, po = out + cb + c0, pa = acc + pbo + p0;
       const pbi = bias + c0, pr = rate + c0;
       const ps = s != 0 ? s + cb + c0 : 0;
+      const pn = act != 0 ? act + pbo + p0 : 0;
       let i = 0;
       for (; i + 4 <= len; i += 4) {
         const o = <usize>i << 2;
@@ -574,6 +586,7 @@ function eulerSegs(v: usize, acc: usize, x: usize, bias: usize, rate: usize, out
         v128.store(pa + o, f32x4.splat(0));
         probe = f32x4.add(probe, f32x4.sub(O, O));
         if (ps != 0) v128.store(ps + o, pack(dl, dh));
+        if (pn != 0) v128.store(pn + o, actV(O, id, a, t));
       }
       for (; i < len; i++) {
         const o = <usize>i << 2;
@@ -584,64 +597,96 @@ function eulerSegs(v: usize, acc: usize, x: usize, bias: usize, rate: usize, out
         store<f32>(pa + o, 0);
         probeS += out32 - out32;
         if (ps != 0) store<f32>(ps + o, <f32>d);
+        if (pn != 0) store<f32>(pn + o, <f32>actF(<f64>out32, id, a, t));
       }
     }
   }
   return f32x4.extract_lane(probe, 0) + f32x4.extract_lane(probe, 1) + f32x4.extract_lane(probe, 2) + f32x4.extract_lane(probe, 3) + probeS;
 }
 
-// Backward, first phase of a step over the segments: g = gc (+ go when go != 0), gr = g r (f64):
-// gs[p] = f32(gr), gvd[c] = f32(g - gr), gBias[n] += gr, gR[n] += g d (d = bias - v + syn + x,
-// saved by the forward pass; f64 accumulators), gX[c] = f32(gr) when gX != 0, act[p] = f(v[c]).
-function adjSegs(gc: usize, go: usize, v: usize, dd: usize, rate: usize, gvd: usize, gs: usize, gBias: usize, gR: usize, gX: usize, act: usize,
-    segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): void {
+// The backward pass's node work at the state between steps k-1 and k, in one pass over the
+// segments: finishing step k, then starting step k-1.
+// - Finish (vf != 0, vf = V[k], the state before step k): gf = f32(gvd[c] + f'(vf[c]) acc[p]),
+//   acc[p] = 0; else (vf == 0) gf = gc[c]. gf is the gradient of the state before step k.
+// - Start (v != 0, v = V[k-1]): g = gf (+ go[c] when go != 0, the output's gradient there),
+//   gr = g r (f64): gs[p] = f32(gr), gvd[c] = f32(g - gr), gBias[n] += gr, gR[n] += g dd[c]
+//   (dd = bias - v + syn + x of step k-1, saved by the forward pass; f64 accumulators),
+//   gX[c] = f32(gr) when gX != 0, act[p] = f(v[c]); else (v == 0) gc[c] = gf.
+// relu runs on f32x4 lanes (bit for bit the doubles' results: f' is 0 or 1, and a sum of two
+// floats rounded to double then to float is the float sum); the other activations per element.
+function backSegs(vf: usize, acc: usize, gc: usize, go: usize, v: usize, dd: usize, rate: usize, gvd: usize, gs: usize,
+    gBias: usize, gR: usize, gX: usize, act: usize, segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): void {
+  const z = f32x4.splat(0);
+  const one = f32x4.splat(1);
   for (let b = 0; b < B; b++) {
     const cb = <usize>(b * N) << 2;
     const pbo = <usize>(b * P) << 2;
     for (let k = 0; k < nSegs; k++) {
       const sg = segs + <usize>k * 12;
       const c0 = load<i32>(sg);
-      const p0 = <usize>load<i32>(sg, 4) << 2;
+      const pc = <usize>load<i32>(sg, 4) << 2; // padded byte offset of the segment
       const len = load<i32>(sg, 8);
       const cc = cb + (<usize>c0 << 2);
-      for (let i = 0; i < len; i++) {
+      let i = 0;
+      if (id == 0) {
+        for (; i + 4 <= len; i += 4) {
+          const o = <usize>i << 2;
+          const ci = cc + o;
+          const pi = pbo + pc + o;
+          let G: v128;
+          if (vf != 0) {
+            const D = v128.and(f32x4.gt(v128.load(vf + ci), z), one);
+            G = f32x4.add(v128.load(gvd + ci), f32x4.mul(D, v128.load(acc + pi)));
+            v128.store(acc + pi, z);
+          } else G = v128.load(gc + ci);
+          if (v == 0) {
+            v128.store(gc + ci, G);
+            continue;
+          }
+          if (go != 0) G = f32x4.add(G, v128.load(go + ci));
+          const n = <usize>(c0 + i);
+          const R = v128.load(rate + (n << 2));
+          const gl = lo(G), gh = hi(G);
+          const rl = f64x2.mul(gl, lo(R)), rh = f64x2.mul(gh, hi(R));
+          const GR = pack(rl, rh);
+          v128.store(gs + pi, GR);
+          v128.store(gvd + ci, pack(f64x2.sub(gl, rl), f64x2.sub(gh, rh)));
+          const pB = gBias + (n << 3);
+          v128.store(pB, f64x2.add(v128.load(pB), rl));
+          v128.store(pB, f64x2.add(v128.load(pB, 16), rh), 16);
+          const Dd = v128.load(dd + ci);
+          const pR = gR + (n << 3);
+          v128.store(pR, f64x2.add(v128.load(pR), f64x2.mul(gl, lo(Dd))));
+          v128.store(pR, f64x2.add(v128.load(pR, 16), f64x2.mul(gh, hi(Dd))), 16);
+          if (gX != 0) v128.store(gX + ci, GR);
+          v128.store(act + pi, f32x4.pmax(z, v128.load(v + ci)));
+        }
+      }
+      for (; i < len; i++) {
         const o = <usize>i << 2;
         const ci = cc + o;
-        const n = (<usize>(c0 + i)) << 2;
-        let gf = load<f32>(gc + ci);
+        const pi = pbo + pc + o;
+        let gf: f32;
+        if (vf != 0) {
+          gf = <f32>(<f64>load<f32>(gvd + ci) + actD(<f64>load<f32>(vf + ci), id, a, t) * <f64>load<f32>(acc + pi));
+          store<f32>(acc + pi, 0);
+        } else gf = load<f32>(gc + ci);
+        if (v == 0) {
+          store<f32>(gc + ci, gf);
+          continue;
+        }
         if (go != 0) gf = gf + load<f32>(go + ci);
+        const n = (<usize>(c0 + i)) << 2;
         const g = <f64>gf;
         const gr = g * <f64>load<f32>(rate + n);
-        const vi = <f64>load<f32>(v + ci);
-        store<f32>(gs + pbo + p0 + o, <f32>gr);
+        store<f32>(gs + pi, <f32>gr);
         store<f32>(gvd + ci, <f32>(g - gr));
         const pB = gBias + (n << 1);
         store<f64>(pB, load<f64>(pB) + gr);
         const pR = gR + (n << 1);
         store<f64>(pR, load<f64>(pR) + g * <f64>load<f32>(dd + ci));
         if (gX != 0) store<f32>(gX + ci, <f32>gr);
-        store<f32>(act + pbo + p0 + o, <f32>actF(vi, id, a, t));
-      }
-    }
-  }
-}
-
-// Backward, last phase over the segments: gc[c] = f32(gvd[c] + f'(v[c]) acc[p]); acc[p] = 0.
-function finishSegs(gvd: usize, acc: usize, v: usize, gc: usize, segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): void {
-  for (let b = 0; b < B; b++) {
-    const cb = <usize>(b * N) << 2;
-    const pbo = <usize>(b * P) << 2;
-    for (let k = 0; k < nSegs; k++) {
-      const sg = segs + <usize>k * 12;
-      const cc = cb + (<usize>load<i32>(sg) << 2);
-      const pa = acc + pbo + (<usize>load<i32>(sg, 4) << 2);
-      const len = load<i32>(sg, 8);
-      for (let i = 0; i < len; i++) {
-        const o = <usize>i << 2;
-        const vi = <f64>load<f32>(v + cc + o);
-        const d = actD(vi, id, a, t);
-        store<f32>(gc + cc + o, <f32>(<f64>load<f32>(gvd + cc + o) + d * <f64>load<f32>(pa + o)));
-        store<f32>(pa + o, 0);
+        store<f32>(act + pi, <f32>actF(<f64>load<f32>(v + ci), id, a, t));
       }
     }
   }
@@ -676,50 +721,61 @@ function barrier(bar: usize, nth: i32): void {
 //  38 stencil blocks, 39 nBlocks, 40 taps (off i32, w f32), 41 dot (16 bytes per tap), 42 tapAcc (f64 per tap), 43 nTaps
 
 // K steps forward: V[k] = step(V[k-1]) with V[-1] = vIn (and S[k] = d of the step when saving).
-// acc must hold zeros at the real positions on entry (it does after every scan).
+// acc must hold zeros at the real positions on entry (it does after every scan). Each step's
+// Euler update also writes the next step's activity, so a step is one pass over the nodes
+// after the synapses, and the threads meet once per step (after it: the next stencil reads
+// every thread's activity).
 export function scanForward(pb: usize): void {
   const B = pw(pb, 0), N = pw(pb, 1), P = pw(pb, 2), K = pw(pb, 3), id = pw(pb, 4), flags = pw(pb, 5), nth = pw(pb, 6);
   const bar = pp(pb, 7), vIn = pp(pb, 8), V = pp(pb, 9), X = pp(pb, 10), S = pp(pb, 11), bias = pp(pb, 12), rate = pp(pb, 13);
   const act0 = pp(pb, 14), act1 = pp(pb, 15), acc = pp(pb, 16), runs = pp(pb, 17), nRuns = pw(pb, 18), wr = pp(pb, 19);
-  const segs = pp(pb, 20), nSegs = pw(pb, 21), lo = pw(pb, 22), hi = pw(pb, 23);
+  const segs = pp(pb, 20), nSegs = pw(pb, 21);
   const a = load<f64>(pb, 96), t = load<f64>(pb, 104);
   const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40);
   const frame = <usize>(B * N) << 2;
   let probe: f32 = 0;
+  actSegs(vIn, act0, segs, nSegs, B, N, P, id, a, t);
+  barrier(bar, nth);
   for (let k = 0; k < K; k++) {
     const v = k == 0 ? vIn : V + <usize>(k - 1) * frame;
     const act = (k & 1) != 0 ? act1 : act0;
-    actSegs(v, act, segs, nSegs, B, N, P, id, a, t);
-    barrier(bar, nth);
+    const next = k + 1 < K ? ((k & 1) != 0 ? act0 : act1) : 0;
     stencilAxpy(blocks, nBlocks, taps, act, acc, B, P);
     runsAxpyB(runs, nRuns, wr, act, acc, B, P, 0, 1);
-    probe += eulerSegs(v, acc, X + <usize>k * frame, bias, rate, V + <usize>k * frame, (flags & 1) != 0 ? S + <usize>k * frame : 0, segs, nSegs, B, N, P);
+    probe += eulerSegs(v, acc, X + <usize>k * frame, bias, rate, V + <usize>k * frame, (flags & 1) != 0 ? S + <usize>k * frame : 0, next,
+      segs, nSegs, B, N, P, id, a, t);
+    if (next != 0) barrier(bar, nth);
   }
   store<f32>(pb, probe, 148); // word 37: NaN when some state of this thread's nodes was not finite
 }
 
 // K steps backward, from the last: V[k] holds the state before step k, S[k] its d (forward),
 // G[k] the output's gradient at the state after step k; gc carries the gradient of the state
-// after the current step in and the gradient of the state before the first step out.
+// after the current step in and the gradient of the state before the first step out. Between
+// two steps one pass over the nodes finishes the later and starts the earlier (backSegs); the
+// threads meet after it.
 export function scanBackward(pb: usize): void {
   const B = pw(pb, 0), N = pw(pb, 1), P = pw(pb, 2), K = pw(pb, 3), id = pw(pb, 4), flags = pw(pb, 5), nth = pw(pb, 6);
-  const bar = pp(pb, 7), V = pp(pb, 9), X = pp(pb, 10), S = pp(pb, 11), bias = pp(pb, 12), rate = pp(pb, 13);
+  const bar = pp(pb, 7), V = pp(pb, 9), S = pp(pb, 11), rate = pp(pb, 13);
   const act0 = pp(pb, 14), act1 = pp(pb, 15), acc = pp(pb, 16), runs = pp(pb, 17), nRuns = pw(pb, 18), wr = pp(pb, 19);
-  const segs = pp(pb, 20), nSegs = pw(pb, 21), lo = pw(pb, 22), hi = pw(pb, 23);
+  const segs = pp(pb, 20), nSegs = pw(pb, 21);
   const a = load<f64>(pb, 96), t = load<f64>(pb, 104);
   const G = pp(pb, 28), gc = pp(pb, 29), gvd = pp(pb, 30), gs0 = pp(pb, 31), gs1 = pp(pb, 32), runAcc = pp(pb, 33);
   const gBias = pp(pb, 34), gR = pp(pb, 35), GX = pp(pb, 36);
   const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), dot = pp(pb, 41), tapAcc = pp(pb, 42), nTaps = pw(pb, 43);
   const frame = <usize>(B * N) << 2;
   const wantW = (flags & 4) != 0;
+  if (K <= 0) return;
+  // start the last step: gc (+ G[K-1]) at V[K-1]
+  let off = <usize>(K - 1) * frame;
+  backSegs(0, acc, gc, G != 0 ? G + off : 0, V + off, S + off, rate, gvd, gs0, gBias, gR, GX != 0 ? GX + off : 0, act0,
+    segs, nSegs, B, N, P, id, a, t);
+  barrier(bar, nth);
   for (let j = 0; j < K; j++) {
     const k = K - 1 - j;
-    const off = <usize>k * frame;
+    off = <usize>k * frame;
     const act = (j & 1) != 0 ? act1 : act0;
     const gs = (j & 1) != 0 ? gs1 : gs0;
-    const v = V + off;
-    adjSegs(gc, G != 0 ? G + off : 0, v, S + off, rate, gvd, gs, gBias, gR, GX != 0 ? GX + off : 0, act, segs, nSegs, B, N, P, id, a, t);
-    barrier(bar, nth);
     if (wantW) {
       stencilDotAxpy(blocks, nBlocks, taps, nTaps, act, gs, acc, B, P, dot, tapAcc);
       runsDotAxpyB(runs, nRuns, wr, act, gs, acc, B, P, runAcc);
@@ -727,7 +783,14 @@ export function scanBackward(pb: usize): void {
       stencilAxpy(blocks, nBlocks, taps, gs, acc, B, P);
       runsAxpyB(runs, nRuns, wr, gs, acc, B, P, 1, 0);
     }
-    finishSegs(gvd, acc, v, gc, segs, nSegs, B, N, P, id, a, t);
+    if (k > 0) {
+      const prev = off - frame;
+      backSegs(V + off, acc, gc, G != 0 ? G + prev : 0, V + prev, S + prev, rate, gvd, (j & 1) != 0 ? gs0 : gs1, gBias, gR,
+        GX != 0 ? GX + prev : 0, (j & 1) != 0 ? act0 : act1, segs, nSegs, B, N, P, id, a, t);
+      barrier(bar, nth);
+    } else {
+      backSegs(V, acc, gc, 0, 0, 0, rate, gvd, 0, gBias, gR, 0, 0, segs, nSegs, B, N, P, id, a, t);
+    }
   }
 }
 `;
