@@ -102,6 +102,7 @@ function checkFlags(o: Options): Mode {
       }
     }
   }
+  if (!(o.lr > 0)) throw new UsageError(`--lr: expected a positive number, got '${o.lr}'`);
   if (mode === 'natural' && o.iterations !== undefined) throw new UsageError('--iterations: applies to --mode artificial or regularized, got --mode natural');
   const dataset = o.dataset ?? 'procedural';
   if (mode !== 'artificial') {

@@ -102,6 +102,7 @@ describe('flyvis optimal-stimulus --mode natural | regularized', () => {
       [['--mode', 'natural', '--dataset', `sintel:${dir}`, '--items', '3'], /--items: applies to --dataset procedural only/],
       [['--mode', 'natural', '--flip-axes', '0,5'], /--flip-axes: expected a comma-separated list of distinct values from 0, 1, 2, 3, got '0,5'/],
       [['--mode', 'regularized', '--rotations', '1,1'], /--rotations: expected a comma-separated list of distinct values from 0, 1, 2, 3, 4, 5, got '1,1'/],
+      [['--mode', 'regularized', '--lr', '0'], /--lr: expected a positive number, got '0'/],
       [['--mode', 'regularized', '--l2-stim', '-1'], /--l2-stim: expected a finite number >= 0, got '-1'/],
     ];
     for (const [args, message] of cases) {
