@@ -57,6 +57,7 @@ const OPTIONS = {
   out: { type: 'string', metavar: 'FIT.json', help: 'where to write the fitted parameters (state_dict JSON); FIT.train.json goes beside it' },
   'loss-plot': { type: 'string', metavar: 'FILE.svg', help: 'also plot the loss curve (.svg, or .png)' },
   'progress-every': { type: 'number', metavar: 'SECONDS', min: 0, default: 2, help: 'seconds between progress lines when stderr is not a terminal' },
+  check: { type: 'boolean', help: 'check every option, input and output as a run would, then exit 0 without writing anything (last stdout line {"status": "checked", ...})' },
 } as const satisfies OptionSpecs;
 
 const SUMMARY =
@@ -242,6 +243,13 @@ async function fitRun(
   if (o.resume) {
     start = readTrainState(trainFile.path, optimizer, initial, runDescription);
     if (start.iteration > iters) throw new UsageError(`--iters: the run in ${trainDisplay} is at iteration ${start.iteration}, expected --iters >= ${start.iteration}, got ${iters}`);
+  } else start = initialCheckpoint(initial, optimizer);
+  // --check: everything a run reads and refuses is checked by now; nothing is written.
+  if (o.check) {
+    process.stdout.write(`${JSON.stringify({ status: 'checked', iteration: start.iteration, iters, out: resolve(out) })}\n`);
+    return 0;
+  }
+  if (o.resume) {
     // FIT.json must be the state_dict of this training state; a kill between the two renames
     // (or a lost FIT.json) leaves it behind: rewrite it from the training state.
     const expected = stateDictText(start);
@@ -252,7 +260,7 @@ async function fitRun(
       process.stderr.write(`flyvis fit: ${out} ${actual === undefined ? 'was missing' : 'did not match'} ${trainDisplay} (iteration ${start.iteration}); rewrote it from the training state\n`);
     }
     setInterruptNote(`the checkpoint of iteration ${start.iteration} in ${out} is kept`);
-  } else start = initialCheckpoint(initial, optimizer);
+  }
 
   const sim = { tPre: o['t-pre'], gradSteadyState: !o['detach-t-pre'] };
   const lossOn = (p: Params, index: readonly number[]): Tensor =>

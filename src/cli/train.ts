@@ -53,6 +53,7 @@ const OPTIONS = {
   'train-items': { type: 'integer', metavar: 'N', min: 1, help: 'procedural: training scenes (default 256)' },
   'val-items': { type: 'integer', metavar: 'N', min: 1, help: 'procedural: held-out validation scenes (default 32)' },
   'progress-every': { type: 'number', metavar: 'SECONDS', min: 0, default: 10, help: 'least time between progress lines when stderr is not a terminal' },
+  check: { type: 'boolean', help: 'check every option, input and output as a run would, then exit 0 without writing anything (last stdout line {"status": "checked", ...})' },
 } as const satisfies OptionSpecs;
 
 const SUMMARY =
@@ -201,6 +202,12 @@ async function trainRun(o: TrainOptions, outs: ReturnType<typeof openOutputs>): 
 
   let start: FlowRun;
   const templates = { network: net.trainableParams(), decoder: decoderParams };
+  // --check: everything a run reads and refuses is checked by now (with --resume, the saved run too); nothing is written.
+  if (o.check) {
+    const iteration = o.resume ? readRunState(stateFile, solver, templates, description).state.iteration : 0;
+    process.stdout.write(`${JSON.stringify({ status: 'checked', iteration, iters: o.iters, out: dir })}\n`);
+    return 0;
+  }
   if (o.resume) {
     start = readRunState(stateFile, solver, templates, description);
     const removed = removeUnrecordedCheckpoints(dir, start.history.checkpoints.length);
