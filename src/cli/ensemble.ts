@@ -20,10 +20,11 @@ import { onInterrupt } from '../io/interrupt.ts';
 import { Network } from '../network/network.ts';
 import { readMeta } from '../results/meta.ts';
 import { STATE_DIR, type MemberState, claimLive, clearFailed, logFile, memberId, memberState, readSpec, writeSpec } from '../ensemble/claims.ts';
-import { type EnsembleCommand, type EnsembleSpec, fitJob, trainJob } from '../ensemble/jobs.ts';
+import { checkMembers, membersToCheck } from '../ensemble/check.ts';
+import { type EnsembleCommand, type EnsembleSpec, fitJob, memberArgs, trainJob } from '../ensemble/jobs.ts';
 import { type MemberJob, runPool } from '../ensemble/pool.ts';
 import type { MemberJobData, QueuedMember } from '../ensemble/queue.ts';
-import { type RedisTarget, QueueDependencyError, QueueUrlError, loadQueue, parseQueueUrl } from '../ensemble/queue-url.ts';
+import { type RedisTarget, QueueConnectError, QueueDependencyError, QueueUrlError, loadQueue, parseQueueUrl } from '../ensemble/queue-url.ts';
 import { formatDuration } from '../train/progress.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
 import { BAD_INPUT, connectomeFromOptions } from './common.ts';
@@ -126,6 +127,9 @@ async function runEnsemble(command: EnsembleCommand, argv: readonly string[]): P
       throw new UsageError(`--${flag}: the ensemble decides it per member (finished members are skipped, interrupted ones resume); leave it out`);
     }
   }
+  if (member.some((a) => a === '--check' || a.startsWith('--check='))) {
+    throw new UsageError("--check: the ensemble checks every member's options itself before queueing them (--queue); leave it out");
+  }
   if (o.out.trim() === '') throw new UsageError("--out: expected a directory, got ''");
   const dir = resolve(o.out);
   const spec: EnsembleSpec = { command, seed: o.seed, args: member };
@@ -156,12 +160,24 @@ async function runEnsemble(command: EnsembleCommand, argv: readonly string[]): P
   const network = command === 'fit' ? fitNetworkConfig(member) : {};
   const ids = Array.from({ length: o.members }, (_, k) => memberId(k, o.members!));
   const before = new Set(ids.filter((id) => existsSync(join(dir, id))));
+  const jobs: MemberJob[] = ids.map((id, k) => (command === 'fit' ? fitJob(dir, id, k, spec, network) : trainJob(dir, id, k, spec)));
 
+  if (target !== null) {
+    // Queued members run later elsewhere: the server and every member's options are checked now,
+    // before anything is queued or written (the local pool's members check themselves as they start).
+    const { checkConnection } = await loadQueue();
+    await checkConnection(target);
+    const failure = await checkMembers(membersToCheck(jobs, dir, (id) => memberArgs(member, id), o['retry-failed']), availableParallelism());
+    if (failure !== null) {
+      const message = `member ${failure.id}: ${failure.message.replace(/^flyvis \S+: /, '')}`;
+      if (failure.code === 2) throw new UsageError(message);
+      throw new Error(`checking ${message}`);
+    }
+  }
   mkdirSync(dir, { recursive: true });
   writeSpec(dir, { ...spec, members: o.members });
   if (readMeta(dir) === null) writeFileSync(join(dir, '_meta.yaml'), `${JSON.stringify({ config: { type: 'EnsembleDir', description: `flyvis-ts ensemble ${command}` }, status: 'done' })}\n`);
   if (target !== null) return submit(command, o.out, dir, ids, spec, network, target, o.retries + 1, o['retry-failed'], o.wait);
-  const jobs: MemberJob[] = ids.map((id, k) => (command === 'fit' ? fitJob(dir, id, k, spec, network) : trainJob(dir, id, k, spec)));
   const alreadyDone = ids.filter((id) => memberState(dir, id).state === 'done').length;
   const concurrency = Math.min(o.jobs ?? availableParallelism(), o.members);
   setInterruptNote(`finished members and the checkpoints of running ones are kept in ${o.out}`);
@@ -308,7 +324,8 @@ async function cancel(argv: readonly string[]): Promise<number> {
   const spec = readSpec(dir);
   if (spec === null) throw new UsageError(`${given}: not an ensemble started by 'flyvis ensemble' (no ${STATE_DIR}/spec.json)`);
   const n = Number(spec.members);
-  const { cancelMembers, openQueue } = await loadQueue();
+  const { cancelMembers, checkConnection, openQueue } = await loadQueue();
+  await checkConnection(target);
   const queue = openQueue(target);
   try {
     await queue.waitUntilReady();
@@ -378,7 +395,8 @@ async function status(argv: readonly string[]): Promise<number> {
   const ids = Array.from({ length: n }, (_, k) => memberId(k, n));
   let jobs: QueuedMember[] | null = null;
   if (target !== null) {
-    const { openQueue, queuedMembers } = await loadQueue();
+    const { checkConnection, openQueue, queuedMembers } = await loadQueue();
+    await checkConnection(target);
     const queue = openQueue(target);
     try {
       await queue.waitUntilReady();
@@ -394,8 +412,19 @@ async function status(argv: readonly string[]): Promise<number> {
     const row = { member: id, ...describe(s), iteration: p.iteration, loss };
     const j = jobs?.[k];
     if (j === undefined) return row;
-    // A member the queue runs: its worker and progress as reported, the job's state beside the member's.
-    return { ...row, job: j.state, attempts: j.attempts, worker: j.state === 'active' ? j.progress?.worker ?? row.worker : row.worker, error: row.error ?? j.error };
+    // A member the queue runs: the job's state beside the member's, the worker that runs (or ran) it,
+    // when it was queued, last taken by a worker and finished.
+    const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+    return {
+      ...row,
+      job: j.state,
+      attempts: j.attempts,
+      worker: j.state === 'waiting' || j.state === 'delayed' ? row.worker : j.progress?.worker ?? row.worker,
+      error: row.error ?? j.error,
+      queued_at: iso(j.queuedAt),
+      started_at: iso(j.startedAt),
+      finished_at: iso(j.finishedAt),
+    };
   });
   if (o.json) {
     for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -428,6 +457,6 @@ export function run(argv: readonly string[]): Promise<number> {
       if (sub === 'analyze') return analyze(rest);
       throw new UsageError(sub === undefined ? `expected a subcommand\n${USAGE}` : `unknown subcommand '${sub}' (expected fit, train, status, cancel or analyze)`);
     },
-    [...BAD_INPUT, QueueUrlError, QueueDependencyError],
+    [...BAD_INPUT, QueueUrlError, QueueDependencyError, QueueConnectError],
   );
 }

@@ -9,7 +9,7 @@
 // after --lock-seconds and another worker resumes them, as after a crash.
 import { availableParallelism } from 'node:os';
 import { onInterrupt } from '../io/interrupt.ts';
-import { QueueDependencyError, QueueUrlError, loadQueue, parseQueueUrl } from '../ensemble/queue-url.ts';
+import { QueueConnectError, QueueDependencyError, QueueUrlError, loadQueue, parseQueueUrl } from '../ensemble/queue-url.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 
 const OPTIONS = {
@@ -35,7 +35,8 @@ export function run(argv: readonly string[]): Promise<number> {
       const target = parseQueueUrl(o.queue);
       const concurrency = o.concurrency ?? availableParallelism();
       const log = (line: string): void => void process.stderr.write(`flyvis worker: ${line}\n`);
-      const { startWorker } = await loadQueue();
+      const { checkConnection, startWorker } = await loadQueue();
+      await checkConnection(target);
       const handle = startWorker(target, { concurrency, lockMs: Math.round(o['lock-seconds'] * 1000), log });
       await handle.worker.waitUntilReady();
       log(`taking ensemble members from ${target.display}, ${concurrency} at a time (Ctrl-C stops)`);
@@ -50,6 +51,6 @@ export function run(argv: readonly string[]): Promise<number> {
       });
       return 130;
     },
-    [QueueUrlError, QueueDependencyError],
+    [QueueUrlError, QueueDependencyError, QueueConnectError],
   );
 }

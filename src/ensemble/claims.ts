@@ -3,9 +3,11 @@
 //
 //   spec.json   what the ensemble runs (command, members, seed, the member command's options):
 //               a later run of another spec on the same directory is refused
-//   NNN.claim   created with O_EXCL by whoever runs member NNN: { host, pid, child, started };
+//   NNN.claim   created with O_EXCL by whoever runs member NNN: { host, pid, child, started, beat };
 //               a second runner skips the member; a claim whose processes no longer run on this
-//               host is taken over (the member resumes from its checkpoint)
+//               host is taken over (the member resumes from its checkpoint). Its holder rewrites
+//               it every BEAT_MS with `beat` counting up, so that a runner on another host can
+//               tell a live claim from a dead machine's without comparing clocks (queue.ts)
 //   NNN.done    the member finished: { finished, summary } (never run again, counted once)
 //   NNN.failed  the member failed every attempt: { error, attempts }
 //   NNN.log     the member command's stderr, every attempt appended
@@ -20,7 +22,14 @@ export interface Claim {
   readonly pid: number;
   readonly child: number | null;
   readonly started: string;
+  /** Counts up every BEAT_MS while the holder runs (absent in claims of earlier versions). */
+  readonly beat?: number;
 }
+
+/** How often a held claim is rewritten (its heartbeat). */
+export const BEAT_MS = 2000;
+
+const sameHolder = (a: Claim, b: Claim): boolean => a.host === b.host && a.pid === b.pid && a.started === b.started;
 
 export type MemberState =
   | { readonly state: 'done'; readonly finished: string; readonly summary: Record<string, unknown> }
@@ -82,9 +91,10 @@ export interface HeldClaim {
 
 /**
  * Claims member `id` for this process: null when it is done or failed already, or claimed by a
- * runner that still works on it. A stale claim (its processes gone from this host) is taken over.
+ * runner that still works on it. A stale claim is taken over: by default one whose processes are
+ * gone from this host (another host's claims are trusted); `stale` decides otherwise.
  */
-export function claimMember(ensembleDir: string, id: string, retryFailed = false, takeOverOtherHosts = false): HeldClaim | null {
+export function claimMember(ensembleDir: string, id: string, retryFailed = false, stale: (held: Claim) => boolean = (held) => !claimLive(held)): HeldClaim | null {
   mkdirSync(stateDir(ensembleDir), { recursive: true });
   const path = file(ensembleDir, id, 'claim');
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -96,8 +106,7 @@ export function claimMember(ensembleDir: string, id: string, retryFailed = false
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const held = readJson<Claim>(path);
-      // The queue gives a job to one worker at a time: a claim from another host is a dead worker's then.
-      if (held !== null && !(takeOverOtherHosts && held.host !== hostname()) && claimLive(held)) return null;
+      if (held !== null && !stale(held)) return null;
       // Stale (or unreadable: a writer killed between create and write): take it over.
       try {
         unlinkSync(path);
@@ -106,7 +115,7 @@ export function claimMember(ensembleDir: string, id: string, retryFailed = false
       }
       continue;
     }
-    let claim: Claim = { host: hostname(), pid: process.pid, child: null, started: new Date().toISOString() };
+    let claim: Claim = { host: hostname(), pid: process.pid, child: null, started: new Date().toISOString(), beat: 0 };
     writeSync(fd, JSON.stringify(claim));
     closeSync(fd);
     // Finished while we raced for the claim: give it back.
@@ -114,7 +123,16 @@ export function claimMember(ensembleDir: string, id: string, retryFailed = false
       unlinkSync(path);
       return null;
     }
+    // The heartbeat; it stops if the claim was taken over meanwhile (this holder looked dead).
+    const heartbeat = setInterval(() => {
+      const now = readJson<Claim>(path);
+      if (now === null || !sameHolder(now, claim)) return clearInterval(heartbeat);
+      claim = { ...claim, beat: (claim.beat ?? 0) + 1 };
+      writeJsonAtomic(path, claim);
+    }, BEAT_MS);
+    heartbeat.unref();
     const drop = (): void => {
+      clearInterval(heartbeat);
       try {
         unlinkSync(path);
       } catch {
@@ -127,6 +145,7 @@ export function claimMember(ensembleDir: string, id: string, retryFailed = false
         writeJsonAtomic(path, claim);
       },
       done(summary) {
+        clearInterval(heartbeat);
         writeJsonAtomic(file(ensembleDir, id, 'done'), { finished: new Date().toISOString(), summary });
         try {
           unlinkSync(file(ensembleDir, id, 'failed'));
@@ -136,6 +155,7 @@ export function claimMember(ensembleDir: string, id: string, retryFailed = false
         drop();
       },
       failed(error, attempts) {
+        clearInterval(heartbeat);
         writeJsonAtomic(file(ensembleDir, id, 'failed'), { error, attempts });
         drop();
       },

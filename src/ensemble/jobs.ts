@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeHdf5Dataset } from '../io/hdf5.ts';
 import { TorchDict, TorchTensor } from '../io/torch/index.ts';
 import { TRAIN_STATE_FILE, writeCheckpointFile } from '../task/train-results.ts';
+import { stateDir } from './claims.ts';
 import type { MemberJob } from './pool.ts';
 
 export type EnsembleCommand = 'fit' | 'train';
@@ -48,13 +49,16 @@ export const fitFile = (memberDir: string): string => join(memberDir, 'fit.json'
 export function fitJob(ensembleDir: string, id: string, index: number, spec: EnsembleSpec, network: Record<string, unknown>): MemberJob {
   const dir = join(ensembleDir, id);
   const out = fitFile(dir);
+  // With a training state: continue it (exact resume); without: start (over a FIT.json without its state).
+  const plan = (): string[] => [
+    'fit', ...withProgress(memberArgs(spec.args, id)), '--seed', String(spec.seed + index), '--out', out, existsSync(join(dir, 'fit.train.json')) ? '--resume' : '--force',
+  ];
   return {
     id,
+    checkArgv: () => [...plan(), '--check'],
     argv() {
       mkdirSync(dir, { recursive: true });
-      // With a training state: continue it (exact resume); without: start (over a FIT.json without its state).
-      const start = existsSync(join(dir, 'fit.train.json')) ? '--resume' : '--force';
-      return ['fit', ...withProgress(memberArgs(spec.args, id)), '--seed', String(spec.seed + index), '--out', out, start];
+      return plan();
     },
     async finish(stdout) {
       const summary = lastJson(stdout);
@@ -90,12 +94,19 @@ export function fitJob(ensembleDir: string, id: string, index: number, spec: Ens
  */
 export function trainJob(ensembleDir: string, id: string, index: number, spec: EnsembleSpec): MemberJob {
   const dir = join(ensembleDir, id);
+  const plan = (resume: boolean, out: string): string[] =>
+    ['train', ...withProgress(memberArgs(spec.args, id)), '--seed', String(spec.seed + index), '--out', out, ...(resume ? ['--resume'] : [])];
   return {
     id,
+    checkArgv() {
+      const resume = existsSync(join(dir, TRAIN_STATE_FILE));
+      // A member folder without a run state is removed before the member starts: check a folder that does not exist instead.
+      return [...plan(resume, !resume && existsSync(dir) ? join(stateDir(ensembleDir), `${id}.check`) : dir), '--check'];
+    },
     argv() {
       const resume = existsSync(join(dir, TRAIN_STATE_FILE));
       if (!resume && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-      return ['train', ...withProgress(memberArgs(spec.args, id)), '--seed', String(spec.seed + index), '--out', dir, ...(resume ? ['--resume'] : [])];
+      return plan(resume, dir);
     },
     async finish(stdout) {
       return lastJson(stdout);

@@ -32,8 +32,10 @@ export function spawnMember(argv: readonly string[]): ChildProcess {
 /** One member's job: the flyvis command line to run (recomputed per attempt: --resume once a checkpoint exists), and what to do after it succeeds. */
 export interface MemberJob {
   readonly id: string;
-  /** Arguments after `flyvis` for this attempt. */
+  /** Arguments after `flyvis` for this attempt (the member's folder prepared for it). */
   argv(): string[];
+  /** Arguments after `flyvis` that check this attempt's options, inputs and outputs (`--check`), touching nothing. */
+  checkArgv(): string[];
   /** After exit 0, with the command's stdout: writes the member's results, returns its summary. */
   finish(stdout: string): Promise<Record<string, unknown>>;
 }
@@ -83,7 +85,7 @@ interface Running {
 }
 
 /** The error line of a member's stderr: its last line that is not progress. */
-function errorLine(stderr: string): string {
+export function errorLine(stderr: string): string {
   const lines = stderr.split(/[\r\n]+/).map((l) => l.trim()).filter((l) => l !== '' && !/\biter\s+\d+\s*\/\s*\d+/.test(l));
   return lines.at(-1) ?? '';
 }

@@ -1,6 +1,7 @@
 // The --queue URL (redis:// or rediss://, with user, password and database) and the Redis
 // connection options it gives, without loading the queue library: bullmq and ioredis are optional
 // peer dependencies, loaded by loadQueue() only when a command uses the queue.
+import { isIP } from 'node:net';
 
 /** bullmq / ioredis are not installed (exit 2, naming what to install). */
 export class QueueDependencyError extends Error {
@@ -18,6 +19,11 @@ export async function loadQueue(): Promise<typeof import('./queue.ts')> {
     }
     throw e;
   }
+}
+
+/** The --queue server cannot be reached or refuses the credentials (exit 2: nothing was queued or written). */
+export class QueueConnectError extends Error {
+  override name = 'QueueConnectError';
 }
 
 /** A bad --queue URL (exit 2). */
@@ -78,7 +84,8 @@ export function connectionOptions(t: RedisTarget): Record<string, unknown> {
     db: t.db,
     ...(t.username !== undefined ? { username: t.username } : {}),
     ...(t.password !== undefined ? { password: t.password } : {}),
-    ...(t.tls ? { tls: { servername: t.host } } : {}),
+    // TLS checks the certificate against the host; a name (not an IP address) is also sent as SNI.
+    ...(t.tls ? { tls: isIP(t.host) === 0 ? { servername: t.host } : {} } : {}),
     maxRetriesPerRequest: null,
     // Keep trying while Redis restarts (a worker or a --wait outlives it), at most every 2 s.
     retryStrategy: (times: number) => Math.min(200 * times, 2000),

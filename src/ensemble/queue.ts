@@ -12,11 +12,12 @@ import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { appendFileSync } from 'node:fs';
-import { type HeldClaim, claimMember, logFile, memberState, stateDir } from './claims.ts';
+import { BEAT_MS, type Claim, type HeldClaim, claimLive, claimMember, logFile, memberState, stateDir } from './claims.ts';
 import { type EnsembleSpec, fitJob, trainJob } from './jobs.ts';
-import { spawnMember } from './pool.ts';
-import { type RedisTarget, connectionOptions } from './queue-url.ts';
+import { errorLine, spawnMember } from './pool.ts';
+import { type RedisTarget, QueueConnectError, connectionOptions } from './queue-url.ts';
 
 export const QUEUE_NAME = 'flyvis-ensemble';
 
@@ -35,6 +36,26 @@ export const memberJobId = (ensembleDir: string, id: string): string => `${creat
 
 export const openQueue = (t: RedisTarget): Queue => new Queue(QUEUE_NAME, { connection: connectionOptions(t) });
 
+/**
+ * Connects to the server once, without retrying (the queue's own connections retry for ever, to
+ * outlive a Redis restart): an unreachable server, a refused password or a failed TLS handshake
+ * is one line naming --queue (QueueConnectError) before anything is queued or written.
+ */
+export async function checkConnection(t: RedisTarget, timeoutMs = 10_000): Promise<void> {
+  const client = new Redis({ ...connectionOptions(t), retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: true, connectTimeout: timeoutMs });
+  let lastError: Error | null = null;
+  client.on('error', (e: Error) => (lastError = e));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    const err = lastError ?? (e instanceof Error ? e : new Error(String(e)));
+    throw new QueueConnectError(`--queue ${t.display}: cannot use the Redis server: ${(t.password === undefined ? err.message : err.message.split(t.password).join('***'))}`);
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Where the members' jobs are, by member id: state, progress and error. */
 export interface QueuedMember {
   readonly id: string;
@@ -42,6 +63,10 @@ export interface QueuedMember {
   readonly attempts: number;
   readonly progress: { iteration?: string; loss?: number; worker?: string } | null;
   readonly error: string | null;
+  /** When the job was added, a worker last took it, and it finished (ms since 1970; null: not yet). */
+  readonly queuedAt: number | null;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
 }
 
 /**
@@ -82,10 +107,20 @@ export async function queuedMembers(queue: Queue, ensembleDir: string, ids: read
   return Promise.all(
     ids.map(async (id): Promise<QueuedMember> => {
       const job = await queue.getJob(memberJobId(ensembleDir, id));
-      if (job === undefined) return { id, state: 'not queued', attempts: 0, progress: null, error: null };
+      if (job === undefined) return { id, state: 'not queued', attempts: 0, progress: null, error: null, queuedAt: null, startedAt: null, finishedAt: null };
       const state = await job.getState();
       const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as QueuedMember['progress']) : null;
-      return { id, state, attempts: job.attemptsMade, progress, error: job.failedReason === '' || job.failedReason === undefined ? null : job.failedReason };
+      const time = (t: number | undefined): number | null => (typeof t === 'number' && t > 0 ? t : null);
+      return {
+        id,
+        state,
+        attempts: job.attemptsMade,
+        progress,
+        error: job.failedReason === '' || job.failedReason === undefined ? null : job.failedReason,
+        queuedAt: time(job.timestamp),
+        startedAt: time(job.processedOn),
+        finishedAt: time(job.finishedOn),
+      };
     }),
   );
 }
@@ -133,15 +168,38 @@ export interface WorkerHandle {
   readonly worker: Worker;
 }
 
-/** Takes a claim on a member the queue gave this worker: a stale claim (a dead worker's) is taken over, after its member process has exited. */
-async function claimForJob(d: MemberJobData): Promise<HeldClaim | null> {
-  for (let waited = 0; waited < 120_000; waited += 250) {
-    const claim = claimMember(d.ensembleDir, d.id, true, true);
+/** How long a claim from another host must keep the same heartbeat to count as a dead machine's. */
+export const STALE_CLAIM_MS = 5 * BEAT_MS;
+
+/**
+ * Takes the claim on a member the queue gave this worker. A job the queue hands out again (its
+ * worker died, or lost its lock while its member still runs) finds the member's claim held: on
+ * this host the claim is taken over once its processes have exited; from another host, once its
+ * heartbeat has stood still for STALE_CLAIM_MS (a dead machine). Until then the job waits, so a
+ * member never runs twice at once. A member that has failed already (its job was handed out again
+ * after its last attempt) is not run again: the job fails with the member's recorded error.
+ */
+export async function claimForJob(d: Pick<MemberJobData, 'ensembleDir' | 'id'>, staleMs = STALE_CLAIM_MS): Promise<HeldClaim | null> {
+  let seen: { key: string; beat: number; since: number } | null = null;
+  const stale = (held: Claim): boolean => {
+    if (held.host === hostname()) return !claimLive(held);
+    const key = `${held.host}:${held.pid}:${held.started}`;
+    const beat = held.beat ?? 0;
+    const now = performance.now();
+    if (seen === null || seen.key !== key || seen.beat !== beat) {
+      seen = { key, beat, since: now };
+      return false;
+    }
+    return now - seen.since > staleMs;
+  };
+  for (;;) {
+    const claim = claimMember(d.ensembleDir, d.id, false, stale);
     if (claim !== null) return claim;
-    if (memberState(d.ensembleDir, d.id).state === 'done') return null;
+    const s = memberState(d.ensembleDir, d.id);
+    if (s.state === 'done') return null;
+    if (s.state === 'failed') throw new UnrecoverableError(s.error);
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`member ${d.id} of ${d.ensembleDir} is still run by another process (its claim in ${stateDir(d.ensembleDir)} is live)`);
 }
 
 export function startWorker(target: RedisTarget, options: WorkerOptions): WorkerHandle {
@@ -155,6 +213,8 @@ export function startWorker(target: RedisTarget, options: WorkerOptions): Worker
     if (before.state === 'done') return before.summary; // counted once: its results exist
     const claim = await claimForJob(d);
     if (claim === null) return (memberState(d.ensembleDir, d.id) as { summary: Record<string, unknown> }).summary;
+    // Which worker runs the member, from its start (`ensemble status --queue` shows it, also once the job is finished).
+    await job.updateProgress({ worker: who }).catch(() => undefined);
     const member = d.spec.command === 'fit' ? fitJob(d.ensembleDir, d.id, d.index, d.spec, d.network) : trainJob(d.ensembleDir, d.id, d.index, d.spec);
     const argv = member.argv();
     const log = logFile(d.ensembleDir, d.id);
@@ -196,8 +256,7 @@ export function startWorker(target: RedisTarget, options: WorkerOptions): Worker
       options.log(`member ${d.id} of ${d.ensembleDir}: done`);
       return summary;
     }
-    const lines = stderr.split(/[\r\n]+/).map((l) => l.trim()).filter((l) => l !== '' && !/\biter\s+\d+\s*\/\s*\d+/.test(l));
-    const message = signal !== null ? `killed by ${signal}` : lines.at(-1) ?? `exited with code ${code}`;
+    const message = signal !== null ? `killed by ${signal}` : errorLine(stderr) || `exited with code ${code}`;
     if (cancelled) {
       claim.release();
       throw new UnrecoverableError('cancelled (flyvis ensemble cancel); its checkpoint is kept');

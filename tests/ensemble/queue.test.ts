@@ -1,42 +1,24 @@
 // Ensembles through the Redis job queue (BullMQ) on a real redis-server (tests/ensemble/redis-server.ts):
-// several `flyvis worker` processes complete an ensemble of 6 members exactly once each; a worker
-// killed with SIGKILL mid-member loses nothing but time (another worker resumes the member from
-// its checkpoint and ends with an uninterrupted fit's parameters); Redis restarted mid-run (append-
-// only file) and the ensemble still completes; a bad member fails alone with its message; the
-// password in the URL is never printed nor written; cancel removes queued members.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// bad member options, an unreachable server or a wrong password are refused before anything is
+// queued or written; `flyvis worker` processes (one running two members at once) complete an
+// ensemble of 6 members exactly once each; a worker killed with SIGKILL mid-member loses nothing
+// but time (another worker resumes the member from its checkpoint and ends with an uninterrupted
+// fit's parameters); Redis restarted mid-run (append-only file) and the ensemble still completes;
+// a member whose input goes bad after queueing fails alone with its message, one that keeps dying
+// fails after its retries, the rest finish; the password in the URL is never printed nor written;
+// Ctrl-C on --wait stops following only, cancel stops the work; TLS (rediss://) works.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memberJobId } from '../../src/ensemble/queue.ts';
 import { connectionOptions, parseQueueUrl } from '../../src/ensemble/queue-url.ts';
 import { loadEnsembleDir } from '../../src/results/index.ts';
-import { PROJECT_DIR } from '../helpers/shared.ts';
 import { DT, makeTeacher } from '../cli/fit-helpers.ts';
+import {
+  type Proc, attempts, claimOf, ensemble, files, fitIteration, flyvis, lastAttempt, lastJson, sleep, start, stderrMatches, tmp, until,
+} from './helpers.ts';
 import { REDIS_SERVER, type RedisServer, startRedis } from './redis-server.ts';
-
-const tmp = () => mkdtempSync(join(tmpdir(), 'flyvis-queue-'));
-const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['bin/flyvis.mjs', ...args], { cwd: PROJECT_DIR, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
-interface Proc {
-  readonly child: ChildProcess;
-  readonly out: { stdout: string; stderr: string };
-  readonly exit: Promise<number | null>;
-}
-const start = (...args: string[]): Proc => {
-  const child = spawn(process.execPath, ['bin/flyvis.mjs', ...args], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (s: Buffer) => (out.stdout += String(s)));
-  child.stderr!.on('data', (s: Buffer) => (out.stderr += String(s)));
-  return { child, out, exit: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const attempts = (dir: string, id: string) => (readFileSync(join(dir, '.flyvis-ensemble', `${id}.log`), 'utf8').match(/^--- attempt /gm) ?? []).length;
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-/** Every file under dir, recursively. */
-const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
 
 describe('queue URLs', () => {
   it('parses redis:// and rediss:// with user, password and database, masking the password', () => {
@@ -48,65 +30,132 @@ describe('queue URLs', () => {
     expect(() => parseQueueUrl('redis://h:1/x')).toThrow("--queue: expected a database number after the host (/0 to /15), got '/x'");
   });
 
-  it('a bad --queue is refused naming the flag, with nothing written', () => {
+  it('a bad --queue is refused naming the flag, with nothing written', async () => {
     const out = join(tmp(), 'ens');
-    const r = run('ensemble', 'fit', '--out', out, '--members', '2', '--queue', 'redis://:hunter2@', '--connectome', 'demo', '--iters', '1');
+    const r = await ensemble('fit', '--out', out, '--members', '2', '--queue', 'redis://:hunter2@', '--connectome', 'demo', '--iters', '1');
     expect([r.code, r.stderr]).toEqual([2, "flyvis ensemble fit: --queue: expected redis://HOST:PORT[/DB] or rediss://..., got 'redis://:***@'\n"]);
     expect(existsSync(out)).toBe(false);
   });
 });
 
+let data: string;
+let fitArgs: string[];
+beforeAll(() => {
+  data = tmp('flyvis-queue-');
+  const t = makeTeacher(2);
+  const movie = t.movie(11, 2, 10);
+  fitArgs = [
+    '--connectome', 'demo', '--extent', '2', '--movie', t.writeMovie(join(data, 'movie.npy'), movie),
+    '--target', t.writeTarget(join(data, 'target.npy'), t.activity(movie), [2, 10, t.net.nNodes]), '--dt', String(DT), '--batch-size', '1',
+  ];
+});
+
+/** Workers started by a test, stopped (Ctrl-C) by stopWorkers. */
+function workerPool(url: () => string, env: NodeJS.ProcessEnv = process.env) {
+  const workers: Proc[] = [];
+  return {
+    async start(concurrency = 1): Promise<Proc> {
+      const w = start(['worker', '--queue', url(), '--concurrency', String(concurrency), '--lock-seconds', '2'], env);
+      workers.push(w);
+      await stderrMatches(w, /taking ensemble members from/);
+      return w;
+    },
+    forget(w: Proc) {
+      workers.splice(workers.indexOf(w), 1);
+    },
+    async stop(): Promise<(number | null)[]> {
+      const running = workers.splice(0);
+      for (const w of running) w.child.kill('SIGINT');
+      return Promise.all(running.map((w) => w.exit));
+    },
+  };
+}
+
 describe.skipIf(REDIS_SERVER === null)('flyvis ensemble --queue and flyvis worker on a real redis-server', () => {
   let redis: RedisServer;
-  let fitArgs: string[];
-  let data: string;
-  const workers: Proc[] = [];
-  const worker = (concurrency = 1) => {
-    const w = start('worker', '--queue', redis.url, '--concurrency', String(concurrency), '--lock-seconds', '2');
-    workers.push(w);
-    return w;
-  };
-  const stopWorkers = async () => {
-    const running = workers.splice(0);
-    for (const w of running) w.child.kill('SIGINT');
-    return Promise.all(running.map((w) => w.exit));
-  };
+  let queue: Queue;
+  const workers = workerPool(() => redis.url);
   beforeAll(async () => {
     redis = await startRedis();
-    data = tmp();
-    const t = makeTeacher(2);
-    const movie = t.movie(11, 2, 10);
-    fitArgs = [
-      '--connectome', 'demo', '--extent', '2', '--movie', t.writeMovie(join(data, 'movie.npy'), movie),
-      '--target', t.writeTarget(join(data, 'target.npy'), t.activity(movie), [2, 10, t.net.nNodes]), '--dt', String(DT), '--batch-size', '1',
-    ];
+    queue = new Queue('flyvis-ensemble', { connection: connectionOptions(parseQueueUrl(redis.url)) });
   });
   afterAll(async () => {
-    await stopWorkers();
+    await workers.stop();
+    await queue?.close();
     await redis?.stop();
   });
+  const jobs = async () => Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0);
 
-  it('three workers complete an ensemble of 6 members exactly once each; the password is never printed nor written', async () => {
+  it('bad member options, an unreachable server or a wrong password: one line, exit 2, nothing queued, nothing written', async () => {
+    const dir = tmp();
+    const out = join(dir, 'ens');
+    const before = await jobs();
+    const refused = async (args: string[], message: string | RegExp) => {
+      const r = await ensemble('fit', '--out', out, '--members', '3', ...args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      if (typeof message === 'string') expect(r.stderr).toBe(`flyvis ensemble fit: ${message}\n`);
+      else expect(r.stderr).toMatch(message);
+      expect(existsSync(out)).toBe(false);
+      expect(await jobs()).toBe(before);
+      for (const id of ['000', '001', '002']) expect(await queue.getJob(memberJobId(resolve(out), id))).toBeUndefined();
+    };
+    const q = ['--queue', redis.url];
+    // the member command's own checks (flyvis fit --check): values, files, outputs
+    await refused([...q, ...fitArgs.map((a) => (a === String(DT) ? '-1' : a)), '--iters', '2'], "member 000: --dt: expected a positive time step in seconds such as 0.005 or 1/200, got '-1'");
+    await refused([...q, ...fitArgs, '--iters', '2', '--loss-plot', join(dir, 'loss.txt')], `member 000: --loss-plot: expected a file name ending in .svg or .png, got '${join(dir, 'loss.txt')}'`);
+    await refused([...q, ...fitArgs, '--iters', '2', '--lr', '0'], "member 000: --lr: expected a positive number, got '0'");
+    // every member's own files: member 001's --params is missing
+    const t = makeTeacher(2);
+    const good = `${JSON.stringify(Object.fromEntries(Object.entries(t.net.stateDict()).map(([k, v]) => [k, Array.from(v)])))}\n`;
+    writeFileSync(join(dir, 'init-000.json'), good);
+    writeFileSync(join(dir, 'init-002.json'), good);
+    await refused([...q, ...fitArgs, '--iters', '2', '--params', join(dir, 'init-{member}.json')], /^flyvis ensemble fit: member 001: .*init-001\.json.*\n$/);
+    // the server: nobody listening, a wrong password (never printed)
+    await refused(['--queue', 'redis://127.0.0.1:1', ...fitArgs, '--iters', '2'], /^flyvis ensemble fit: --queue redis:\/\/127\.0\.0\.1:1: cannot use the Redis server: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
+    const wrong = redis.url.replace(redis.password, 'not-the-password');
+    await refused(['--queue', wrong, ...fitArgs, '--iters', '2'], /^flyvis ensemble fit: --queue redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/1: cannot use the Redis server: WRONGPASS .*\n$/);
+    // the same checks pass for good options: the ensemble is queued
+    const ok = await ensemble('fit', '--out', out, '--members', '3', ...q, ...fitArgs, '--iters', '2', '--params', join(dir, 'init-000.json'));
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(lastJson(ok.stdout)).toMatchObject({ queued: ['000', '001', '002'], status: 'queued' });
+    expect(await jobs()).toBe(before + 3);
+    expect((await ensemble('cancel', out, '--queue', redis.url)).code).toBe(0);
+    expect(await jobs()).toBe(before);
+  });
+
+  it('two workers (one running two members at once) complete an ensemble of 6 members exactly once each; the password is never printed nor written', async () => {
     const out = join(tmp(), 'ens');
-    const ws = [worker(), worker(), worker()];
-    const submit = run('ensemble', 'fit', '--out', out, '--members', '6', '--queue', redis.url, ...fitArgs, '--iters', '8');
-    expect(submit.code).toBe(0);
+    const ws = [await workers.start(1), await workers.start(2)];
+    const args = ['fit', '--out', out, '--members', '6', '--queue', redis.url, ...fitArgs, '--iters', '8'];
+    const submit = await ensemble(...args);
+    expect(submit.code, submit.stderr).toBe(0);
     expect(lastJson(submit.stdout)).toMatchObject({ members: 6, queued: ['000', '001', '002', '003', '004', '005'], status: 'queued' });
     // Submitting again queues nothing new: a member's job id is its ensemble and member.
-    expect(lastJson(run('ensemble', 'fit', '--out', out, '--members', '6', '--queue', redis.url, ...fitArgs, '--iters', '8').stdout)).toMatchObject({ queued: [] });
-    const follow = run('ensemble', 'fit', '--out', out, '--members', '6', '--queue', redis.url, '--wait', ...fitArgs, '--iters', '8');
-    expect(follow.code).toBe(0);
+    expect(lastJson((await ensemble(...args)).stdout)).toMatchObject({ queued: [] });
+    const follow = await ensemble(...args, '--wait');
+    expect(follow.code, follow.stderr).toBe(0);
     expect(lastJson(follow.stdout)).toMatchObject({ done: 6, failed: [], status: 'done' });
     for (let k = 0; k < 6; k++) expect(attempts(out, `00${k}`)).toBe(1);
-    const ensemble = await loadEnsembleDir(out);
-    expect(ensemble.members).toHaveLength(6);
-    const status = run('ensemble', 'status', out, '--queue', redis.url, '--json');
-    const rows = status.stdout.trim().split('\n').map((l) => JSON.parse(l) as { state: string; job: string; attempts: number });
-    expect(rows.map((r) => [r.state, r.job])).toEqual(Array(6).fill(['done', 'completed']));
-    const codes = await stopWorkers();
-    expect(codes).toEqual([130, 130, 130]);
-    // More than one worker took part; the password appears nowhere.
-    expect(ws.filter((w) => /: done\n/.test(w.out.stderr)).length).toBeGreaterThan(1);
+    expect((await loadEnsembleDir(out)).members).toHaveLength(6);
+    // Member 003 is exactly `flyvis fit --seed 3`.
+    const direct = join(tmp(), 'fit.json');
+    expect(flyvis(['fit', ...fitArgs, '--iters', '8', '--seed', '3', '--out', direct]).code).toBe(0);
+    expect(readFileSync(join(out, '003', 'fit.json'), 'utf8')).toBe(readFileSync(direct, 'utf8'));
+    const status = await ensemble('status', out, '--queue', redis.url, '--json');
+    type Row = { state: string; job: string; attempts: number; worker: string; started_at: string; finished_at: string; queued_at: string };
+    const rows = status.stdout.trim().split('\n').map((l) => JSON.parse(l) as Row);
+    expect(rows.map((r) => [r.state, r.job, r.attempts])).toEqual(Array(6).fill(['done', 'completed', 1]));
+    for (const r of rows) expect(Date.parse(r.queued_at) <= Date.parse(r.started_at) && Date.parse(r.started_at) < Date.parse(r.finished_at)).toBe(true);
+    // Both workers took part; the one with --concurrency 2 ran two members at once.
+    const pids = ws.map((w) => w.child.pid);
+    const by = (pid: number | undefined) => rows.filter((r) => r.worker.endsWith(`:${pid}`));
+    expect(by(pids[0]).length + by(pids[1]).length).toBe(6);
+    expect(by(pids[0]).length).toBeGreaterThan(0);
+    const two = by(pids[1]);
+    const overlap = two.some((a) => two.some((b) => a !== b && Date.parse(a.started_at) < Date.parse(b.finished_at) && Date.parse(b.started_at) < Date.parse(a.finished_at)));
+    expect(overlap, JSON.stringify(two)).toBe(true);
+    expect(await workers.stop()).toEqual([130, 130]);
     const printed = [submit.stdout, submit.stderr, follow.stdout, follow.stderr, status.stdout, status.stderr, ...ws.flatMap((w) => [w.out.stdout, w.out.stderr])].join('\n');
     expect(printed).toContain('redis://:***@127.0.0.1');
     expect(printed).not.toContain(redis.password);
@@ -116,116 +165,131 @@ describe.skipIf(REDIS_SERVER === null)('flyvis ensemble --queue and flyvis worke
   it('a worker killed with SIGKILL mid-member: the job stalls, another worker resumes it from its checkpoint, and it ends as an uninterrupted fit', async () => {
     const iters = 500;
     const reference = join(tmp(), 'fit.json');
-    expect(run('fit', ...fitArgs, '--iters', String(iters), '--checkpoint-every', '5', '--seed', '0', '--out', reference).code).toBe(0);
+    expect(flyvis(['fit', ...fitArgs, '--iters', String(iters), '--checkpoint-every', '5', '--seed', '0', '--out', reference]).code).toBe(0);
     const out = join(tmp(), 'ens');
-    const first = worker();
-    expect(run('ensemble', 'fit', '--out', out, '--members', '1', '--queue', redis.url, ...fitArgs, '--iters', String(iters), '--checkpoint-every', '5').code).toBe(0);
-    const iteration = () => {
-      try {
-        return (JSON.parse(readFileSync(join(out, '000', 'fit.train.json'), 'utf8')) as { iteration: number }).iteration;
-      } catch {
-        return 0;
-      }
-    };
-    while (iteration() < 10) await sleep(50);
+    const first = await workers.start();
+    const args = ['fit', '--out', out, '--members', '1', '--queue', redis.url, ...fitArgs, '--iters', String(iters), '--checkpoint-every', '5'];
+    expect((await ensemble(...args)).code).toBe(0);
+    await until(() => fitIteration(out) >= 10, 'member 000 at iteration 10');
     first.child.kill('SIGKILL');
     expect(await first.exit).toBe(null);
-    workers.splice(workers.indexOf(first), 1);
-    const at = iteration();
-    expect(at).toBeLessThan(iters);
-    const second = worker();
-    // (a process the test awaits, not spawnSync: the workers' output is read meanwhile)
-    const follow = start('ensemble', 'fit', '--out', out, '--members', '1', '--queue', redis.url, '--wait', ...fitArgs, '--iters', String(iters), '--checkpoint-every', '5');
-    expect(await follow.exit).toBe(0);
-    await sleep(200);
-    expect(second.out.stderr).toMatch(/member 000 of .*: done/);
-    const log = readFileSync(join(out, '.flyvis-ensemble', '000.log'), 'utf8');
+    workers.forget(first);
+    const second = await workers.start();
+    const follow = await ensemble(...args, '--wait');
+    expect(follow.code, follow.stderr).toBe(0);
+    await stderrMatches(second, /member 000 of .*: done/);
     expect(attempts(out, '000')).toBe(2);
-    expect(log.slice(log.lastIndexOf('--- attempt'))).toMatch(/--resume\n[\s\S]*iterations (\d+)-500/);
-    expect(Number(/iterations (\d+)-500/.exec(log.slice(log.lastIndexOf('--- attempt')))![1])).toBeGreaterThan(10);
+    const resumed = lastAttempt(out, '000');
+    expect(resumed).toMatch(/--resume\n[\s\S]*iterations (\d+)-500/);
+    expect(Number(/iterations (\d+)-500/.exec(resumed)![1])).toBeGreaterThan(10);
     expect(readFileSync(join(out, '000', 'fit.json'), 'utf8')).toBe(readFileSync(reference, 'utf8'));
-    await stopWorkers();
+    await workers.stop();
   });
 
   it('Redis restarted mid-run (append-only file): the ensemble still completes, each member once', async () => {
     const out = join(tmp(), 'ens');
-    worker(2);
-    expect(run('ensemble', 'fit', '--out', out, '--members', '3', '--queue', redis.url, ...fitArgs, '--iters', '300', '--checkpoint-every', '5').code).toBe(0);
-    const follow = start('ensemble', 'fit', '--out', out, '--members', '3', '--queue', redis.url, '--wait', ...fitArgs, '--iters', '300', '--checkpoint-every', '5');
-    while (!existsSync(join(out, '000', 'fit.train.json'))) await sleep(50);
+    await workers.start(2);
+    const args = ['ensemble', 'fit', '--out', out, '--members', '3', '--queue', redis.url, ...fitArgs, '--iters', '300', '--checkpoint-every', '5'];
+    expect(flyvis(args).code).toBe(0);
+    const follow = start([...args, '--wait']);
+    await until(() => existsSync(join(out, '000', 'fit.train.json')), 'a checkpoint of member 000');
     await redis.restart(1000);
     expect(await follow.exit).toBe(0);
     expect(lastJson(follow.out.stdout)).toMatchObject({ done: 3, status: 'done' });
     expect((await loadEnsembleDir(out)).members).toHaveLength(3);
-    await stopWorkers();
+    await workers.stop();
   });
 
-  it('a bad member fails alone with its message; cancel removes queued members', async () => {
+  it('a member whose input goes bad after queueing fails alone with its message; one that keeps dying fails after its retries; the rest finish', async () => {
     const dir = tmp();
     const out = join(dir, 'ens');
     const t = makeTeacher(2);
     const good = `${JSON.stringify(Object.fromEntries(Object.entries(t.net.stateDict()).map(([k, v]) => [k, Array.from(v)])))}\n`;
-    writeFileSync(join(dir, 'init-000.json'), good);
+    for (const id of ['000', '001', '002']) writeFileSync(join(dir, `init-${id}.json`), good);
+    const args = ['fit', '--out', out, '--members', '3', '--queue', redis.url, ...fitArgs, '--iters', '400', '--checkpoint-every', '5', '--params', join(dir, 'init-{member}.json'), '--retries', '1'];
+    expect((await ensemble(...args)).code).toBe(0);
     writeFileSync(join(dir, 'init-001.json'), '{"nodes_bias": [1, 2');
-    writeFileSync(join(dir, 'init-002.json'), good);
-    worker(2);
-    const args = ['ensemble', 'fit', '--out', out, '--members', '3', '--queue', redis.url, ...fitArgs, '--iters', '3', '--params', join(dir, 'init-{member}.json')];
-    const r = run(...args, '--wait');
+    await workers.start(3);
+    const follow = ensemble(...args, '--wait');
+    // member 002 is killed twice: its first attempt, then its retry (which resumes from its checkpoint)
+    for (const attempt of [1, 2]) {
+      await until(() => attempts(out, '002') === attempt && claimOf(out, '002')?.child != null && fitIteration(out, '002') > 0, `member 002's attempt ${attempt}`);
+      process.kill(claimOf(out, '002')!.child!, 'SIGKILL');
+    }
+    const r = await follow;
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/flyvis ensemble fit: error: 1 of 3 members failed \(001: flyvis fit: .*init-001\.json/);
-    expect(lastJson(r.stdout)).toMatchObject({ done: 2, status: 'failed' });
-    const status = run('ensemble', 'status', out, '--queue', redis.url);
+    expect(r.stderr).toMatch(/flyvis ensemble fit: error: 2 of 3 members failed \(001: flyvis fit: .*init-001\.json.*; 002: killed by SIGKILL\)/);
+    expect(lastJson(r.stdout)).toMatchObject({ done: 1, status: 'failed' });
+    expect(attempts(out, '001')).toBe(1);
+    expect(lastAttempt(out, '002')).toMatch(/^--- attempt 2 .* --resume\n/);
+    const status = await ensemble('status', out, '--queue', redis.url);
+    expect(status.stdout).toMatch(/000 {2}done .*job completed \(1 attempts\)/);
     expect(status.stdout).toMatch(/001 {2}failed .*job failed \(1 attempts\).*error: flyvis fit: .*init-001\.json/);
-    await stopWorkers();
-    // No worker: the queued members wait, and cancel removes them.
-    const later = join(dir, 'later');
-    expect(run('ensemble', 'fit', '--out', later, '--members', '2', '--queue', redis.url, ...fitArgs, '--iters', '3').code).toBe(0);
-    const c = run('ensemble', 'cancel', later, '--queue', redis.url);
-    expect(c.code).toBe(0);
-    expect(lastJson(c.stdout)).toMatchObject({ removed: ['000', '001'], stopping: [] });
-    expect(JSON.parse(run('ensemble', 'status', later, '--queue', redis.url, '--json').stdout.trim().split('\n')[0]!)).toMatchObject({ state: 'pending', job: 'not queued' });
+    expect(status.stdout).toMatch(/002 {2}failed .*job failed \(2 attempts\).*error: killed by SIGKILL/);
+    await workers.stop();
   });
 
   it('Ctrl-C on --wait stops following, not the work; cancel stops the running member keeping its checkpoint; submitting again finishes it', async () => {
     const out = join(tmp(), 'ens');
-    worker();
+    await workers.start();
     const args = ['ensemble', 'fit', '--out', out, '--members', '1', '--queue', redis.url, ...fitArgs, '--iters', '1500', '--checkpoint-every', '5'];
-    const follow = start(...args, '--wait');
-    const iteration = () => {
-      try {
-        return (JSON.parse(readFileSync(join(out, '000', 'fit.train.json'), 'utf8')) as { iteration: number }).iteration;
-      } catch {
-        return 0;
-      }
-    };
-    while (iteration() < 10) await sleep(50);
+    const follow = start([...args, '--wait']);
+    await until(() => fitIteration(out) >= 10, 'member 000 at iteration 10');
     follow.child.kill('SIGINT');
     expect(await follow.exit).toBe(130);
     expect(follow.out.stderr).toMatch(/stopped following; the queued members go on running on the workers/);
-    const at = iteration();
-    while (iteration() <= at) await sleep(50);
+    const at = fitIteration(out);
+    await until(() => fitIteration(out) > at, 'member 000 going on');
     // status: the member runs on a worker (host:pid), with its iteration and loss
-    const running = JSON.parse(run('ensemble', 'status', out, '--queue', redis.url, '--json').stdout.trim()) as Record<string, unknown>;
+    const running = JSON.parse((await ensemble('status', out, '--queue', redis.url, '--json')).stdout.trim()) as Record<string, unknown>;
     expect(running).toMatchObject({ member: '000', state: 'running', job: 'active' });
     expect(running.worker).toMatch(/^[^:]+:\d+$/);
     expect(running.iteration).toMatch(/^\d+\/1500$/);
     expect(running.loss).toBeGreaterThan(0);
-    const c = run('ensemble', 'cancel', out, '--queue', redis.url);
+    const c = await ensemble('cancel', out, '--queue', redis.url);
     expect(lastJson(c.stdout)).toMatchObject({ removed: [], stopping: ['000'] });
-    const job = () => JSON.parse(run('ensemble', 'status', out, '--queue', redis.url, '--json').stdout.trim()) as { state: string; job: string; error: string };
-    let row = job();
+    const job = async () => JSON.parse((await ensemble('status', out, '--queue', redis.url, '--json')).stdout.trim()) as { state: string; job: string; error: string };
+    let row = await job();
     while (row.job !== 'failed') {
       await sleep(200);
-      row = job();
+      row = await job();
     }
     expect(row).toMatchObject({ state: 'pending', job: 'failed' });
     expect(row.error).toMatch(/cancelled/);
-    const stopped = iteration();
+    const stopped = fitIteration(out);
     expect(stopped).toBeLessThan(1500);
-    const again = run(...args, '--wait');
-    expect(again.code).toBe(0);
-    const log = readFileSync(join(out, '.flyvis-ensemble', '000.log'), 'utf8');
-    expect(log.slice(log.lastIndexOf('--- attempt'))).toMatch(new RegExp(`iterations ${stopped + 1}-1500`));
-    await stopWorkers();
+    const again = await ensemble(...args.slice(1), '--wait');
+    expect(again.code, again.stderr).toBe(0);
+    expect(lastAttempt(out, '000')).toMatch(new RegExp(`iterations ${stopped + 1}-1500`));
+    await workers.stop();
+  });
+});
+
+describe.skipIf(REDIS_SERVER === null)('rediss:// (TLS) with a password', () => {
+  let redis: RedisServer;
+  const env = () => ({ ...process.env, NODE_EXTRA_CA_CERTS: redis.caFile! });
+  beforeAll(async () => {
+    redis = await startRedis({ tls: true });
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('a worker and the submitter that trust the server certificate complete an ensemble; an untrusted certificate is refused in one line', async () => {
+    const out = join(tmp(), 'ens');
+    const args = ['ensemble', 'fit', '--out', out, '--members', '2', '--queue', redis.url, ...fitArgs, '--iters', '4'];
+    // This process does not trust the self-signed certificate: refused before anything is written.
+    const untrusted = await ensemble(...args.slice(1));
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stderr).toMatch(/^flyvis ensemble fit: --queue rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/1: cannot use the Redis server: self[- ]signed certificate\n$/);
+    expect(existsSync(out)).toBe(false);
+    const w = start(['worker', '--queue', redis.url, '--concurrency', '2', '--lock-seconds', '2'], env());
+    await stderrMatches(w, /taking ensemble members from rediss:\/\/:\*\*\*@127\.0\.0\.1/);
+    const r = flyvis([...args, '--wait'], env());
+    w.child.kill('SIGINT');
+    expect(await w.exit).toBe(130);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toMatchObject({ done: 2, status: 'done' });
+    expect([r.stdout, r.stderr, w.out.stdout, w.out.stderr].join('\n')).not.toContain(redis.password);
   });
 });

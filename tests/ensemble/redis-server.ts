@@ -1,7 +1,9 @@
 // A real redis-server for the queue tests: found at $REDIS_SERVER, /usr/bin/redis-server or on
 // PATH, started on a free loopback port with its own temporary directory (append-only file on,
 // so a restart keeps the queue) and a password, stopped afterwards. Absent: the tests skip with a
-// printed reason (.ci/run installs it, so CI never skips).
+// printed reason (.ci/run installs it, so CI never skips). With `tls`, the server speaks TLS only
+// (a self-signed certificate for 127.0.0.1 made with openssl, its file in `caFile` for
+// NODE_EXTRA_CA_CERTS) and the URL is rediss://.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -31,25 +33,36 @@ const freePort = () =>
 export interface RedisServer {
   readonly port: number;
   readonly password: string;
-  /** redis://:PASSWORD@127.0.0.1:PORT/1 */
+  /** redis://:PASSWORD@127.0.0.1:PORT/1 (rediss:// with TLS) */
   readonly url: string;
   readonly dir: string;
+  /** With TLS: the server's self-signed certificate (for NODE_EXTRA_CA_CERTS). */
+  readonly caFile: string | null;
   /** Stops the server (SIGTERM: it writes its append-only file) and starts it again on the same port and directory. */
   restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: { tls?: boolean } = {}): Promise<RedisServer> {
   if (REDIS_SERVER === null) throw new Error('no redis-server');
   const dir = mkdtempSync(join(tmpdir(), 'flyvis-redis-'));
   const port = await freePort();
   const password = `pw-${Math.random().toString(36).slice(2)}`;
+  let caFile: string | null = null;
+  let listen = ['--port', String(port)];
+  if (options.tls === true) {
+    caFile = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+    listen = ['--port', '0', '--tls-port', String(port), '--tls-cert-file', caFile, '--tls-key-file', key, '--tls-ca-cert-file', caFile, '--tls-auth-clients', 'no'];
+  }
   let proc: ChildProcess | null = null;
   const launch = () =>
     new Promise<void>((resolve, reject) => {
       const p = spawn(
         REDIS_SERVER!,
-        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
+        [...listen, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
           '--requirepass', password, '--daemonize', 'no', '--protected-mode', 'yes', '--logfile', ''],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
@@ -78,8 +91,9 @@ export async function startRedis(): Promise<RedisServer> {
   return {
     port,
     password,
-    url: `redis://:${password}@127.0.0.1:${port}/1`,
+    url: `${caFile !== null ? 'rediss' : 'redis'}://:${password}@127.0.0.1:${port}/1`,
     dir,
+    caFile,
     async restart(downMs = 500) {
       await halt();
       await new Promise((r) => setTimeout(r, downMs));
