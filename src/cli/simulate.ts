@@ -1,5 +1,5 @@
 // `flyvis simulate --connectome FILE --extent N --params CKPT.json --movie MOVIE.npy --dt DT
-//  [--t-pre SECONDS] --out ACTIVITY.npy` (a contract other checks rely on).
+//  [--t-pre SECONDS] [--kernel NAME] --out ACTIVITY.npy` (a contract other checks rely on).
 //
 // Movie: float32 (batch, frames, 1, hexals). Initial state: int(t_pre / dt) Euler steps of
 // uniform 0.5 input from v = bias (t_pre = 0: v = bias). Output: activity float32
@@ -9,6 +9,8 @@
 // streamed into the output's temporary file, so memory stays near one chunk however long the
 // movie; the file is renamed into place only when every frame is done. Outputs are checked
 // before any work. Bad input: one line on stderr, exit 2, no output file. Prints what it wrote.
+// Simulations run through the network's asynchronous methods, so every backend works, 'webgpu'
+// (which reads back only asynchronously) included.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectomeFileOf } from '../graph/paths.ts';
@@ -20,6 +22,8 @@ import { NetworkError, type State } from '../network/network.ts';
 import { formatDuration } from '../train/progress.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
 import { BAD_INPUT, CONNECTOME_OPTIONS, connectomeInputs, networkFromOptions, paramsOption } from './common.ts';
+import { acceptedNames } from '../backends/registry.ts';
+import { prepareKernel } from './webgpu.ts';
 
 const OPTIONS = {
   ...CONNECTOME_OPTIONS,
@@ -30,6 +34,7 @@ const OPTIONS = {
   out: { type: 'string', metavar: 'ACTIVITY.npy', help: 'where to write the activity, float32 (batch, frames, n_nodes); its description goes to ACTIVITY.npy.json' },
   'chunk-frames': { type: 'integer', metavar: 'F', min: 1, help: 'frames simulated per chunk (default: about 64 MB of activity per chunk)' },
   quiet: { type: 'boolean', help: 'no progress lines on stderr' },
+  kernel: { type: 'string', metavar: 'NAME', default: 'auto', help: `backend or synapse kernel (${acceptedNames().join(', ')}; webgpu: Dawn in Node, the webgpu package)` },
 } as const satisfies OptionSpecs;
 
 const SUMMARY =
@@ -64,7 +69,8 @@ export function run(argv: readonly string[]): Promise<number> {
       try {
         const read = readNpy(o.movie!);
         const movie = { shape: read.shape, data: npyToFloat32(read, o.movie!) }; // finite after the float32 cast
-        const net = await networkFromOptions(o);
+        await prepareKernel(o.kernel);
+        const net = await networkFromOptions(o, { kernel: o.kernel });
         const H = net.stimulus.nInputElements;
         if (movie.shape.length !== 4 || movie.shape[2] !== 1 || movie.shape[3] !== H) {
           throw new NetworkError(
@@ -85,12 +91,12 @@ export function run(argv: readonly string[]): Promise<number> {
         const header = npyHeader(shape);
         stream.write(header, 0);
         const warn = (m: string): void => void process.stderr.write(`flyvis simulate: warning: ${m}\n`);
-        let state: State | null = net.steadyState(o['t-pre'], dt, B);
+        let state: State | null = await net.steadyStateAsync(o['t-pre'], dt, B);
         for (let t0 = 0; t0 < T; t0 += chunk) {
           const C = Math.min(chunk, T - t0);
           const part = new Float32Array(B * C * H);
           for (let b = 0; b < B; b++) part.set(movie.data.subarray((b * T + t0) * H, (b * T + t0 + C) * H), b * C * H);
-          const states = net.simulate({ data: part, shape: [B, C, 1, H] }, dt, {
+          const states = await net.simulateAsync({ data: part, shape: [B, C, 1, H] }, dt, {
             initialState: state,
             asStates: true,
             ...(t0 === 0 ? { onWarning: warn } : { onWarning: () => undefined }),
