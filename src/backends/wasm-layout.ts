@@ -54,8 +54,10 @@ export interface PaddedLayout {
   readonly backward: readonly RunPart[];
 }
 
-/** Stencil outputs are computed in tiles of this many floats (blocks are rounded up to it). */
+/** Stencil outputs are computed in tiles of at most this many floats (blocks are rounded up to it). */
 export const TILE = 32;
+/** f32x4 vectors of a tile at most (TILE / 4). */
+export const MAX_TILE_VECTORS = TILE / 4;
 
 /** A cell type's rectangle in the padded layout: positions [start, start + len). */
 interface TypeBlock {
@@ -222,24 +224,53 @@ function stencilGroups(graph: BackendGraph, pos: Int32Array, P: number, blocks: 
 }
 
 export interface StencilPart {
-  /** (start, len, tap0, nTaps) per block: outputs start..start+len (a multiple of TILE). */
+  /** (tile0, nTiles, tap0, nTaps) per block: its tiles and taps. */
   readonly blocks: Int32Array;
   readonly nBlocks: number;
+  /**
+   * (start, nv) per tile: outputs start..start+4nv, nv = 1..MAX_TILE_VECTORS f32x4 vectors. A
+   * block's tiles cover its real positions (nodes) and never overlap, so a tile's outputs past
+   * its last node are padding.
+   */
+  readonly tiles: Int32Array;
+  readonly nTiles: number;
   /** (offset, tap) per tap: input position = output position + offset; `tap` indexes tapGroup. */
   readonly taps: Int32Array;
   readonly nTaps: number;
 }
 
-/** Stencil blocks and taps of one thread: the blocks of the types it owns (by their start). */
-function stencilPart(byBlock: Map<number, { start: number; len: number; taps: [number, number][] }>, lo: number, hi: number): StencilPart {
+/**
+ * Stencil blocks and taps of one thread: the blocks of the types it owns (by their start). Each
+ * block's outputs are tiles over its real positions only (the hexagon fills about 2/3 of its
+ * padded rectangle): from the first node not yet covered, as many vectors as reach the last node
+ * within TILE floats.
+ */
+function stencilPart(byBlock: Map<number, { start: number; len: number; taps: [number, number][] }>, lo: number, hi: number, real: Uint8Array): StencilPart {
   const blocks: number[] = [];
+  const tiles: number[] = [];
   const taps: number[] = [];
   for (const b of [...byBlock.values()].sort((x, y) => x.start - y.start)) {
     if (b.start < lo || b.start >= hi || b.taps.length === 0) continue;
-    blocks.push(b.start, b.len, taps.length / 2, b.taps.length);
+    const tile0 = tiles.length / 2;
+    const end = b.start + b.len;
+    for (let p = b.start; p < end; ) {
+      if (!real[p]) {
+        p++;
+        continue;
+      }
+      let last = p;
+      for (let q = p + 1; q < Math.min(p + TILE, end); q++) if (real[q]) last = q;
+      const nv = Math.ceil((last - p + 1) / 4);
+      tiles.push(p, nv);
+      p += 4 * nv;
+    }
+    blocks.push(tile0, tiles.length / 2 - tile0, taps.length / 2, b.taps.length);
     for (const [off, tap] of b.taps) taps.push(off, tap);
   }
-  return { blocks: Int32Array.from(blocks), nBlocks: blocks.length / 4, taps: Int32Array.from(taps), nTaps: taps.length / 2 };
+  return {
+    blocks: Int32Array.from(blocks), nBlocks: blocks.length / 4, tiles: Int32Array.from(tiles), nTiles: tiles.length / 2,
+    taps: Int32Array.from(taps), nTaps: taps.length / 2,
+  };
 }
 
 /** The padded layout, merged runs, stencil taps and thread parts of a graph with weight groups (graph.groups). */
@@ -306,7 +337,6 @@ export function paddedLayout(graph: BackendGraph, threads: number): PaddedLayout
     };
     add(fwdBlocks, T, d);
     add(bwdBlocks, S, -d);
-    covered += blocks!.get(T)!.len;
   });
   const segs = segmentsOf(pos);
   // Cuts at a cell type's block start (or a segment start without blocks), balancing edges.
@@ -315,6 +345,14 @@ export function paddedLayout(graph: BackendGraph, threads: number): PaddedLayout
   const bwdCut = balancedCut(P, cutCandidates, graph.source, pos);
   const fwd = splitParts(runs, n, 1, fwdCut, P, pos, threads);
   const bwd = splitParts(runs, n, 0, bwdCut, P, pos, threads);
+  const forward = fwd.map((p) => ({ ...p, stencil: stencilPart(fwdBlocks, p.lo, p.hi, real) }));
+  for (const { stencil: st } of forward) {
+    for (let k = 0; k < st.nBlocks; k++) {
+      let len = 0;
+      for (let i = st.blocks[4 * k]!; i < st.blocks[4 * k]! + st.blocks[4 * k + 1]!; i++) len += 4 * st.tiles[2 * i + 1]!;
+      covered += len * st.blocks[4 * k + 3]!;
+    }
+  }
   return {
     P,
     pos,
@@ -324,7 +362,7 @@ export function paddedLayout(graph: BackendGraph, threads: number): PaddedLayout
     rawRuns: raw.count,
     covered,
     tapGroup,
-    forward: fwd.map((p) => ({ ...p, stencil: stencilPart(fwdBlocks, p.lo, p.hi) })),
-    backward: bwd.map((p) => ({ ...p, stencil: stencilPart(bwdBlocks, p.lo, p.hi) })),
+    forward,
+    backward: bwd.map((p) => ({ ...p, stencil: stencilPart(bwdBlocks, p.lo, p.hi, real) })),
   };
 }

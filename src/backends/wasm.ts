@@ -48,7 +48,7 @@ const RESIDENT_BYTES = 256 * 2 ** 20;
 const PB = {
   B: 0, N: 1, P: 2, K: 3, ACT: 4, FLAGS: 5, NTH: 6, BAR: 7, VIN: 8, V: 9, X: 10, S: 11, BIAS: 12, RATE: 13, ACT0: 14, ACT1: 15, ACC: 16,
   RUNS: 17, NRUNS: 18, WR: 19, SEGS: 20, NSEGS: 21, LO: 22, HI: 23, A: 24, T: 26, G: 28, GC: 29, GVD: 30, GS0: 31, GS1: 32, RUNACC: 33,
-  GBIAS: 34, GR: 35, GX: 36, PROBE: 37, BLOCKS: 38, NBLOCKS: 39, TAPS: 40, DOT: 41, TAPACC: 42, NTAPS: 43,
+  GBIAS: 34, GR: 35, GX: 36, PROBE: 37, BLOCKS: 38, NBLOCKS: 39, TAPS: 40, DOT: 41, TAPACC: 42, NTAPS: 43, TILES: 44,
 } as const;
 const PB_BYTES = 192;
 
@@ -163,9 +163,10 @@ interface PlacedPart {
   readonly wr: number;
   readonly segs: number;
   readonly runAcc: number;
-  /** Stencil blocks, tap records (offset, weight), per-tap dot scratch and f64 accumulators. */
+  /** Stencil blocks, tiles, tap records (offset, weight), per-tap dot scratch and f64 accumulators. */
   readonly blocks: number;
   readonly nBlocks: number;
+  readonly tiles: number;
   readonly taps: number;
   readonly nTaps: number;
   readonly dot: number;
@@ -223,11 +224,13 @@ class WasmScan {
       const st = part.stencil!;
       const blocks = a.alloc(4 * Math.max(1, st.blocks.length));
       a.i32(blocks, st.blocks.length).set(st.blocks);
+      const tiles = a.alloc(4 * Math.max(1, st.tiles.length));
+      a.i32(tiles, st.tiles.length).set(st.tiles);
       const taps = a.alloc(8 * Math.max(1, st.nTaps));
       a.i32(taps, 2 * st.nTaps).set(st.taps); // offsets; the weights (second words) are written per scan
       return {
         part, runs, wr: a.alloc(4 * Math.max(1, part.count)), segs, runAcc: a.alloc(8 * Math.max(1, part.count)),
-        blocks, nBlocks: st.nBlocks, taps, nTaps: st.nTaps, dot: a.alloc(16 * Math.max(1, st.nTaps)), tapAcc: a.alloc(8 * Math.max(1, st.nTaps)),
+        blocks, nBlocks: st.nBlocks, tiles, taps, nTaps: st.nTaps, dot: a.alloc(16 * Math.max(1, st.nTaps)), tapAcc: a.alloc(8 * Math.max(1, st.nTaps)),
       };
     };
     this.fwd = this.layout.forward.map(place);
@@ -368,6 +371,7 @@ class WasmScan {
     w[PB.DOT] = placed.dot;
     w[PB.TAPACC] = placed.tapAcc;
     w[PB.NTAPS] = placed.nTaps;
+    w[PB.TILES] = placed.tiles;
     return pb;
   }
 

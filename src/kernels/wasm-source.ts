@@ -7,7 +7,54 @@
 // run (s0, t0, len) covers the contiguous ranges [s0 * B, (s0 + len) * B) and [t0 * B, ...).
 // A run record is 4 int32: s0, t0, len, e0 (first original edge). Functions take a run range
 // [r0, r1) so that threads can split the work.
-export const WASM_SOURCE_VERSION = 7;
+export const WASM_SOURCE_VERSION = 8;
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/** The stencil's loop for tiles of nv f32x4 outputs (accumulators in registers). */
+function axpyCase(nv: number): string {
+  const r = range(nv);
+  return `        case ${nv}: {
+          ${r.map((i) => `let a${i} = v128.load(py, ${16 * i});`).join(' ')}
+          for (let j = 0; j < nt; j++) {
+            const tp = tp0 + (<usize>j << 3);
+            const px = px0 + (<usize>load<i32>(tp) << 2);
+            const w = f32x4.splat(load<f32>(tp, 4));
+            ${r.map((i) => `a${i} = f32x4.add(a${i}, f32x4.mul(w, v128.load(px, ${16 * i})));`).join('\n            ')}
+          }
+          ${r.map((i) => `v128.store(py, a${i}, ${16 * i});`).join(' ')}
+          break;
+        }
+`;
+}
+
+/** A balanced sum of the terms (a tree of f32x4.add). */
+function addTree(terms: string[]): string {
+  if (terms.length === 1) return terms[0]!;
+  const h = Math.ceil(terms.length / 2);
+  return `f32x4.add(${addTree(terms.slice(0, h))}, ${addTree(terms.slice(h))})`;
+}
+
+/** The adjoint stencil's loop for tiles of nv vectors: the outputs in registers, each tap's dot product added to its lanes in dot. */
+function dotCase(nv: number): string {
+  const r = range(nv);
+  return `        case ${nv}: {
+          ${r.map((i) => `let y${i} = v128.load(py, ${16 * i});`).join(' ')}
+          ${r.map((i) => `const A${i} = v128.load(pa, ${16 * i});`).join(' ')}
+          for (let j = 0; j < nt; j++) {
+            const tp = tp0 + (<usize>j << 3);
+            const pg = pg0 + (<usize>load<i32>(tp) << 2);
+            const w = f32x4.splat(load<f32>(tp, 4));
+            ${r.map((i) => `const G${i} = v128.load(pg, ${16 * i});`).join(' ')}
+            ${r.map((i) => `y${i} = f32x4.add(y${i}, f32x4.mul(w, G${i}));`).join('\n            ')}
+            const pd = dp0 + (<usize>j << 4);
+            v128.store(pd, f32x4.add(v128.load(pd), ${addTree(r.map((i) => `f32x4.mul(A${i}, G${i})`))}));
+          }
+          ${r.map((i) => `v128.store(py, y${i}, ${16 * i});`).join(' ')}
+          break;
+        }
+`;
+}
 
 export const WASM_SOURCE = String.raw`
 // y[dst*B ..] += wr[r] * x[src*B ..] for runs r0..r1 (one weight per run).
@@ -457,82 +504,56 @@ function runsDotAxpyB(runs: usize, n: i32, wr: usize, a: usize, g: usize, y: usi
 }
 
 
-// The stencil (src/backends/wasm-layout.ts): for each block (start, len, tap0, nTaps) and each
-// sample, y[b*P + i] += sum over its taps (off, w) of w * x[b*P + i + off], i < len (a multiple of
-// 32), in tiles of 32 outputs held in registers while every tap streams its inputs.
-function stencilAxpy(blocks: usize, nBlocks: i32, taps: usize, x: usize, y: usize, B: i32, P: i32): void {
+// The stencil (src/backends/wasm-layout.ts): for each block (tile0, nTiles, tap0, nTaps), each of
+// its tiles (start, nv) and each sample, y[b*P + start + i] += sum over the block's taps (off, w)
+// of w * x[b*P + start + i + off], i < 4 nv: the tile's nv f32x4 outputs stay in registers while
+// every tap streams its inputs (one loop per tile width, generated: axpyCase).
+function stencilAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, x: usize, y: usize, B: i32, P: i32): void {
   // samples outermost: one sample's inputs and outputs (2 P floats) stay in the L2 cache
   for (let b = 0; b < B; b++) {
   for (let k = 0; k < nBlocks; k++) {
     const bl = blocks + (<usize>k << 4);
-    const start = load<i32>(bl);
-    const len = load<i32>(bl, 4);
+    const ti0 = load<i32>(bl);
+    const nTl = load<i32>(bl, 4);
     const tp0 = taps + (<usize>load<i32>(bl, 8) << 3);
     const nt = load<i32>(bl, 12);
-    {
-      const base = b * P + start;
-      for (let i = 0; i < len; i += 32) {
-        const py = y + (<usize>(base + i) << 2);
-        let a0 = v128.load(py), a1 = v128.load(py, 16), a2 = v128.load(py, 32), a3 = v128.load(py, 48);
-        let a4 = v128.load(py, 64), a5 = v128.load(py, 80), a6 = v128.load(py, 96), a7 = v128.load(py, 112);
-        for (let j = 0; j < nt; j++) {
-          const tp = tp0 + (<usize>j << 3);
-          const px = x + (<usize>(base + i + load<i32>(tp)) << 2);
-          const w = f32x4.splat(load<f32>(tp, 4));
-          a0 = f32x4.add(a0, f32x4.mul(w, v128.load(px)));
-          a1 = f32x4.add(a1, f32x4.mul(w, v128.load(px, 16)));
-          a2 = f32x4.add(a2, f32x4.mul(w, v128.load(px, 32)));
-          a3 = f32x4.add(a3, f32x4.mul(w, v128.load(px, 48)));
-          a4 = f32x4.add(a4, f32x4.mul(w, v128.load(px, 64)));
-          a5 = f32x4.add(a5, f32x4.mul(w, v128.load(px, 80)));
-          a6 = f32x4.add(a6, f32x4.mul(w, v128.load(px, 96)));
-          a7 = f32x4.add(a7, f32x4.mul(w, v128.load(px, 112)));
-        }
-        v128.store(py, a0); v128.store(py, a1, 16); v128.store(py, a2, 32); v128.store(py, a3, 48);
-        v128.store(py, a4, 64); v128.store(py, a5, 80); v128.store(py, a6, 96); v128.store(py, a7, 112);
+    for (let ti = ti0; ti < ti0 + nTl; ti++) {
+      const tr = tiles + (<usize>ti << 3);
+      const base = b * P + load<i32>(tr);
+      const py = y + (<usize>base << 2);
+      const px0 = x + (<usize>base << 2);
+      switch (load<i32>(tr, 4)) {
+${[8, 7, 6, 5, 4, 3, 2, 1].map(axpyCase).join('')}
       }
     }
   }
   }
 }
 
-// The adjoint stencil with the taps' weight gradients: y[b*P + i] += sum_taps w g[b*P + i + off]
-// and, per tap, tapAcc[tap] += sum_{b, i} a[b*P + i] g[b*P + i + off] (f32 lanes per block in
-// dot, 16 bytes per tap, then f64), in tiles of 16.
-function stencilDotAxpy(blocks: usize, nBlocks: i32, taps: usize, nTaps: i32, a: usize, g: usize, y: usize, B: i32, P: i32, dot: usize, tapAcc: usize): void {
+// The adjoint stencil with the taps' weight gradients, over the same tiles: y[b*P + i] +=
+// sum_taps w g[b*P + i + off] and, per tap, tapAcc[tap] += sum_{b, i} a[b*P + i] g[b*P + i + off]
+// (f32 lanes per block in dot, 16 bytes per tap, then f64).
+function stencilDotAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, nTaps: i32, a: usize, g: usize, y: usize, B: i32, P: i32, dot: usize, tapAcc: usize): void {
   memory.fill(dot, 0, <usize>nTaps << 4);
   // samples outermost: one sample's inputs and outputs stay in the L2 cache
   for (let b = 0; b < B; b++) {
   for (let k = 0; k < nBlocks; k++) {
     const bl = blocks + (<usize>k << 4);
-    const start = load<i32>(bl);
-    const len = load<i32>(bl, 4);
+    const ti0 = load<i32>(bl);
+    const nTl = load<i32>(bl, 4);
     const t0 = load<i32>(bl, 8);
     const tp0 = taps + (<usize>t0 << 3);
     const dp0 = dot + (<usize>t0 << 4);
     const nt = load<i32>(bl, 12);
-    {
-      const base = b * P + start;
-      for (let i = 0; i < len; i += 16) {
-        const o = <usize>(base + i) << 2;
-        const py = y + o;
-        const pa = a + o;
-        let y0 = v128.load(py), y1 = v128.load(py, 16), y2 = v128.load(py, 32), y3 = v128.load(py, 48);
-        const A0 = v128.load(pa), A1 = v128.load(pa, 16), A2 = v128.load(pa, 32), A3 = v128.load(pa, 48);
-        for (let j = 0; j < nt; j++) {
-          const tp = tp0 + (<usize>j << 3);
-          const pg = g + (<usize>(base + i + load<i32>(tp)) << 2);
-          const w = f32x4.splat(load<f32>(tp, 4));
-          const G0 = v128.load(pg), G1 = v128.load(pg, 16), G2 = v128.load(pg, 32), G3 = v128.load(pg, 48);
-          y0 = f32x4.add(y0, f32x4.mul(w, G0));
-          y1 = f32x4.add(y1, f32x4.mul(w, G1));
-          y2 = f32x4.add(y2, f32x4.mul(w, G2));
-          y3 = f32x4.add(y3, f32x4.mul(w, G3));
-          const d = f32x4.add(f32x4.add(f32x4.mul(A0, G0), f32x4.mul(A1, G1)), f32x4.add(f32x4.mul(A2, G2), f32x4.mul(A3, G3)));
-          const pd = dp0 + (<usize>j << 4);
-          v128.store(pd, f32x4.add(v128.load(pd), d));
-        }
-        v128.store(py, y0); v128.store(py, y1, 16); v128.store(py, y2, 32); v128.store(py, y3, 48);
+    for (let ti = ti0; ti < ti0 + nTl; ti++) {
+      const tr = tiles + (<usize>ti << 3);
+      const base = b * P + load<i32>(tr);
+      const o = <usize>base << 2;
+      const py = y + o;
+      const pa = a + o;
+      const pg0 = g + o;
+      switch (load<i32>(tr, 4)) {
+${[8, 7, 6, 5, 4, 3, 2, 1].map(dotCase).join('')}
       }
     }
   }
@@ -718,7 +739,8 @@ function barrier(bar: usize, nth: i32): void {
 //  24-25 activation parameter a (f64), 26-27 activation parameter t (f64),
 //  28 G (gOut, K*B*N, or 0), 29 gc (B*N), 30 gvd (B*N), 31 gs0, 32 gs1 (B*P), 33 runAcc (f64 per run),
 //  34 gBias (f64, N), 35 gR (f64, N), 36 GX (K*B*N or 0), 37 (out, f32) forward: NaN when a state was not finite,
-//  38 stencil blocks, 39 nBlocks, 40 taps (off i32, w f32), 41 dot (16 bytes per tap), 42 tapAcc (f64 per tap), 43 nTaps
+//  38 stencil blocks, 39 nBlocks, 40 taps (off i32, w f32), 41 dot (16 bytes per tap), 42 tapAcc (f64 per tap), 43 nTaps,
+//  44 stencil tiles (start, nv)
 
 // K steps forward: V[k] = step(V[k-1]) with V[-1] = vIn (and S[k] = d of the step when saving).
 // acc must hold zeros at the real positions on entry (it does after every scan). Each step's
@@ -731,7 +753,7 @@ export function scanForward(pb: usize): void {
   const act0 = pp(pb, 14), act1 = pp(pb, 15), acc = pp(pb, 16), runs = pp(pb, 17), nRuns = pw(pb, 18), wr = pp(pb, 19);
   const segs = pp(pb, 20), nSegs = pw(pb, 21);
   const a = load<f64>(pb, 96), t = load<f64>(pb, 104);
-  const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40);
+  const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), tiles = pp(pb, 44);
   const frame = <usize>(B * N) << 2;
   let probe: f32 = 0;
   actSegs(vIn, act0, segs, nSegs, B, N, P, id, a, t);
@@ -740,7 +762,7 @@ export function scanForward(pb: usize): void {
     const v = k == 0 ? vIn : V + <usize>(k - 1) * frame;
     const act = (k & 1) != 0 ? act1 : act0;
     const next = k + 1 < K ? ((k & 1) != 0 ? act0 : act1) : 0;
-    stencilAxpy(blocks, nBlocks, taps, act, acc, B, P);
+    stencilAxpy(blocks, nBlocks, tiles, taps, act, acc, B, P);
     runsAxpyB(runs, nRuns, wr, act, acc, B, P, 0, 1);
     probe += eulerSegs(v, acc, X + <usize>k * frame, bias, rate, V + <usize>k * frame, (flags & 1) != 0 ? S + <usize>k * frame : 0, next,
       segs, nSegs, B, N, P, id, a, t);
@@ -762,7 +784,7 @@ export function scanBackward(pb: usize): void {
   const a = load<f64>(pb, 96), t = load<f64>(pb, 104);
   const G = pp(pb, 28), gc = pp(pb, 29), gvd = pp(pb, 30), gs0 = pp(pb, 31), gs1 = pp(pb, 32), runAcc = pp(pb, 33);
   const gBias = pp(pb, 34), gR = pp(pb, 35), GX = pp(pb, 36);
-  const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), dot = pp(pb, 41), tapAcc = pp(pb, 42), nTaps = pw(pb, 43);
+  const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), dot = pp(pb, 41), tapAcc = pp(pb, 42), nTaps = pw(pb, 43), tiles = pp(pb, 44);
   const frame = <usize>(B * N) << 2;
   const wantW = (flags & 4) != 0;
   if (K <= 0) return;
@@ -777,10 +799,10 @@ export function scanBackward(pb: usize): void {
     const act = (j & 1) != 0 ? act1 : act0;
     const gs = (j & 1) != 0 ? gs1 : gs0;
     if (wantW) {
-      stencilDotAxpy(blocks, nBlocks, taps, nTaps, act, gs, acc, B, P, dot, tapAcc);
+      stencilDotAxpy(blocks, nBlocks, tiles, taps, nTaps, act, gs, acc, B, P, dot, tapAcc);
       runsDotAxpyB(runs, nRuns, wr, act, gs, acc, B, P, runAcc);
     } else {
-      stencilAxpy(blocks, nBlocks, taps, gs, acc, B, P);
+      stencilAxpy(blocks, nBlocks, tiles, taps, gs, acc, B, P);
       runsAxpyB(runs, nRuns, wr, gs, acc, B, P, 1, 0);
     }
     if (k > 0) {
