@@ -192,7 +192,7 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
   it('a dropped flyvis torch checkpoint changes the responses as in Node, a dropped .npy movie is simulated as in Node; bad files are refused with a message', async () => {
     const { page, errors } = await open();
     try {
-      await page.goto(`${url}?stim=flash&intensity=0&radius=-1&tstim=0.5&rate=max`);
+      await page.goto(`${url}?stim=flash&intensity=0&radius=-1&tstim=0.5&rate=max&backend=wasm`);
       await waitStatus(page, 's.frames > 0');
 
       // a state_dict that does not fit: refused, the model in use stays
@@ -240,7 +240,7 @@ describe.skipIf(!hasChromium)('the explorer (web/), built with Vite, in headless
   it("finds a cell type's optimal stimulus in the page by gradient ascent: its response rises, as in Node", async () => {
     const { page, errors } = await open();
     try {
-      await page.goto(`${url}?stim=flash`);
+      await page.goto(`${url}?stim=flash&backend=wasm`);
       await waitStatus(page, 's.ready');
       await page.selectOption('#opt-type', 'T4c');
       await page.fill('#opt-iters', '5');

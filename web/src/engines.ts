@@ -137,9 +137,9 @@ export async function probeEngines(engines: readonly Engine[], v0: Float32Array,
       let d = 0;
       for (let i = 0; i < ref.length; i++) d = Math.max(d, Math.abs(out[i]! - ref[i]!));
       if (!(d >= 0)) d = Infinity; // NaN
-      reports.push({ name: e.name, available: true, detail: e.detail, maxDiff: d, correct: d <= PROBE_TOLERANCE, msPerFrame: best / k });
+      reports.push({ name: e.name, probed: true, available: true, detail: e.detail, maxDiff: d, correct: d <= PROBE_TOLERANCE, msPerFrame: best / k });
     } catch (err) {
-      reports.push({ name: e.name, available: false, detail: message(err) });
+      reports.push({ name: e.name, probed: true, available: false, detail: message(err) });
     }
   }
   return reports;

@@ -75,7 +75,7 @@ export function lutHex(lut: Uint8Array, k: number): string {
 }
 
 /** Fills `image` (RGBA) from `pixels` (node per pixel): colour = lut[(value(node) - lo) / (hi - lo)]. */
-export function paint(image: ImageData, pixels: Int32Array, value: (node: number) => number, lo: number, hi: number, lut: Uint8Array): void {
+export function paint(image: { readonly data: Uint8ClampedArray }, pixels: Int32Array, value: (node: number) => number, lo: number, hi: number, lut: Uint8Array): void {
   const d = image.data;
   for (let p = 0; p < pixels.length; p++) {
     const node = pixels[p]!;

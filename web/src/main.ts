@@ -72,6 +72,9 @@ const el = {
   optIters: $<HTMLInputElement>('opt-iters'),
   optLr: $<HTMLInputElement>('opt-lr'),
   optMei: $<HTMLInputElement>('opt-mei'),
+  optMode: $<HTMLSelectElement>('opt-mode'),
+  optScenes: $<HTMLInputElement>('opt-scenes'),
+  optL2Stim: $<HTMLInputElement>('opt-l2stim'),
   optRun: $<HTMLButtonElement>('opt-run'),
   optCanvas: $<HTMLCanvasElement>('opt-canvas'),
   optStatus: $('opt-status'),
@@ -247,7 +250,7 @@ let simMs = 0; // worker time for the frames so far
 const computedAt: number[] = []; // wall-clock times of computed frames, for the frame rate
 let errors: string[] = [];
 let model = DEFAULT_MODEL;
-let optimal: { cellType: string; initialCentral: number; finalCentral: number; frames: number; iterations: number; stimulus: Float32Array } | null = null;
+let optimal: (Pick<Extract<FromWorker, { type: 'optimal' }>, 'mode' | 'cellType' | 'initialCentral' | 'finalCentral' | 'frames' | 'stimulus' | 'showFrame' | 'natural' | 'firstLoss' | 'finalLoss'> & { iterations: number }) | null = null;
 let optimising = false;
 let playStart = { at: 0, frame: 0 }; // when playback last started, for the frame rate it reached
 let playedFps = NaN; // frames per second of the last playback that reached the end
@@ -641,16 +644,25 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     return;
   }
   if (m.type === 'optimal-progress') {
-    el.optStatus.textContent = `Iteration ${m.iteration}: loss ${m.loss.toPrecision(5)}…`;
+    el.optStatus.textContent = m.searched ? `Searching the scenes: ${m.searched[0]} of ${m.searched[1]} movies…` : `Iteration ${m.iteration}: loss ${m.loss.toPrecision(5)}…`;
     return;
   }
   if (m.type === 'optimal') {
     optimising = false;
     el.optRun.disabled = false;
-    optimal = { cellType: m.cellType, initialCentral: m.initialCentral, finalCentral: m.finalCentral, frames: m.frames, iterations: m.losses.length, stimulus: m.stimulus };
-    el.optStatus.textContent =
-      `${m.cellType}: central cell response ${m.initialCentral.toPrecision(5)} for the initial noise → ${m.finalCentral.toPrecision(5)} after ${m.losses.length} iterations ` +
-      `(${(m.ms / 1000).toFixed(1)} s; model ${model}).`;
+    const { type: _t, losses, ms: _ms, ...kept } = m;
+    optimal = { ...kept, iterations: losses.length };
+    if (m.mode === 'regularized' && m.natural && m.finalLoss) {
+      const n = m.natural;
+      el.optStatus.textContent =
+        `${m.cellType}: the most exciting of ${n.movies} naturalistic movies is ${n.index} (scene ${n.item}, flip axis ${n.flipAxis}, rotation ${n.rotation} × 60°; peak ${n.peak.toPrecision(5)} at frame ${n.frame}); ` +
+        `regularized over ${losses.length} iterations: pull to grey ${m.firstLoss ? m.firstLoss.stim.toPrecision(5) : '–'} → ${m.finalLoss.stim.toPrecision(5)}, response deviation ${m.finalLoss.act.toPrecision(3)}, ` +
+        `peak central response ${m.initialCentral.toPrecision(5)} (natural) → ${m.finalCentral.toPrecision(5)} (${(m.ms / 1000).toFixed(1)} s; model ${model}; the natural peak's frame is shown).`;
+    } else {
+      el.optStatus.textContent =
+        `${m.cellType}: central cell response ${m.initialCentral.toPrecision(5)} for the initial noise → ${m.finalCentral.toPrecision(5)} after ${losses.length} iterations ` +
+        `(${(m.ms / 1000).toFixed(1)} s; model ${model}).`;
+    }
     drawOptimal();
     return;
   }
@@ -714,7 +726,7 @@ function drawOptimal(): void {
   const image = ctx.createImageData(size, size);
   const pixels = rasterize(Int32Array.from(info.hexU, (_, i) => i), info.hexU, info.hexV, size, EXTENT);
   const H = info.hexU.length;
-  const last = optimal.stimulus.subarray((optimal.frames - 1) * H, optimal.frames * H);
+  const last = optimal.stimulus.subarray(optimal.showFrame * H, (optimal.showFrame + 1) * H);
   paint(image, pixels, (h) => last[h]!, 0, 1, GREYS);
   ctx.putImageData(image, 0, 0);
   el.optCanvas.hidden = false;
@@ -785,6 +797,12 @@ el.exportPng.addEventListener('click', () => {
   canvas.toBlob((blob) => blob && download(blob, `flyvis-maps-frame-${recordedFrames}.png`), 'image/png');
 });
 
+el.optMode.addEventListener('change', () => {
+  const mode = el.optMode.value;
+  for (const e of document.querySelectorAll<HTMLElement>('[data-opt]')) e.hidden = e.dataset.opt !== mode;
+  el.optIters.value = mode === 'regularized' ? '20' : '50';
+});
+
 el.optRun.addEventListener('click', () => {
   if (info === null || optimising) return;
   optimising = true;
@@ -793,9 +811,12 @@ el.optRun.addEventListener('click', () => {
   send({
     type: 'optimal',
     cellType: el.optType.value,
+    mode: el.optMode.value === 'regularized' ? 'regularized' : 'artificial',
     iterations: clampNumber(el.optIters, 1, 500, 50, true),
     lr: clampNumber(el.optLr, 1e-4, 1, 0.01, false),
     weightMei: clampNumber(el.optMei, 0, 1e5, 3000, false),
+    scenes: clampNumber(el.optScenes, 1, 32, 1, true),
+    l2Stim: clampNumber(el.optL2Stim, 0, 100, 1, false),
   });
 });
 
@@ -916,14 +937,16 @@ function showBackends(reports: readonly EngineReport[], active: EngineName, by: 
   backendChosenBy = by;
   el.backend.replaceChildren(
     ...reports.map((r) => {
-      const text = !r.available ? `${r.name} (not available)` : r.correct ? `${r.name} (${r.msPerFrame!.toFixed(2)} ms/frame)` : `${r.name} (disagrees with wasm)`;
+      const text = !r.probed ? `${r.name} (not probed yet)` : !r.available ? `${r.name} (not available)` : r.correct ? `${r.name} (${r.msPerFrame!.toFixed(2)} ms/frame)` : `${r.name} (disagrees with wasm)`;
       const o = new Option(text, r.name, false, r.name === active);
-      o.disabled = !r.available || !r.correct;
+      o.disabled = r.probed && (!r.available || !r.correct);
       return o;
     }),
   );
   const line = (r: EngineReport): string =>
-    !r.available
+    !r.probed
+      ? `${r.name}: ${r.detail}`
+      : !r.available
       ? `${r.name}: not available (${r.detail})`
       : `${r.name}: ${r.detail}, ${r.msPerFrame!.toFixed(2)} ms/frame in the probe${r.name === 'wasm' ? '' : `, largest difference from wasm ${r.maxDiff!.toExponential(1)}${r.correct ? '' : ' (more than 1e-5: not offered)'}`}`;
   const why = by === 'probe' ? 'the fastest that agrees with wasm to 1e-5 in a short flash' : by === 'url' ? 'asked for in the link' : 'chosen here';
@@ -1270,7 +1293,7 @@ requestAnimationFrame(animate);
 
 /** For the browser test: what the page computed and drew. */
 const testApi = {
-  status: () => ({ ready: info !== null, backend: activeBackend ?? info?.backend ?? null, backends: backendReports, backendChosenBy, analysisRunning, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, selectedType, optimal: optimal === null ? null : { cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
+  status: () => ({ ready: info !== null, backend: activeBackend ?? info?.backend ?? null, backends: backendReports, backendChosenBy, analysisRunning, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, selectedType, optimal: optimal === null ? null : { mode: optimal.mode, cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations, natural: optimal.natural ?? null, firstLoss: optimal.firstLoss ?? null, finalLoss: optimal.finalLoss ?? null }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
   /** Every recorded frame's activity, (frames, nodes) float32, as base64. */
   activityBase64: (): string => base64(allActivity()),
   /** Every recorded frame's stimulus, (frames, hexals) float32, as base64. */

@@ -32,8 +32,23 @@ export type ToWorker =
   | { readonly type: 'model'; readonly name: string }
   /** An uploaded movie (.npy bytes), kept under `name` for a stimulus { kind: 'movie', name }. */
   | { readonly type: 'movie'; readonly name: string; readonly bytes: ArrayBuffer }
-  /** flyvis's artificial optimal stimulus for a cell type's central cell (src/analysis/optimal-stimulus.ts). */
-  | { readonly type: 'optimal'; readonly cellType: string; readonly iterations: number; readonly lr: number; readonly weightMei: number }
+  /**
+   * An optimal stimulus for a cell type's central cell: 'artificial' (flyvis's
+   * artificial_optimal_stimuli, src/analysis/optimal-stimulus.ts: gradient ascent from noise), or
+   * 'regularized' (flyvis's regularized_optimal_stimuli, src/analysis/optimal-stimulus-natural.ts:
+   * the most exciting of the library's procedural naturalistic scenes, `scenes` of them with
+   * AugmentedSintel's flips and rotations, then pulled to grey keeping the central response).
+   */
+  | {
+      readonly type: 'optimal';
+      readonly mode?: 'artificial' | 'regularized';
+      readonly cellType: string;
+      readonly iterations: number;
+      readonly lr: number;
+      readonly weightMei: number;
+      readonly scenes?: number;
+      readonly l2Stim?: number;
+    }
   /** Simulate on this backend from now on (the current stimulus restarts). */
   | { readonly type: 'backend'; readonly name: EngineName }
   /** Run an analysis of the current model (FRI or DSI); progress and the result come back. */
@@ -53,16 +68,25 @@ export type FromWorker =
   | { readonly type: 'checkpoint-error'; readonly name: string; readonly message: string }
   | { readonly type: 'movie'; readonly name: string; readonly frames: number }
   | { readonly type: 'movie-error'; readonly name: string; readonly message: string }
-  | { readonly type: 'optimal-progress'; readonly iteration: number; readonly loss: number }
+  /** Progress: an iteration and its loss, or (regularized) the natural search's movies searched. */
+  | { readonly type: 'optimal-progress'; readonly iteration: number; readonly loss: number; readonly searched?: readonly [number, number] }
   | {
       readonly type: 'optimal';
+      readonly mode: 'artificial' | 'regularized';
       readonly cellType: string;
       readonly frames: number;
+      /** The stimulus (frames, hexals); the frame to show. */
       readonly stimulus: Float32Array;
+      readonly showFrame: number;
+      /** artificial: the central response to the initial noise and to the result; regularized: the natural and regularised movies' peak central responses. */
       readonly initialCentral: number;
       readonly finalCentral: number;
       readonly losses: Float32Array;
       readonly ms: number;
+      /** regularized: the natural optimum (movie index among `movies`, peak and its frame) and the loss's terms before and after. */
+      readonly natural?: { readonly index: number; readonly movies: number; readonly peak: number; readonly frame: number; readonly item: number; readonly flipAxis: number; readonly rotation: number };
+      readonly firstLoss?: { readonly loss: number; readonly act: number; readonly stim: number };
+      readonly finalLoss?: { readonly loss: number; readonly act: number; readonly stim: number };
     }
   /**
    * The backends the probe found (each with its agreement with wasm and speed), the one in use,

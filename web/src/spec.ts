@@ -222,6 +222,9 @@ export type EngineName = 'wasm' | 'gpujs' | 'webgpu';
 /** What the probe found for one backend. */
 export interface EngineReport {
   readonly name: EngineName;
+  /** Whether it was probed (a backend the link did not ask for is probed when it is chosen). */
+  readonly probed: boolean;
+  /** Probed: whether the browser offers it and it ran. */
   readonly available: boolean;
   /** Why it is not available, or what it runs on. */
   readonly detail: string;

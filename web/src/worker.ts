@@ -8,12 +8,17 @@
 import { Tensor, hexLattice, loadWasmKernel, noGrad, readTorchFile, registerConnectomeDescription, stateDictFromTorch, Network, ResponsesInterrupted } from '../../src/core.ts';
 import type { ConnectomeSpec, Frames } from '../../src/core.ts';
 import { optimalStimulus } from '../../src/analysis/optimal-stimulus.ts';
+import { naturalOptimalStimulus, naturalisticMovies, regularizedOptimalStimulus } from '../../src/analysis/optimal-stimulus-natural.ts';
+import { ProceduralFlow } from '../../src/datasets/flow/procedural.ts';
 import { DEFAULT_MODEL, type FromWorker, type ToWorker } from './protocol.ts';
 import { CONNECTOME, DT, EXTENT, connectivity, defaultNetwork, movieFromNpy, stimulusMovie } from './sim.ts';
-import { ENGINE_NAMES, PROBE_FLASH, createEngine, fastestCorrect, offered, probeEngines, wasmEngine, type Engine, type EngineName, type EngineReport } from './engines.ts';
+import { ENGINE_NAMES, PROBE_FLASH, PROBE_TOLERANCE, createEngine, fastestCorrect, offered, probeEngines, wasmEngine, type Engine, type EngineName, type EngineReport } from './engines.ts';
 import { runAnalysis } from './analyses.ts';
 import { readZipArchive } from './zip.ts';
 import { readNetworkDirFiles, type DirFile } from './results-dir.ts';
+
+/** The optimal stimuli's time step (flyvis's: 1/100). */
+const OPTIMAL_DT = 1 / 100;
 
 /** Marks this module for the type check (tests/browser/explorer.test.ts imports the type). */
 export type WorkerModule = 'flyvis-explorer-worker';
@@ -116,21 +121,24 @@ async function useEngine(name: EngineName): Promise<void> {
   engineName = name;
 }
 
-/** Probes every backend the browser offers on the current network; keeps the URL's choice when it is correct. */
-async function probe(asked: string | undefined): Promise<void> {
+/**
+ * Probes `names` (each against wasm) on the current network and merges the reports; wasm is timed
+ * too. Backends not probed keep their report (or get one saying so).
+ */
+async function probeSome(names: readonly EngineName[]): Promise<void> {
   const engines: Engine[] = [wasmEngine(net!)];
   const found: EngineReport[] = [];
-  for (const name of ENGINE_NAMES) {
+  for (const name of names) {
     if (name === 'wasm') continue;
     const o = await offered(name);
     if (!o.ok) {
-      found.push({ name, available: false, detail: o.reason });
+      found.push({ name, probed: true, available: false, detail: o.reason });
       continue;
     }
     try {
       engines.push(await createEngine(name, net!));
     } catch (e) {
-      found.push({ name, available: false, detail: message(e) });
+      found.push({ name, probed: true, available: false, detail: message(e) });
     }
   }
   const H = net!.stimulus.nInputElements;
@@ -138,8 +146,20 @@ async function probe(asked: string | undefined): Promise<void> {
   PROBE_FLASH.forEach((x, t) => movie.fill(x, t * H, (t + 1) * H));
   const probed = await probeEngines(engines, greySteadyState(), nodeInput(movie, PROBE_FLASH.length), DT);
   for (const e of engines) e.dispose();
-  reports = ENGINE_NAMES.map((n) => probed.find((r) => r.name === n) ?? found.find((r) => r.name === n)!);
-  const ask = reports.find((r) => r.name === asked && r.available && r.correct);
+  reports = ENGINE_NAMES.map(
+    (n) => probed.find((r) => r.name === n) ?? found.find((r) => r.name === n) ?? reports.find((r) => r.name === n) ?? { name: n, probed: false, available: false, detail: 'not probed' },
+  );
+}
+
+/**
+ * On load: probes every backend the browser offers and uses the fastest that agrees with wasm; a
+ * backend named in the link is probed alone (the others when chosen) and used when it agrees.
+ */
+async function probe(asked: string | undefined): Promise<void> {
+  const named = ENGINE_NAMES.find((n) => n === asked);
+  reports = ENGINE_NAMES.map((n) => ({ name: n, probed: false, available: false, detail: `not probed (the link asked for ${named}): choosing it probes it` }));
+  await probeSome(named === undefined ? ENGINE_NAMES : [named]);
+  const ask = reports.find((r) => r.name === named && r.available && r.correct);
   chosenBy = ask ? 'url' : 'probe';
   await useEngine(ask ? ask.name : fastestCorrect(reports));
   post({ type: 'backends', reports, active: engineName, chosenBy });
@@ -214,7 +234,8 @@ async function loadResults(m: Extract<ToWorker, { type: 'results' }>): Promise<v
   } catch (e) {
     throw new Error(`${m.name}/${dir.checkpoint}: does not fit the network of its _meta.yaml: ${message(e)}`);
   }
-  const name = dir.dir === '' ? m.name.replace(/\.zip$/i, '') : `${m.name.replace(/\.zip$/i, '')}/${dir.dir}`;
+  // the model's name: the network directory's path in the upload (a zip's folder), else the upload's name
+  const name = dir.dir !== '' ? dir.dir : m.name.replace(/\.zip$/i, '');
   const detail = `${dir.summary}${dir.configChanges.length > 0 ? `; config: ${dir.configChanges.join('; ')}` : ''}`;
   models.set(name, { key, stateDict: dir.stateDict, detail });
   await activate(key, dir.stateDict);
@@ -305,9 +326,16 @@ async function handle(m: ToWorker): Promise<void> {
     return;
   }
   if (m.type === 'backend') {
-    const r = reports.find((x) => x.name === m.name);
-    if (r === undefined || !r.available) {
-      post({ type: 'backend-error', name: m.name, message: `backend ${m.name} is not available here${r ? `: ${r.detail}` : ''}` });
+    if (!ENGINE_NAMES.includes(m.name)) {
+      post({ type: 'backend-error', name: m.name, message: `no backend named ${m.name} (expected ${ENGINE_NAMES.join(', ')})` });
+      return;
+    }
+    if (!reports.find((x) => x.name === m.name)?.probed) await probeSome([m.name]); // chosen before it was probed: probed now
+    const r = reports.find((x) => x.name === m.name)!;
+    if (!r.available || !r.correct) {
+      post({ type: 'backends', reports, active: engineName, chosenBy });
+      const why = !r.available ? `is not available here: ${r.detail}` : `disagrees with wasm: its activity in the probe differs by ${r.maxDiff} (more than ${PROBE_TOLERANCE})`;
+      post({ type: 'backend-error', name: m.name, message: `backend ${m.name} ${why}` });
       return;
     }
     try {
@@ -347,20 +375,55 @@ async function handle(m: ToWorker): Promise<void> {
   if (m.type === 'optimal') {
     const t0 = performance.now();
     let last = t0;
+    const every = (f: () => void): void => {
+      const now = performance.now();
+      if (now - last < 250) return;
+      last = now;
+      f();
+    };
+    if (m.mode === 'regularized') {
+      // flyvis's regularized_optimal_stimuli on the library's procedural scenes, as
+      // `flyvis optimal-stimulus --mode regularized --dataset procedural` reads them
+      const source = new ProceduralFlow({ dt: OPTIMAL_DT, extent: EXTENT, augment: false, split: 'validation', nSequences: m.scenes ?? 1, seed: 0 });
+      const movies = naturalisticMovies(source);
+      const nat = naturalOptimalStimulus(net, m.cellType, movies, {
+        dt: OPTIMAL_DT,
+        onProgress: (done, total) => every(() => post({ type: 'optimal-progress', iteration: 0, loss: NaN, searched: [done, total] })),
+      });
+      const reg = regularizedOptimalStimulus(net, m.cellType, nat, {
+        iterations: m.iterations,
+        lr: m.lr,
+        l2Stim: m.l2Stim ?? 1,
+        onIteration: (iteration, l) => every(() => post({ type: 'optimal-progress', iteration, loss: l.loss })),
+      });
+      const losses = Float32Array.from(reg.losses, (l) => l.loss);
+      const d = movies.describe(nat.index);
+      const first = reg.losses[0];
+      const shown = Math.max(0, reg.frames.indexOf(nat.frame));
+      post(
+        {
+          type: 'optimal', mode: 'regularized', cellType: reg.cellType, frames: reg.shape[0], stimulus: reg.stimulus, showFrame: shown,
+          initialCentral: Math.max(...reg.centralTarget), finalCentral: Math.max(...reg.centralResponse), losses, ms: performance.now() - t0,
+          natural: { index: nat.index, movies: movies.length, peak: nat.peak, frame: nat.frame, item: d.item, flipAxis: d.flipAxis, rotation: d.rotation },
+          ...(first ? { firstLoss: { ...first } } : {}),
+          finalLoss: { ...reg.finalLoss },
+        },
+        [reg.stimulus.buffer as ArrayBuffer, losses.buffer as ArrayBuffer],
+      );
+      return;
+    }
     const r = optimalStimulus(net, m.cellType, {
       iterations: m.iterations,
       lr: m.lr,
       weightMei: m.weightMei,
-      onIteration: (iteration, l) => {
-        const now = performance.now();
-        if (now - last < 250) return;
-        last = now;
-        post({ type: 'optimal-progress', iteration, loss: l.loss });
-      },
+      onIteration: (iteration, l) => every(() => post({ type: 'optimal-progress', iteration, loss: l.loss })),
     });
     const losses = Float32Array.from(r.losses, (l) => l.loss);
     post(
-      { type: 'optimal', cellType: r.cellType, frames: r.shape[0], stimulus: r.stimulus, initialCentral: r.initialCentral, finalCentral: r.finalCentral, losses, ms: performance.now() - t0 },
+      {
+        type: 'optimal', mode: 'artificial', cellType: r.cellType, frames: r.shape[0], stimulus: r.stimulus, showFrame: r.shape[0] - 1,
+        initialCentral: r.initialCentral, finalCentral: r.finalCentral, losses, ms: performance.now() - t0,
+      },
       [r.stimulus.buffer as ArrayBuffer, losses.buffer as ArrayBuffer],
     );
     return;
