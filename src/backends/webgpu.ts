@@ -40,8 +40,15 @@ const SLAB_BYTES = 128 * 2 ** 20;
 
 // ---- device ----------------------------------------------------------------------------------
 
+/**
+ * A device and what it came from. The GPU and adapter are kept referenced: collecting the GPU
+ * object tears down Dawn's instance in Node, and Dawn then crashes or hangs on whatever still
+ * touches the device (a read-back in flight, a buffer destroyed later). So everything that can
+ * touch the device after its call returns keeps its Ready: an instance's WebGpuScan, each read-back
+ * until it settles (readChecked), each pass's saved buffers until released (Held), the device's
+ * lost handler; closeWebGpu only drops the module's own reference.
+ */
 interface Ready {
-  /** The GPU and adapter are kept referenced: collecting them (Dawn in Node) tears down the device's instance. */
   readonly gpu: WGpu;
   readonly adapterObject: WAdapter;
   readonly device: WDevice;
@@ -327,6 +334,8 @@ function dispatch(pass: WPass, pipeline: WPipeline, group: unknown, threads: num
 interface Held {
   readonly buffers: { destroy(): void }[];
   released: boolean;
+  /** The device's Ready, alive until the buffers are destroyed (see Ready). */
+  readonly owner: Ready;
 }
 function release(held: Held): void {
   if (held.released) return;
@@ -357,9 +366,16 @@ const pushScopes = (device: WDevice): void => {
   for (const s of SCOPES) device.pushErrorScope(s);
 };
 
-/** The regions read back, or the device's validation error for the pass (which is why a read fails). */
-async function readChecked(read: () => Promise<Float32Array[]>, errors: Promise<BackendError | null>): Promise<Float32Array[]> {
-  const [parts, err] = await Promise.all([read().then((v) => ({ v }), (e: unknown) => ({ e })), errors]);
+/**
+ * The regions read back, or the device's validation error for the pass (which is why a read fails),
+ * or, when the device was closed or lost meanwhile, that. Holds `owner` until both settle: the
+ * device's callbacks are pending until then (see Ready).
+ */
+async function readChecked(owner: Ready, read: () => Promise<Float32Array[]>, errors: Promise<BackendError | null>): Promise<Float32Array[]> {
+  const [parts, err] = await Promise.all([read().then((v) => ({ v }), (e: unknown) => ({ e })), errors.catch((e: unknown) => e as Error)]);
+  if ((err !== null || 'e' in parts) && !owner.alive) {
+    throw new BackendError('webgpu backend: the device was closed or lost before the results were read back (closeWebGpu, or a lost device; initWebGpu makes a new one)');
+  }
   if (err) throw err;
   if ('e' in parts) throw parts.e;
   return parts.v;
@@ -488,7 +504,7 @@ export class WebGpuScan {
     const done: { destroy(): void }[] = [xs, wTb, dims];
     let saved: WebGpuSaved | undefined;
     if (r.save) {
-      const held: Held = { buffers: [states, d, nodep, wSb!], released: false };
+      const held: Held = { buffers: [states, d, nodep, wSb!], released: false, owner: this.r };
       saved = { states, d, nodep, wS: wSb!, perGroup, held };
       finalizer.register(saved, held);
     } else done.push(states, d, nodep);
@@ -498,7 +514,7 @@ export class WebGpuScan {
       (result ??= (async () => {
         let parts: Float32Array[];
         try {
-          parts = await readChecked(read, errors);
+          parts = await readChecked(this.r, read, errors);
         } finally {
           for (const b of done) b.destroy();
         }
@@ -598,7 +614,7 @@ export class WebGpuScan {
     device.queue.submit([encoder.finish()]);
     const errors = scopeError(device, 'backward pass');
     try {
-      const parts = await readChecked(read, errors);
+      const parts = await readChecked(this.r, read, errors);
       let x: Float32Array | null = null;
       if (gx) {
         x = new Float32Array(B * T * N);

@@ -288,12 +288,31 @@ describe.skipIf(missing !== null)('the webgpu backend in Node (Dawn, OpenGL ES o
     expect(maxAbsDiff(a.data, b.data)).toBeLessThan(1e-5);
   });
 
-  it('refuses work once its device is closed, and is unavailable until initWebGpu again', () => {
+  it('refuses work once its device is closed, and is unavailable until initWebGpu again', async () => {
     const c = randomCase(2);
     const instance = createBackend('webgpu', c.graph) as WebGpuInstance;
+    // a read-back in flight when the device closes: it settles (read, or refused naming the close)
+    const inFlight = instance.fused('ppneuron')!.forward({ ...c.request, save: false }).output.readAsync();
     closeWebGpu();
     expect(() => instance.fused('ppneuron')!.forward(c.request)).toThrow(/closed or lost/);
     expect(listBackends().find((b) => b.name === 'webgpu')).toMatchObject({ available: false, note: expect.stringMatching(/closeWebGpu/) });
     expect(() => createBackend('webgpu', c.graph)).toThrow(/not available here/);
+    const settled = await inFlight.then(() => 'read', (e: unknown) => (e as Error).message);
+    expect(settled).toMatch(/^(read|webgpu backend: the device was closed or lost before the results were read back)/);
+    instance.dispose();
+  });
+
+  // The race behind a crash of this file once under load: closing the device while read-backs
+  // were in flight dropped the last reference to Dawn's GPU object, and Dawn aborts or segfaults
+  // when that object is collected under pending device callbacks (at whatever garbage collection
+  // comes next). Everything in flight now keeps it alive until it settles. A child process with
+  // --expose-gc closes under read-backs and collects, four times (before the fix: 3 of 3 crashed).
+  it('survives garbage collection right after closing with read-backs in flight (a child process)', () => {
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'tests/backends/webgpu-close-child.ts'], { cwd: PROJECT_DIR, encoding: 'utf8', timeout: 110_000 });
+    expect(r.signal, r.stderr.slice(-2000)).toBeNull();
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const ended = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+    expect(Object.values(ended).reduce((a, b) => a + b, 0)).toBe(32);
+    for (const how of Object.keys(ended)) expect(how).toMatch(/^(read|webgpu backend: the device was closed or lost before the results were read back)/);
   });
 });
