@@ -156,8 +156,10 @@ if (redis === null) console.log('no redis-server: the queue rows are left out');
 try {
   for (let r = 0; r < repeat; r++) {
     for (const n of runners) {
-      await pool(n);
+      // Alternate which runs first (the load drifts): the pool first in even repeats, the queue in odd ones.
+      if (r % 2 === 0 || redis === null) await pool(n);
       if (redis !== null) await queued(redis.url, n);
+      if (r % 2 === 1 && redis !== null) await pool(n);
     }
   }
 } finally {
@@ -165,12 +167,14 @@ try {
 }
 
 const f = (x: number, d = 1): string => x.toFixed(d);
-console.log('\n| runner | members at once | wall time | start-up | wind-down | per member (mean) | s/iteration (mean) | wall vs the pool at the same width | load before -> after |');
+console.log('\n| runner | members at once | wall time | start-up | wind-down | per member (mean) | s/iteration (mean) | queue wall / pool wall (same width, same repeat) | load before -> after |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  const same = rows.find((p) => p.runner.startsWith('local') && p.at_once === r.at_once && rows.indexOf(p) <= rows.indexOf(r));
+  // the pool's run of the same width in the same repeat (just before or after this one)
+  const k = rows.indexOf(r);
+  const same = [rows[k - 1], rows[k + 1]].find((p) => p !== undefined && p.runner.startsWith('local') && p.at_once === r.at_once && !r.runner.startsWith('local'));
   console.log(
-    `| ${r.runner} | ${r.at_once} | ${f(r.wall_s)} s | ${f(r.startup_s)} s | ${f(r.winddown_s)} s | ${f(r.member_s_mean)} s | ${f(r.s_per_it_mean, 2)} | ${same === undefined ? '' : f(r.wall_s / same.wall_s, 2)} | ${r.load_before} -> ${r.load_after} |`,
+    `| ${r.runner} | ${r.at_once} | ${f(r.wall_s)} s | ${f(r.startup_s)} s | ${f(r.winddown_s)} s | ${f(r.member_s_mean)} s | ${f(r.s_per_it_mean, 2)} | ${same === undefined ? '-' : f(r.wall_s / same.wall_s, 2)} | ${r.load_before} -> ${r.load_after} |`,
   );
 }
 const q = rows.filter((r) => r.enqueue_to_start_ms !== undefined);

@@ -12,6 +12,10 @@
 // recorded with its error while the rest finish. Ctrl-C interrupts every running member (each
 // saves its checkpoint) and exits 130. Bad input (the member command refusing its options before
 // any member finished) is one line naming the flag, exit 2, and the new directory is removed.
+// With --queue URL the members are jobs for `flyvis worker`s (src/ensemble/queue.ts); before
+// anything is queued or written, the server is reached once and every member's options are
+// checked by its own command with --check (src/ensemble/check.ts): a refusal is one line naming
+// the member and its option, exit 2.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';

@@ -43,7 +43,10 @@ export async function stderrMatches(p: Proc, re: RegExp, timeoutMs = 60_000): Pr
 let busy: Promise<unknown> = Promise.resolve();
 
 /** `flyvis ensemble ARGS` in this process (one at a time: it writes to process.stdout / stderr, captured here). */
-export function ensemble(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export const ensemble = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => inline(ensembleRun, args);
+
+/** A command's run() in this process, its output captured (one command at a time). */
+export function inline(run: (argv: readonly string[]) => Promise<number>, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const go = async () => {
     let stdout = '';
     let stderr = '';
@@ -52,7 +55,7 @@ export function ensemble(...args: string[]): Promise<{ code: number; stdout: str
     process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
     process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
     try {
-      const code = await ensembleRun(args);
+      const code = await run(args);
       return { code, stdout, stderr };
     } finally {
       process.stdout.write = out;

@@ -20,6 +20,12 @@ function findRedis(): string | null {
 export const REDIS_SERVER = findRedis();
 if (REDIS_SERVER === null) console.warn('[flyvis-ts tests] skipping the Redis queue tests: no redis-server ($REDIS_SERVER, /usr/bin/redis-server or PATH); .ci/run installs it');
 
+/** openssl, which makes the TLS test's certificate (null: that test skips). */
+export const OPENSSL = ((): string | null => {
+  const which = spawnSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' });
+  return which.status === 0 && which.stdout.trim() !== '' ? which.stdout.trim() : null;
+})();
+
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const s = createServer();
@@ -53,7 +59,7 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<Redis
   if (options.tls === true) {
     caFile = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    const made = spawnSync(OPENSSL ?? 'openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
     listen = ['--port', '0', '--tls-port', String(port), '--tls-cert-file', caFile, '--tls-key-file', key, '--tls-ca-cert-file', caFile, '--tls-auth-clients', 'no'];
   }
