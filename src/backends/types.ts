@@ -68,10 +68,15 @@ export interface BackendOptions {
   /** A synapse kernel name, for backends that run a choice of them (js: scatter, csr, runs, gpujs). */
   readonly kernel?: string;
   /**
-   * Steps per call into a device-resident backend (wasm: default as many as 96 MB of per-step
+   * Steps per call into a device-resident backend (wasm: default as many as 8 MB of per-step
    * buffers hold); smaller values bound its memory, and tests use it to cross chunk boundaries.
    */
   readonly chunkSteps?: number;
+  /**
+   * Bytes of device memory that recorded simulations may keep for their backward passes (wasm:
+   * each step's d, default 256 MiB); what does not fit is kept on the host.
+   */
+  readonly residentBytes?: number;
 }
 
 /**

@@ -1,16 +1,19 @@
 // The 'wasm' backend: the fused 'ppneuron' model resident in WebAssembly memory. A chunk of Euler
-// steps (8 MB of per-step buffers: 11 steps at batch 1, 2 at batch 4) is one call into the module
-// (scanForward / scanBackward in src/kernels/wasm-source.ts): the state never leaves wasm memory
-// between steps; the host copies the input in and the states out once per chunk. What the
-// backward pass needs besides the states (each step's d) stays in wasm memory from the forward
-// pass to its backward pass (a slot per recorded simulation, up to RESIDENT_BYTES in all; beyond
-// that, or when a slot is needed while its simulation's backward has not run, it moves to the host).
-// The synapses run over the padded layout (wasm-layout.ts): one long run per weight group
-// (2,355 at extent 15, instead of 70,091 short ones), f32x4 SIMD, every sample of a batch in the
-// same pass over the run records. With two threads a worker instantiates the same module on the
-// same shared memory and runs the other half of every step (targets forward, sources backward),
-// the two meeting at one barrier per step inside wasm; where the platform has no worker threads
-// the backend runs on one. The generic path gets the 'wasm' synapse kernel (src/kernels/wasm.ts).
+// steps of one sample (8 MB of per-step buffers: 11 steps at extent 15) is one call into the
+// module (scanForward / scanBackward in src/kernels/wasm-source.ts): the state never leaves wasm
+// memory between steps; the host copies the input in and the states out once per chunk. A
+// batch runs sample after sample (one sample's buffers stay in the L2 cache; the samples share
+// the parameters' gradient accumulators). What the backward pass needs besides the states (each
+// step's d) stays in wasm memory from the forward pass to its backward pass: a slot per recorded
+// simulation, up to `residentBytes` (256 MiB) in all; beyond that, or when the memory is laid
+// out anew while a simulation's backward pass has not run, it moves to the host.
+// The synapses run over the padded layout (wasm-layout.ts): each cell type on a rectangle of its
+// lattice, so that a weight group is one stencil tap (over tiles of the type's nodes) or a long
+// run (2,355 groups at extent 15, instead of 70,091 short runs), f32x4 SIMD. With two threads a
+// worker instantiates the same module on the same shared memory and runs the other half of every
+// step (targets forward, sources backward), the two meeting at one barrier per step inside wasm;
+// where the platform has no worker threads the backend runs on one. The generic path gets the
+// 'wasm' synapse kernel (src/kernels/wasm.ts).
 import { PPNEURON_MODEL } from '../dynamics/ppneuron-step.ts';
 import { platform, type WasmWorkerHandle } from '../platform.ts';
 import { createSynapseKernel } from '../kernels/index.ts';
@@ -38,15 +41,16 @@ const FNS = ['scanForward', 'scanBackward'] as const;
 const CHUNK_BYTES = 8 * 2 ** 20;
 
 /**
- * Bytes of wasm memory that recorded simulations' d (T, B, N floats each) may stay in between
- * their forward and backward passes (at extent 15: 9 MB for 50 steps at batch 1, 37 MB at batch
- * 4). A simulation beyond it keeps d on the host, copied out and back in per chunk.
+ * Bytes of wasm memory that recorded simulations' d (B, T, N floats each) may stay in between
+ * their forward and backward passes by default (BackendOptions.residentBytes; at extent 15: 9 MB
+ * for 50 steps at batch 1, 37 MB at batch 4). A simulation beyond it keeps d on the host, copied
+ * out and back in per chunk.
  */
 const RESIDENT_BYTES = 256 * 2 ** 20;
 
 // Parameter block words (src/kernels/wasm-source.ts).
 const PB = {
-  B: 0, N: 1, P: 2, K: 3, ACT: 4, FLAGS: 5, NTH: 6, BAR: 7, VIN: 8, V: 9, X: 10, S: 11, BIAS: 12, RATE: 13, ACT0: 14, ACT1: 15, ACC: 16,
+  N: 1, P: 2, K: 3, ACT: 4, FLAGS: 5, NTH: 6, BAR: 7, VIN: 8, V: 9, X: 10, S: 11, BIAS: 12, RATE: 13, ACT0: 14, ACT1: 15, ACC: 16,
   RUNS: 17, NRUNS: 18, WR: 19, SEGS: 20, NSEGS: 21, LO: 22, HI: 23, A: 24, T: 26, G: 28, GC: 29, GVD: 30, GS0: 31, GS1: 32, RUNACC: 33,
   GBIAS: 34, GR: 35, GX: 36, PROBE: 37, BLOCKS: 38, NBLOCKS: 39, TAPS: 40, DOT: 41, TAPACC: 42, NTAPS: 43, TILES: 44,
 } as const;
@@ -194,8 +198,7 @@ class WasmScan {
   private readonly rateP: number;
   private readonly gBiasP: number;
   private readonly gRP: number;
-  private capB = 0;
-  private capKB = 0;
+  private capK = 0;
   private buf = { vIn: 0, act0: 0, act1: 0, acc: 0, gs0: 0, gs1: 0, gc: 0, gvd: 0, V: 0, X: 0, S: 0, G: 0, GX: 0 };
   /** Where the slots start (the end of the per-batch and per-chunk buffers). */
   private slotBase = 0;
@@ -203,7 +206,12 @@ class WasmScan {
   private disposed = false;
   readonly threads: number;
 
-  constructor(private readonly graph: BackendGraph, threads: number, private readonly chunkSteps?: number) {
+  constructor(
+    private readonly graph: BackendGraph,
+    threads: number,
+    private readonly chunkSteps: number | undefined,
+    private readonly residentBytes: number,
+  ) {
     this.threads = threads;
     this.layout = paddedLayout(graph, threads);
     const a = this.arena;
@@ -241,6 +249,10 @@ class WasmScan {
     this.rateP = a.alloc(4 * N);
     this.gBiasP = a.alloc(8 * N);
     this.gRP = a.alloc(8 * N);
+    // one sample's state and activity buffers (the padded ones' padding is never written: it reads zero)
+    const b = this.buf;
+    for (const k of ['vIn', 'gc', 'gvd'] as const) b[k] = a.alloc(4 * N);
+    for (const k of ['act0', 'act1', 'acc', 'gs0', 'gs1'] as const) b[k] = a.alloc(4 * this.layout.P);
     a.seal();
     this.worker = threads === 2 ? new Worker2(a.memory) : null;
   }
@@ -250,45 +262,30 @@ class WasmScan {
     this.worker?.dispose();
   }
 
-  /** Per-batch and per-chunk buffers for B samples and K steps. */
-  private ensure(B: number, K: number): void {
-    if (B <= this.capB && K * B <= this.capKB) return;
+  /** The per-chunk buffers for K steps (laid out again, after the slots go, when K grows). */
+  private ensure(K: number): void {
+    if (K <= this.capK) return;
     const a = this.arena;
     this.dropSlots(); // they sit after the buffers laid out here
     a.reset();
-    const { nNodes: N } = this.graph;
-    const P = this.layout.P;
-    this.capB = Math.max(B, this.capB);
-    this.capKB = Math.max(K * B, this.capKB);
-    const bn = 4 * this.capB * N;
-    const bp = 4 * this.capB * P;
-    const kbn = 4 * this.capKB * N;
+    this.capK = K;
+    const kn = 4 * K * this.graph.nNodes;
     const b = this.buf;
-    b.vIn = a.alloc(bn);
-    b.gc = a.alloc(bn);
-    b.gvd = a.alloc(bn);
-    b.act0 = a.alloc(bp);
-    b.act1 = a.alloc(bp);
-    b.acc = a.alloc(bp);
-    b.gs0 = a.alloc(bp);
-    b.gs1 = a.alloc(bp);
-    b.V = a.alloc(kbn);
-    b.X = a.alloc(kbn);
-    b.S = a.alloc(kbn);
+    b.V = a.alloc(kn);
+    b.X = a.alloc(kn);
+    b.S = a.alloc(kn);
     b.G = b.X; // the backward pass reads no input (the forward saved d), so the output gradient takes its place
-    b.GX = a.alloc(kbn);
-    // The padded buffers' padding must read zero: they may hold another layout's values.
-    for (const p of [b.act0, b.act1, b.gs0, b.gs1, b.acc]) a.f32(p, this.capB * P).fill(0);
+    b.GX = a.alloc(kn);
     this.slotBase = a.mark();
   }
 
-  /** A slot of at least `bytes` for `owner`'s d: a free one, a new one, or (over RESIDENT_BYTES) all of them dropped first. */
+  /** A slot of at least `bytes` for `owner`'s d: a free one, a new one, or (over residentBytes) all of them dropped first. */
   private takeSlot(bytes: number, owner: WasmSaved): Slot {
     let best: Slot | null = null;
     for (const s of this.slots) if (s.free() && s.bytes >= bytes && (best === null || s.bytes < best.bytes)) best = s;
     if (best === null) {
       const used = this.arena.mark() - this.slotBase;
-      if (used + bytes > RESIDENT_BYTES) this.dropSlots();
+      if (used + bytes > this.residentBytes) this.dropSlots();
       best = new Slot(this.arena.alloc(bytes), bytes);
       this.slots.push(best);
     }
@@ -303,9 +300,9 @@ class WasmScan {
     if (this.slotBase > 0) this.arena.truncate(this.slotBase);
   }
 
-  /** Chunk length for B samples and T steps. */
-  private chunk(B: number, T: number): number {
-    return Math.max(1, Math.min(T, this.chunkSteps ?? Math.floor(CHUNK_BYTES / (4 * 4 * B * this.graph.nNodes))));
+  /** Chunk length for T steps. */
+  private chunk(T: number): number {
+    return Math.max(1, Math.min(T, this.chunkSteps ?? Math.floor(CHUNK_BYTES / (4 * 4 * this.graph.nNodes))));
   }
 
   private setWeights(parts: readonly PlacedPart[], weight: HostArray): void {
@@ -321,14 +318,13 @@ class WasmScan {
   }
 
   /** Fills the parameter block of thread `th` for a forward (kind 0) or backward (kind 1) chunk. */
-  private params(kind: 0 | 1, th: number, B: number, K: number, flags: number, io: ChunkIo): number {
+  private params(kind: 0 | 1, th: number, K: number, flags: number, io: ChunkIo): number {
     const a = this.arena;
     const pb = this.pbs[2 * kind + th]!;
     const w = a.i32(pb, PB_BYTES / 4);
     const placed = (kind === 0 ? this.fwd : this.bwd)[th]!;
     const act = this.graph.activation;
     const b = this.buf;
-    w[PB.B] = B;
     w[PB.N] = this.graph.nNodes;
     w[PB.P] = this.layout.P;
     w[PB.K] = K;
@@ -376,11 +372,11 @@ class WasmScan {
   }
 
   /** Runs a chunk on every thread. */
-  private run(kind: 0 | 1, B: number, K: number, flags: number, io: ChunkIo): void {
-    const pb0 = this.params(kind, 0, B, K, flags, io);
+  private run(kind: 0 | 1, K: number, flags: number, io: ChunkIo): void {
+    const pb0 = this.params(kind, 0, K, flags, io);
     const fn = kind === 0 ? 'scanForward' : 'scanBackward';
     if (this.worker) {
-      const pb1 = this.params(kind, 1, B, K, flags, io);
+      const pb1 = this.params(kind, 1, K, flags, io);
       this.arena.i32(this.bar, 2).fill(0);
       this.worker.start(FNS.indexOf(fn), pb1);
       let failure: unknown = null;
@@ -408,44 +404,41 @@ class WasmScan {
     const { batch: B, steps: T } = r;
     const N = this.graph.nNodes;
     const a = this.arena;
-    const K = this.chunk(B, T);
-    this.ensure(B, K);
+    const K = this.chunk(T);
+    this.ensure(K);
     const b = this.buf;
     a.f32(this.biasP, N).set(bias);
     a.f32(this.rateP, N).set(rate);
     this.setWeights(this.fwd, weight);
-    a.f32(b.acc, B * this.layout.P).fill(0); // the scans leave zeros at real positions; a failed one may not
+    a.f32(b.acc, this.layout.P).fill(0); // the scans leave zeros at real positions; a failed one may not
     const out = new Float32Array(r.record === 'all' ? B * T * N : B * N);
     const traj = r.record === 'all' ? out : r.save ? new Float32Array(B * T * N) : null;
-    const frame = B * N;
     let saved: WasmSaved | null = null;
     if (r.save) {
       saved = new WasmSaved(this, traj!, (r.v0 as Float32Array).slice());
-      if (4 * T * frame <= RESIDENT_BYTES) saved.slot = this.takeSlot(Math.max(4, 4 * T * frame), saved);
-      else saved.d = new Float32Array(T * frame);
+      if (4 * B * T * N <= this.residentBytes) saved.slot = this.takeSlot(Math.max(4, 4 * B * T * N), saved);
+      else saved.d = new Float32Array(B * T * N);
     }
     const x = r.x as Float32Array;
-    a.f32(b.vIn, frame).set(r.v0 as Float32Array);
+    const vIn = a.f32(b.vIn, N);
     let finite = true;
-    for (let t0 = 0; t0 < T; t0 += K) {
-      const k1 = Math.min(K, T - t0);
-      // input frames in: host (B, T, N) -> chunk (K, B, N)
-      const X = a.f32(b.X, k1 * frame);
-      if (B === 1) X.set(x.subarray(t0 * N, (t0 + k1) * N));
-      else for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) X.set(x.subarray((s * T + t0 + k) * N, (s * T + t0 + k + 1) * N), (k * B + s) * N);
-      // d: straight into the simulation's slot, or the chunk buffer (then out to the host)
-      const S = saved?.slot ? saved.slot.ptr + 4 * t0 * frame : b.S;
-      this.run(0, B, k1, saved ? 1 : 0, { S });
-      finite &&= this.finiteProbe();
-      const V = a.f32(b.V, k1 * frame);
-      if (traj) {
-        if (B === 1) traj.set(V, t0 * N);
-        else for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) traj.set(V.subarray((k * B + s) * N, (k * B + s + 1) * N), (s * T + t0 + k) * N);
+    // One sample at a time (its buffers stay in the L2 cache), chunk by chunk; host arrays (B, T, N).
+    for (let s = 0; s < B; s++) {
+      vIn.set((r.v0 as Float32Array).subarray(s * N, (s + 1) * N));
+      for (let t0 = 0; t0 < T; t0 += K) {
+        const k1 = Math.min(K, T - t0);
+        const at = (s * T + t0) * N;
+        a.f32(b.X, k1 * N).set(x.subarray(at, at + k1 * N));
+        // d: straight into the simulation's slot, or the chunk buffer (then out to the host)
+        this.run(0, k1, saved ? 1 : 0, { S: saved?.slot ? saved.slot.ptr + 4 * at : b.S });
+        finite &&= this.finiteProbe();
+        const V = a.f32(b.V, k1 * N);
+        traj?.set(V, at);
+        saved?.d?.set(a.f32(b.S, k1 * N), at);
+        vIn.set(V.subarray((k1 - 1) * N));
       }
-      if (saved?.d) saved.d.set(a.f32(b.S, k1 * frame), t0 * frame);
-      a.f32(b.vIn, frame).set(V.subarray((k1 - 1) * frame, k1 * frame));
+      if (r.record === 'last') out.set(vIn, s * N);
     }
-    if (r.record === 'last') out.set(a.f32(b.vIn, frame));
     return { out, saved, finite };
   }
 
@@ -456,10 +449,9 @@ class WasmScan {
     this.live();
     const { batch: B, steps: T } = r;
     const N = this.graph.nNodes;
-    const frame = B * N;
     const a = this.arena;
-    const K = this.chunk(B, T);
-    this.ensure(B, K); // (may move the saved d to the host: read saved.slot after it)
+    const K = this.chunk(T);
+    this.ensure(K); // (may move the saved d to the host: read saved.slot after it)
     const slot = saved.slot;
     if (slot === null && saved.d === null) {
       throw new BackendError('wasm backend: this simulation\'s backward pass already ran, and the memory it kept is in use again');
@@ -468,39 +460,38 @@ class WasmScan {
     a.f32(this.biasP, N).set(bias);
     a.f32(this.rateP, N).set(rate);
     this.setWeights(this.bwd, weight);
-    a.f32(b.acc, B * this.layout.P).fill(0);
+    a.f32(b.acc, this.layout.P).fill(0);
+    // the parameters' gradients accumulate over every step of every sample
     a.f64(this.gBiasP, N).fill(0);
     a.f64(this.gRP, N).fill(0);
     for (const p of this.bwd) {
       a.f64(p.runAcc, Math.max(1, p.part.count)).fill(0);
       a.f64(p.tapAcc, Math.max(1, p.nTaps)).fill(0);
     }
-    const gc = a.f32(b.gc, frame);
-    if (r.record === 'last') gc.set(gOut);
-    else gc.fill(0);
     const gX = needs.x ? new Float32Array(B * T * N) : null;
+    const gV0 = needs.v0 ? new Float32Array(B * N) : null;
     const flags = needs.weight ? 4 : 0;
     const { traj, v0 } = saved;
+    const gc = a.f32(b.gc, N);
     const lastStart = Math.floor((T - 1) / K) * K;
-    for (let t0 = lastStart; t0 >= 0; t0 -= K) {
-      const k1 = Math.min(K, T - t0);
-      const V = a.f32(b.V, k1 * frame);
-      const G = a.f32(b.G, k1 * frame);
-      // the state before each step and the output gradient after it: (K, B, N)
-      for (let k = 0; k < k1; k++) {
-        const t = t0 + k;
-        for (let s = 0; s < B; s++) {
-          const o = (k * B + s) * N;
-          V.set(t === 0 ? v0.subarray(s * N, (s + 1) * N) : traj.subarray((s * T + t - 1) * N, (s * T + t) * N), o);
-          if (r.record === 'all') G.set(gOut.subarray((s * T + t) * N, (s * T + t + 1) * N), o);
-        }
+    for (let s = 0; s < B; s++) {
+      if (r.record === 'last') gc.set(gOut.subarray(s * N, (s + 1) * N));
+      else gc.fill(0);
+      for (let t0 = lastStart; t0 >= 0; t0 -= K) {
+        const k1 = Math.min(K, T - t0);
+        const at = (s * T + t0) * N;
+        // the state before each step (the initial state, then the states after the steps before) and the output gradient after it
+        const V = a.f32(b.V, k1 * N);
+        if (t0 === 0) {
+          V.set(v0.subarray(s * N, (s + 1) * N));
+          V.set(traj.subarray(at, at + (k1 - 1) * N), N);
+        } else V.set(traj.subarray(at - N, at + (k1 - 1) * N));
+        if (r.record === 'all') a.f32(b.G, k1 * N).set(gOut.subarray(at, at + k1 * N));
+        if (slot === null) a.f32(b.S, k1 * N).set(saved.d!.subarray(at, at + k1 * N));
+        this.run(1, k1, flags, { S: slot ? slot.ptr + 4 * at : b.S, G: r.record === 'all', GX: gX !== null });
+        gX?.set(a.f32(b.GX, k1 * N), at);
       }
-      if (slot === null) a.f32(b.S, k1 * frame).set(saved.d!.subarray(t0 * frame, (t0 + k1) * frame));
-      this.run(1, B, k1, flags, { S: slot ? slot.ptr + 4 * t0 * frame : b.S, G: r.record === 'all', GX: gX !== null });
-      if (gX) {
-        const GX = a.f32(b.GX, k1 * frame);
-        for (let k = 0; k < k1; k++) for (let s = 0; s < B; s++) gX.set(GX.subarray((k * B + s) * N, (k * B + s + 1) * N), (s * T + t0 + k) * N);
-      }
+      if (gV0 && !(T === 0 && r.record === 'all')) gV0.set(gc, s * N);
     }
     slot?.consumed(); // free for the next simulation (a second backward pass still finds it until then)
     let gw: Float32Array | null = null;
@@ -517,9 +508,8 @@ class WasmScan {
       }
       gw = Float32Array.from(acc);
     }
-    const v0Grad = needs.v0 ? (T === 0 && r.record === 'all' ? new Float32Array(frame) : Float32Array.from(a.f32(b.gc, frame))) : null;
     return {
-      v0: v0Grad,
+      v0: gV0,
       x: gX,
       bias: needs.bias ? Float32Array.from(a.f64(this.gBiasP, N)) : null,
       rate: needs.rate ? Float32Array.from(a.f64(this.gRP, N)) : null,
@@ -620,6 +610,8 @@ export const wasmBackend: Backend = {
     const threads = threadsFor(options);
     const chunk = options.chunkSteps;
     if (chunk !== undefined && (!Number.isInteger(chunk) || chunk < 1)) throw new BackendError(`chunkSteps: expected a positive integer, got ${chunk}`);
+    const resident = options.residentBytes ?? RESIDENT_BYTES;
+    if (!Number.isInteger(resident) || resident < 0) throw new BackendError(`residentBytes: expected a non-negative integer, got ${resident}`);
     let scan: WasmScan | undefined;
     const kernels = new Map<boolean, SynapseKernel>();
     const edges = { nNodes: graph.nNodes, source: graph.source, target: graph.target };
@@ -631,7 +623,7 @@ export const wasmBackend: Backend = {
       kernelName: threads === 2 ? 'wasm-threads' : 'wasm',
       scan: () => {
         if (disposed) throw new BackendError('wasm backend: used after dispose()');
-        return (scan ??= new WasmScan(graph, threads, chunk));
+        return (scan ??= new WasmScan(graph, threads, chunk, resident));
       },
       fused: (model) => (fused ??= fusedLookup(instance, graph))(model),
       synapseKernel(o = { grouped: true }) {

@@ -7,7 +7,7 @@
 // run (s0, t0, len) covers the contiguous ranges [s0 * B, (s0 + len) * B) and [t0 * B, ...).
 // A run record is 4 int32: s0, t0, len, e0 (first original edge). Functions take a run range
 // [r0, r1) so that threads can split the work.
-export const WASM_SOURCE_VERSION = 8;
+export const WASM_SOURCE_VERSION = 9;
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -351,24 +351,21 @@ export function finishGv(d: usize, acc: usize, gv: usize, N: i32, B: i32, n0: i3
 @inline function pack(l: v128, h: v128): v128 {
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(l), f32x4.demote_f64x2_zero(h), 0, 1, 4, 5);
 }
-// v + r * (bias - v + s + x) on f64 lanes
-@inline function upd(v: v128, r: v128, bias: v128, s: v128, x: v128): v128 {
-  return f64x2.add(v, f64x2.mul(r, f64x2.add(f64x2.add(f64x2.sub(bias, v), s), x)));
-}
 
 export function zero(p: usize, bytes: usize): void {
   memory.fill(p, 0, bytes);
 }
 
 // ---- the 'wasm' backend's resident scan (src/backends/wasm.ts) ----
-// A whole chunk of Euler steps of the 'ppneuron' model (src/dynamics/ppneuron-step.ts) per
-// call, on state that stays in this memory. Nodes have two layouts: compact (the network's node
-// order, batch-major b*N + n: state, input, synaptic input) and padded (b*P + p: each cell type
-// on a rectangle with zero margins, so every edge group is a few long runs). Segments (c0, p0,
-// len) map compact ranges to padded ones. Runs are records (s0, t0, len, id) in padded
+// A whole chunk of Euler steps of the 'ppneuron' model (src/dynamics/ppneuron-step.ts) for one
+// sample per call (a batch runs sample after sample: one sample's buffers stay in the L2 cache),
+// on state that stays in this memory. Nodes have two layouts: compact (the network's node
+// order: state, input, synaptic input) and padded (each cell type on a rectangle of its lattice
+// with zero margins, so every edge group is one stencil tap or a few long runs). Segments (c0,
+// p0, len) map compact ranges to padded ones. Runs are records (s0, t0, len, id) in padded
 // coordinates with one weight each. With two threads, each runs this on its own parameter
-// block (its runs and segments) and they meet at one barrier per step; buffers written in one
-// step and read by the other thread are double-buffered.
+// block (its runs, stencil blocks and segments) and they meet at one barrier per step; buffers
+// written in one step and read by the other thread are double-buffered.
 
 // parameter block (i32 words; the activation parameters are f64 at words 24 and 26)
 @inline function pw(pb: usize, k: i32): i32 { return load<i32>(pb + (<usize>k << 2)); }
@@ -397,104 +394,86 @@ export function zero(p: usize, bytes: usize): void {
   return 1 - y * y;
 }
 
-// act[b*P + p0 + i] = f(v[b*N + c0 + i]) over the segments (padding is never written: it stays 0).
-function actSegs(v: usize, act: usize, segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): void {
-  const z = f32x4.splat(0);
-  for (let b = 0; b < B; b++) {
-    const vb = v + (<usize>(b * N) << 2);
-    const ab = act + (<usize>(b * P) << 2);
-    for (let k = 0; k < nSegs; k++) {
-      const sg = segs + <usize>k * 12;
-      const src = vb + (<usize>load<i32>(sg) << 2);
-      const dst = ab + (<usize>load<i32>(sg, 4) << 2);
-      const len = load<i32>(sg, 8);
-      let i = 0;
-      if (id == 0) {
-        for (; i + 4 <= len; i += 4) {
-          const o = <usize>i << 2;
-          v128.store(dst + o, f32x4.pmax(z, v128.load(src + o)));
-        }
-      }
-      for (; i < len; i++) {
-        const o = <usize>i << 2;
-        store<f32>(dst + o, <f32>actF(<f64>load<f32>(src + o), id, a, t));
-      }
+// act[p0 + i] = f(v[c0 + i]) over the segments (padding is never written: it stays 0).
+function actSegs(v: usize, act: usize, segs: usize, nSegs: i32, id: i32, a: f64, t: f64): void {
+  for (let k = 0; k < nSegs; k++) {
+    const sg = segs + <usize>k * 12;
+    const src = v + (<usize>load<i32>(sg) << 2);
+    const dst = act + (<usize>load<i32>(sg, 4) << 2);
+    const len = load<i32>(sg, 8);
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(dst + o, actV(v128.load(src + o), id, a, t));
+    }
+    for (; i < len; i++) {
+      const o = <usize>i << 2;
+      store<f32>(dst + o, <f32>actF(<f64>load<f32>(src + o), id, a, t));
     }
   }
 }
 
-
-// y[b*P + dst ..] += wr[r] * x[b*P + src ..] over runs (src, dst: record fields 0/1 or 1/0)
-function runsAxpyB(runs: usize, n: i32, wr: usize, x: usize, y: usize, B: i32, P: i32, srcF: i32, dstF: i32): void {
-  for (let b = 0; b < B; b++) {
+// y[dst ..] += wr[r] * x[src ..] over runs (src, dst: record fields 0/1 or 1/0)
+function runsAxpy(runs: usize, n: i32, wr: usize, x: usize, y: usize, srcF: i32, dstF: i32): void {
   for (let r = 0; r < n; r++) {
     const rec = runs + (<usize>r << 4);
-    const s = load<i32>(rec + (<usize>srcF << 2));
-    const d = load<i32>(rec + (<usize>dstF << 2));
+    const px = x + (<usize>load<i32>(rec + (<usize>srcF << 2)) << 2);
+    const py = y + (<usize>load<i32>(rec + (<usize>dstF << 2)) << 2);
     const L = load<i32>(rec, 8);
     const wv = load<f32>(wr + (<usize>r << 2));
     const ws = f32x4.splat(wv);
-    {
-      const px = x + (<usize>(b * P + s) << 2);
-      const py = y + (<usize>(b * P + d) << 2);
-      let i = 0;
-      for (; i + 8 <= L; i += 8) {
-        const o = <usize>i << 2;
-        v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, v128.load(px + o))));
-        v128.store(py + o, f32x4.add(v128.load(py + o, 16), f32x4.mul(ws, v128.load(px + o, 16))), 16);
-      }
-      for (; i + 4 <= L; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, v128.load(px + o))));
-      }
-      for (; i < L; i++) {
-        const o = <usize>i << 2;
-        store<f32>(py + o, load<f32>(py + o) + wv * load<f32>(px + o));
-      }
+    let i = 0;
+    for (; i + 8 <= L; i += 8) {
+      const o = <usize>i << 2;
+      v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, v128.load(px + o))));
+      v128.store(py + o, f32x4.add(v128.load(py + o, 16), f32x4.mul(ws, v128.load(px + o, 16))), 16);
     }
-  }
+    for (; i + 4 <= L; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, v128.load(px + o))));
+    }
+    for (; i < L; i++) {
+      const o = <usize>i << 2;
+      store<f32>(py + o, load<f32>(py + o) + wv * load<f32>(px + o));
+    }
   }
 }
 
-// The adjoint runs: y[b*P + s ..] += wr[r] * g[b*P + t ..] and runAcc[r] += sum_b a[b*P + s ..] . g[b*P + t ..] (f64).
-function runsDotAxpyB(runs: usize, n: i32, wr: usize, a: usize, g: usize, y: usize, B: i32, P: i32, runAcc: usize): void {
+// The adjoint runs: y[s ..] += wr[r] * g[t ..] and runAcc[r] += a[s ..] . g[t ..] (f32 lanes, then f64).
+function runsDotAxpy(runs: usize, n: i32, wr: usize, a: usize, g: usize, y: usize, runAcc: usize): void {
   for (let r = 0; r < n; r++) {
     const rec = runs + (<usize>r << 4);
-    const s = load<i32>(rec);
-    const t = load<i32>(rec, 4);
+    const so = <usize>load<i32>(rec) << 2;
+    const pa = a + so;
+    const py = y + so;
+    const pg = g + (<usize>load<i32>(rec, 4) << 2);
     const L = load<i32>(rec, 8);
     const wv = load<f32>(wr + (<usize>r << 2));
     const ws = f32x4.splat(wv);
     let acc0 = f32x4.splat(0);
     let acc1 = f32x4.splat(0);
     let tail: f32 = 0;
-    for (let b = 0; b < B; b++) {
-      const so = <usize>(b * P + s) << 2;
-      const pa = a + so;
-      const py = y + so;
-      const pg = g + (<usize>(b * P + t) << 2);
-      let i = 0;
-      for (; i + 8 <= L; i += 8) {
-        const o = <usize>i << 2;
-        const g0 = v128.load(pg + o);
-        const g1 = v128.load(pg + o, 16);
-        acc0 = f32x4.add(acc0, f32x4.mul(v128.load(pa + o), g0));
-        acc1 = f32x4.add(acc1, f32x4.mul(v128.load(pa + o, 16), g1));
-        v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, g0)));
-        v128.store(py + o, f32x4.add(v128.load(py + o, 16), f32x4.mul(ws, g1)), 16);
-      }
-      for (; i + 4 <= L; i += 4) {
-        const o = <usize>i << 2;
-        const g0 = v128.load(pg + o);
-        acc0 = f32x4.add(acc0, f32x4.mul(v128.load(pa + o), g0));
-        v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, g0)));
-      }
-      for (; i < L; i++) {
-        const o = <usize>i << 2;
-        const gi = load<f32>(pg + o);
-        tail += load<f32>(pa + o) * gi;
-        store<f32>(py + o, load<f32>(py + o) + wv * gi);
-      }
+    let i = 0;
+    for (; i + 8 <= L; i += 8) {
+      const o = <usize>i << 2;
+      const g0 = v128.load(pg + o);
+      const g1 = v128.load(pg + o, 16);
+      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(pa + o), g0));
+      acc1 = f32x4.add(acc1, f32x4.mul(v128.load(pa + o, 16), g1));
+      v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, g0)));
+      v128.store(py + o, f32x4.add(v128.load(py + o, 16), f32x4.mul(ws, g1)), 16);
+    }
+    for (; i + 4 <= L; i += 4) {
+      const o = <usize>i << 2;
+      const g0 = v128.load(pg + o);
+      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(pa + o), g0));
+      v128.store(py + o, f32x4.add(v128.load(py + o), f32x4.mul(ws, g0)));
+    }
+    for (; i < L; i++) {
+      const o = <usize>i << 2;
+      const gi = load<f32>(pg + o);
+      tail += load<f32>(pa + o) * gi;
+      store<f32>(py + o, load<f32>(py + o) + wv * gi);
     }
     acc0 = f32x4.add(acc0, acc1);
     const sum: f32 = f32x4.extract_lane(acc0, 0) + f32x4.extract_lane(acc0, 1) + (f32x4.extract_lane(acc0, 2) + f32x4.extract_lane(acc0, 3)) + tail;
@@ -503,14 +482,11 @@ function runsDotAxpyB(runs: usize, n: i32, wr: usize, a: usize, g: usize, y: usi
   }
 }
 
-
-// The stencil (src/backends/wasm-layout.ts): for each block (tile0, nTiles, tap0, nTaps), each of
-// its tiles (start, nv) and each sample, y[b*P + start + i] += sum over the block's taps (off, w)
-// of w * x[b*P + start + i + off], i < 4 nv: the tile's nv f32x4 outputs stay in registers while
-// every tap streams its inputs (one loop per tile width, generated: axpyCase).
-function stencilAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, x: usize, y: usize, B: i32, P: i32): void {
-  // samples outermost: one sample's inputs and outputs (2 P floats) stay in the L2 cache
-  for (let b = 0; b < B; b++) {
+// The stencil (src/backends/wasm-layout.ts): for each block (tile0, nTiles, tap0, nTaps) and each
+// of its tiles (start, nv), y[start + i] += sum over the block's taps (off, w) of w * x[start + i +
+// off], i < 4 nv: the tile's nv f32x4 outputs stay in registers while every tap streams its
+// inputs (one loop per tile width, generated: axpyCase).
+function stencilAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, x: usize, y: usize): void {
   for (let k = 0; k < nBlocks; k++) {
     const bl = blocks + (<usize>k << 4);
     const ti0 = load<i32>(bl);
@@ -519,24 +495,21 @@ function stencilAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, x: 
     const nt = load<i32>(bl, 12);
     for (let ti = ti0; ti < ti0 + nTl; ti++) {
       const tr = tiles + (<usize>ti << 3);
-      const base = b * P + load<i32>(tr);
-      const py = y + (<usize>base << 2);
-      const px0 = x + (<usize>base << 2);
+      const o = <usize>load<i32>(tr) << 2;
+      const py = y + o;
+      const px0 = x + o;
       switch (load<i32>(tr, 4)) {
 ${[8, 7, 6, 5, 4, 3, 2, 1].map(axpyCase).join('')}
       }
     }
   }
-  }
 }
 
-// The adjoint stencil with the taps' weight gradients, over the same tiles: y[b*P + i] +=
-// sum_taps w g[b*P + i + off] and, per tap, tapAcc[tap] += sum_{b, i} a[b*P + i] g[b*P + i + off]
-// (f32 lanes per block in dot, 16 bytes per tap, then f64).
-function stencilDotAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, nTaps: i32, a: usize, g: usize, y: usize, B: i32, P: i32, dot: usize, tapAcc: usize): void {
+// The adjoint stencil with the taps' weight gradients, over the same tiles: y[i] += sum_taps w
+// g[i + off] and, per tap, tapAcc[tap] += sum_i a[i] g[i + off] (f32 lanes per block in dot, 16
+// bytes per tap, then f64).
+function stencilDotAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, nTaps: i32, a: usize, g: usize, y: usize, dot: usize, tapAcc: usize): void {
   memory.fill(dot, 0, <usize>nTaps << 4);
-  // samples outermost: one sample's inputs and outputs stay in the L2 cache
-  for (let b = 0; b < B; b++) {
   for (let k = 0; k < nBlocks; k++) {
     const bl = blocks + (<usize>k << 4);
     const ti0 = load<i32>(bl);
@@ -547,8 +520,7 @@ function stencilDotAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, 
     const nt = load<i32>(bl, 12);
     for (let ti = ti0; ti < ti0 + nTl; ti++) {
       const tr = tiles + (<usize>ti << 3);
-      const base = b * P + load<i32>(tr);
-      const o = <usize>base << 2;
+      const o = <usize>load<i32>(tr) << 2;
       const py = y + o;
       const pa = a + o;
       const pg0 = g + o;
@@ -556,7 +528,6 @@ function stencilDotAxpy(blocks: usize, nBlocks: i32, tiles: usize, taps: usize, 
 ${[8, 7, 6, 5, 4, 3, 2, 1].map(dotCase).join('')}
       }
     }
-  }
   }
   for (let j = 0; j < nTaps; j++) {
     const D = v128.load(dot + (<usize>j << 4));
@@ -580,46 +551,42 @@ ${[8, 7, 6, 5, 4, 3, 2, 1].map(dotCase).join('')}
 // step's activity) when act != 0. Returns a probe that is NaN when some output is not finite
 // (out - out is 0 or NaN), else 0.
 function eulerSegs(v: usize, acc: usize, x: usize, bias: usize, rate: usize, out: usize, s: usize, act: usize,
-    segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): f32 {
+    segs: usize, nSegs: i32, id: i32, a: f64, t: f64): f32 {
   let probe = f32x4.splat(0);
   let probeS: f32 = 0;
-  for (let b = 0; b < B; b++) {
-    const cb = <usize>(b * N) << 2;
-    const pbo = <usize>(b * P) << 2;
-    for (let k = 0; k < nSegs; k++) {
-      const sg = segs + <usize>k * 12;
-      const c0 = <usize>load<i32>(sg) << 2;
-      const p0 = <usize>load<i32>(sg, 4) << 2;
-      const len = load<i32>(sg, 8);
-      const pv = v + cb + c0, px = x + cb + c0, po = out + cb + c0, pa = acc + pbo + p0;
-      const pbi = bias + c0, pr = rate + c0;
-      const ps = s != 0 ? s + cb + c0 : 0;
-      const pn = act != 0 ? act + pbo + p0 : 0;
-      let i = 0;
-      for (; i + 4 <= len; i += 4) {
-        const o = <usize>i << 2;
-        const V = v128.load(pv + o), A = v128.load(pa + o), X = v128.load(px + o), Bi = v128.load(pbi + o), R = v128.load(pr + o);
-        const vl = lo(V), vh = hi(V);
-        const dl = f64x2.add(f64x2.add(f64x2.sub(lo(Bi), vl), lo(A)), lo(X));
-        const dh = f64x2.add(f64x2.add(f64x2.sub(hi(Bi), vh), hi(A)), hi(X));
-        const O = pack(f64x2.add(vl, f64x2.mul(lo(R), dl)), f64x2.add(vh, f64x2.mul(hi(R), dh)));
-        v128.store(po + o, O);
-        v128.store(pa + o, f32x4.splat(0));
-        probe = f32x4.add(probe, f32x4.sub(O, O));
-        if (ps != 0) v128.store(ps + o, pack(dl, dh));
-        if (pn != 0) v128.store(pn + o, actV(O, id, a, t));
-      }
-      for (; i < len; i++) {
-        const o = <usize>i << 2;
-        const vi = <f64>load<f32>(pv + o);
-        const d = <f64>load<f32>(pbi + o) - vi + <f64>load<f32>(pa + o) + <f64>load<f32>(px + o);
-        const out32 = <f32>(vi + <f64>load<f32>(pr + o) * d);
-        store<f32>(po + o, out32);
-        store<f32>(pa + o, 0);
-        probeS += out32 - out32;
-        if (ps != 0) store<f32>(ps + o, <f32>d);
-        if (pn != 0) store<f32>(pn + o, <f32>actF(<f64>out32, id, a, t));
-      }
+  for (let k = 0; k < nSegs; k++) {
+    const sg = segs + <usize>k * 12;
+    const c0 = <usize>load<i32>(sg) << 2;
+    const p0 = <usize>load<i32>(sg, 4) << 2;
+    const len = load<i32>(sg, 8);
+    const pv = v + c0, px = x + c0, po = out + c0, pa = acc + p0;
+    const pbi = bias + c0, pr = rate + c0;
+    const ps = s != 0 ? s + c0 : 0;
+    const pn = act != 0 ? act + p0 : 0;
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      const V = v128.load(pv + o), A = v128.load(pa + o), X = v128.load(px + o), Bi = v128.load(pbi + o), R = v128.load(pr + o);
+      const vl = lo(V), vh = hi(V);
+      const dl = f64x2.add(f64x2.add(f64x2.sub(lo(Bi), vl), lo(A)), lo(X));
+      const dh = f64x2.add(f64x2.add(f64x2.sub(hi(Bi), vh), hi(A)), hi(X));
+      const O = pack(f64x2.add(vl, f64x2.mul(lo(R), dl)), f64x2.add(vh, f64x2.mul(hi(R), dh)));
+      v128.store(po + o, O);
+      v128.store(pa + o, f32x4.splat(0));
+      probe = f32x4.add(probe, f32x4.sub(O, O));
+      if (ps != 0) v128.store(ps + o, pack(dl, dh));
+      if (pn != 0) v128.store(pn + o, actV(O, id, a, t));
+    }
+    for (; i < len; i++) {
+      const o = <usize>i << 2;
+      const vi = <f64>load<f32>(pv + o);
+      const d = <f64>load<f32>(pbi + o) - vi + <f64>load<f32>(pa + o) + <f64>load<f32>(px + o);
+      const out32 = <f32>(vi + <f64>load<f32>(pr + o) * d);
+      store<f32>(po + o, out32);
+      store<f32>(pa + o, 0);
+      probeS += out32 - out32;
+      if (ps != 0) store<f32>(ps + o, <f32>d);
+      if (pn != 0) store<f32>(pn + o, <f32>actF(<f64>out32, id, a, t));
     }
   }
   return f32x4.extract_lane(probe, 0) + f32x4.extract_lane(probe, 1) + f32x4.extract_lane(probe, 2) + f32x4.extract_lane(probe, 3) + probeS;
@@ -630,85 +597,76 @@ function eulerSegs(v: usize, acc: usize, x: usize, bias: usize, rate: usize, out
 // - Finish (vf != 0, vf = V[k], the state before step k): gf = f32(gvd[c] + f'(vf[c]) acc[p]),
 //   acc[p] = 0; else (vf == 0) gf = gc[c]. gf is the gradient of the state before step k.
 // - Start (v != 0, v = V[k-1]): g = gf (+ go[c] when go != 0, the output's gradient there),
-//   gr = g r (f64): gs[p] = f32(gr), gvd[c] = f32(g - gr), gBias[n] += gr, gR[n] += g dd[c]
+//   gr = g r (f64): gs[p] = f32(gr), gvd[c] = f32(g - gr), gBias[c] += gr, gR[c] += g dd[c]
 //   (dd = bias - v + syn + x of step k-1, saved by the forward pass; f64 accumulators),
 //   gX[c] = f32(gr) when gX != 0, act[p] = f(v[c]); else (v == 0) gc[c] = gf.
 // relu runs on f32x4 lanes (bit for bit the doubles' results: f' is 0 or 1, and a sum of two
 // floats rounded to double then to float is the float sum); the other activations per element.
 function backSegs(vf: usize, acc: usize, gc: usize, go: usize, v: usize, dd: usize, rate: usize, gvd: usize, gs: usize,
-    gBias: usize, gR: usize, gX: usize, act: usize, segs: usize, nSegs: i32, B: i32, N: i32, P: i32, id: i32, a: f64, t: f64): void {
+    gBias: usize, gR: usize, gX: usize, act: usize, segs: usize, nSegs: i32, id: i32, a: f64, t: f64): void {
   const z = f32x4.splat(0);
   const one = f32x4.splat(1);
-  for (let b = 0; b < B; b++) {
-    const cb = <usize>(b * N) << 2;
-    const pbo = <usize>(b * P) << 2;
-    for (let k = 0; k < nSegs; k++) {
-      const sg = segs + <usize>k * 12;
-      const c0 = load<i32>(sg);
-      const pc = <usize>load<i32>(sg, 4) << 2; // padded byte offset of the segment
-      const len = load<i32>(sg, 8);
-      const cc = cb + (<usize>c0 << 2);
-      let i = 0;
-      if (id == 0) {
-        for (; i + 4 <= len; i += 4) {
-          const o = <usize>i << 2;
-          const ci = cc + o;
-          const pi = pbo + pc + o;
-          let G: v128;
-          if (vf != 0) {
-            const D = v128.and(f32x4.gt(v128.load(vf + ci), z), one);
-            G = f32x4.add(v128.load(gvd + ci), f32x4.mul(D, v128.load(acc + pi)));
-            v128.store(acc + pi, z);
-          } else G = v128.load(gc + ci);
-          if (v == 0) {
-            v128.store(gc + ci, G);
-            continue;
-          }
-          if (go != 0) G = f32x4.add(G, v128.load(go + ci));
-          const n = <usize>(c0 + i);
-          const R = v128.load(rate + (n << 2));
-          const gl = lo(G), gh = hi(G);
-          const rl = f64x2.mul(gl, lo(R)), rh = f64x2.mul(gh, hi(R));
-          const GR = pack(rl, rh);
-          v128.store(gs + pi, GR);
-          v128.store(gvd + ci, pack(f64x2.sub(gl, rl), f64x2.sub(gh, rh)));
-          const pB = gBias + (n << 3);
-          v128.store(pB, f64x2.add(v128.load(pB), rl));
-          v128.store(pB, f64x2.add(v128.load(pB, 16), rh), 16);
-          const Dd = v128.load(dd + ci);
-          const pR = gR + (n << 3);
-          v128.store(pR, f64x2.add(v128.load(pR), f64x2.mul(gl, lo(Dd))));
-          v128.store(pR, f64x2.add(v128.load(pR, 16), f64x2.mul(gh, hi(Dd))), 16);
-          if (gX != 0) v128.store(gX + ci, GR);
-          v128.store(act + pi, f32x4.pmax(z, v128.load(v + ci)));
-        }
-      }
-      for (; i < len; i++) {
-        const o = <usize>i << 2;
-        const ci = cc + o;
-        const pi = pbo + pc + o;
-        let gf: f32;
+  for (let k = 0; k < nSegs; k++) {
+    const sg = segs + <usize>k * 12;
+    const c0 = <usize>load<i32>(sg) << 2; // byte offsets of the segment, compact and padded
+    const p0 = <usize>load<i32>(sg, 4) << 2;
+    const len = load<i32>(sg, 8);
+    let i = 0;
+    if (id == 0) {
+      for (; i + 4 <= len; i += 4) {
+        const ci = c0 + (<usize>i << 2);
+        const pi = p0 + (<usize>i << 2);
+        let G: v128;
         if (vf != 0) {
-          gf = <f32>(<f64>load<f32>(gvd + ci) + actD(<f64>load<f32>(vf + ci), id, a, t) * <f64>load<f32>(acc + pi));
-          store<f32>(acc + pi, 0);
-        } else gf = load<f32>(gc + ci);
+          const D = v128.and(f32x4.gt(v128.load(vf + ci), z), one);
+          G = f32x4.add(v128.load(gvd + ci), f32x4.mul(D, v128.load(acc + pi)));
+          v128.store(acc + pi, z);
+        } else G = v128.load(gc + ci);
         if (v == 0) {
-          store<f32>(gc + ci, gf);
+          v128.store(gc + ci, G);
           continue;
         }
-        if (go != 0) gf = gf + load<f32>(go + ci);
-        const n = (<usize>(c0 + i)) << 2;
-        const g = <f64>gf;
-        const gr = g * <f64>load<f32>(rate + n);
-        store<f32>(gs + pi, <f32>gr);
-        store<f32>(gvd + ci, <f32>(g - gr));
-        const pB = gBias + (n << 1);
-        store<f64>(pB, load<f64>(pB) + gr);
-        const pR = gR + (n << 1);
-        store<f64>(pR, load<f64>(pR) + g * <f64>load<f32>(dd + ci));
-        if (gX != 0) store<f32>(gX + ci, <f32>gr);
-        store<f32>(act + pi, <f32>actF(<f64>load<f32>(v + ci), id, a, t));
+        if (go != 0) G = f32x4.add(G, v128.load(go + ci));
+        const R = v128.load(rate + ci);
+        const gl = lo(G), gh = hi(G);
+        const rl = f64x2.mul(gl, lo(R)), rh = f64x2.mul(gh, hi(R));
+        const GR = pack(rl, rh);
+        v128.store(gs + pi, GR);
+        v128.store(gvd + ci, pack(f64x2.sub(gl, rl), f64x2.sub(gh, rh)));
+        const pB = gBias + (ci << 1);
+        v128.store(pB, f64x2.add(v128.load(pB), rl));
+        v128.store(pB, f64x2.add(v128.load(pB, 16), rh), 16);
+        const Dd = v128.load(dd + ci);
+        const pR = gR + (ci << 1);
+        v128.store(pR, f64x2.add(v128.load(pR), f64x2.mul(gl, lo(Dd))));
+        v128.store(pR, f64x2.add(v128.load(pR, 16), f64x2.mul(gh, hi(Dd))), 16);
+        if (gX != 0) v128.store(gX + ci, GR);
+        v128.store(act + pi, f32x4.pmax(z, v128.load(v + ci)));
       }
+    }
+    for (; i < len; i++) {
+      const ci = c0 + (<usize>i << 2);
+      const pi = p0 + (<usize>i << 2);
+      let gf: f32;
+      if (vf != 0) {
+        gf = <f32>(<f64>load<f32>(gvd + ci) + actD(<f64>load<f32>(vf + ci), id, a, t) * <f64>load<f32>(acc + pi));
+        store<f32>(acc + pi, 0);
+      } else gf = load<f32>(gc + ci);
+      if (v == 0) {
+        store<f32>(gc + ci, gf);
+        continue;
+      }
+      if (go != 0) gf = gf + load<f32>(go + ci);
+      const g = <f64>gf;
+      const gr = g * <f64>load<f32>(rate + ci);
+      store<f32>(gs + pi, <f32>gr);
+      store<f32>(gvd + ci, <f32>(g - gr));
+      const pB = gBias + (ci << 1);
+      store<f64>(pB, load<f64>(pB) + gr);
+      const pR = gR + (ci << 1);
+      store<f64>(pR, load<f64>(pR) + g * <f64>load<f32>(dd + ci));
+      if (gX != 0) store<f32>(gX + ci, <f32>gr);
+      store<f32>(act + pi, <f32>actF(<f64>load<f32>(v + ci), id, a, t));
     }
   }
 }
@@ -732,13 +690,13 @@ function barrier(bar: usize, nth: i32): void {
   }
 }
 
-// Parameter block words (mirrored in src/backends/wasm.ts):
-//  0 B, 1 N, 2 P, 3 K (steps), 4 activation id, 5 flags (1: save s, 2: gX, 4: gW), 6 nThreads,
-//  7 barrier, 8 vIn (B*N), 9 V (K*B*N), 10 X (K*B*N), 11 S (K*B*N), 12 bias, 13 rate,
-//  14 act0, 15 act1 (B*P), 16 acc (B*P), 17 runs, 18 nRuns, 19 wr, 20 segs, 21 nSegs, 22 lo, 23 hi,
+// Parameter block words (mirrored in src/backends/wasm.ts), one sample per call:
+//  0 (unused), 1 N, 2 P, 3 K (steps), 4 activation id, 5 flags (1: save s, 4: gW), 6 nThreads,
+//  7 barrier, 8 vIn (N), 9 V (K*N), 10 X (K*N), 11 S (K*N), 12 bias, 13 rate,
+//  14 act0, 15 act1 (P), 16 acc (P), 17 runs, 18 nRuns, 19 wr, 20 segs, 21 nSegs, 22 lo, 23 hi,
 //  24-25 activation parameter a (f64), 26-27 activation parameter t (f64),
-//  28 G (gOut, K*B*N, or 0), 29 gc (B*N), 30 gvd (B*N), 31 gs0, 32 gs1 (B*P), 33 runAcc (f64 per run),
-//  34 gBias (f64, N), 35 gR (f64, N), 36 GX (K*B*N or 0), 37 (out, f32) forward: NaN when a state was not finite,
+//  28 G (gOut, K*N, or 0), 29 gc (N), 30 gvd (N), 31 gs0, 32 gs1 (P), 33 runAcc (f64 per run),
+//  34 gBias (f64, N), 35 gR (f64, N), 36 GX (K*N or 0), 37 (out, f32) forward: NaN when a state was not finite,
 //  38 stencil blocks, 39 nBlocks, 40 taps (off i32, w f32), 41 dot (16 bytes per tap), 42 tapAcc (f64 per tap), 43 nTaps,
 //  44 stencil tiles (start, nv)
 
@@ -748,24 +706,24 @@ function barrier(bar: usize, nth: i32): void {
 // after the synapses, and the threads meet once per step (after it: the next stencil reads
 // every thread's activity).
 export function scanForward(pb: usize): void {
-  const B = pw(pb, 0), N = pw(pb, 1), P = pw(pb, 2), K = pw(pb, 3), id = pw(pb, 4), flags = pw(pb, 5), nth = pw(pb, 6);
+  const N = pw(pb, 1), K = pw(pb, 3), id = pw(pb, 4), flags = pw(pb, 5), nth = pw(pb, 6);
   const bar = pp(pb, 7), vIn = pp(pb, 8), V = pp(pb, 9), X = pp(pb, 10), S = pp(pb, 11), bias = pp(pb, 12), rate = pp(pb, 13);
   const act0 = pp(pb, 14), act1 = pp(pb, 15), acc = pp(pb, 16), runs = pp(pb, 17), nRuns = pw(pb, 18), wr = pp(pb, 19);
   const segs = pp(pb, 20), nSegs = pw(pb, 21);
   const a = load<f64>(pb, 96), t = load<f64>(pb, 104);
   const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), tiles = pp(pb, 44);
-  const frame = <usize>(B * N) << 2;
+  const frame = <usize>N << 2;
   let probe: f32 = 0;
-  actSegs(vIn, act0, segs, nSegs, B, N, P, id, a, t);
+  actSegs(vIn, act0, segs, nSegs, id, a, t);
   barrier(bar, nth);
   for (let k = 0; k < K; k++) {
     const v = k == 0 ? vIn : V + <usize>(k - 1) * frame;
     const act = (k & 1) != 0 ? act1 : act0;
     const next = k + 1 < K ? ((k & 1) != 0 ? act0 : act1) : 0;
-    stencilAxpy(blocks, nBlocks, tiles, taps, act, acc, B, P);
-    runsAxpyB(runs, nRuns, wr, act, acc, B, P, 0, 1);
+    stencilAxpy(blocks, nBlocks, tiles, taps, act, acc);
+    runsAxpy(runs, nRuns, wr, act, acc, 0, 1);
     probe += eulerSegs(v, acc, X + <usize>k * frame, bias, rate, V + <usize>k * frame, (flags & 1) != 0 ? S + <usize>k * frame : 0, next,
-      segs, nSegs, B, N, P, id, a, t);
+      segs, nSegs, id, a, t);
     if (next != 0) barrier(bar, nth);
   }
   store<f32>(pb, probe, 148); // word 37: NaN when some state of this thread's nodes was not finite
@@ -777,7 +735,7 @@ export function scanForward(pb: usize): void {
 // two steps one pass over the nodes finishes the later and starts the earlier (backSegs); the
 // threads meet after it.
 export function scanBackward(pb: usize): void {
-  const B = pw(pb, 0), N = pw(pb, 1), P = pw(pb, 2), K = pw(pb, 3), id = pw(pb, 4), flags = pw(pb, 5), nth = pw(pb, 6);
+  const N = pw(pb, 1), K = pw(pb, 3), id = pw(pb, 4), flags = pw(pb, 5), nth = pw(pb, 6);
   const bar = pp(pb, 7), V = pp(pb, 9), S = pp(pb, 11), rate = pp(pb, 13);
   const act0 = pp(pb, 14), act1 = pp(pb, 15), acc = pp(pb, 16), runs = pp(pb, 17), nRuns = pw(pb, 18), wr = pp(pb, 19);
   const segs = pp(pb, 20), nSegs = pw(pb, 21);
@@ -785,13 +743,12 @@ export function scanBackward(pb: usize): void {
   const G = pp(pb, 28), gc = pp(pb, 29), gvd = pp(pb, 30), gs0 = pp(pb, 31), gs1 = pp(pb, 32), runAcc = pp(pb, 33);
   const gBias = pp(pb, 34), gR = pp(pb, 35), GX = pp(pb, 36);
   const blocks = pp(pb, 38), nBlocks = pw(pb, 39), taps = pp(pb, 40), dot = pp(pb, 41), tapAcc = pp(pb, 42), nTaps = pw(pb, 43), tiles = pp(pb, 44);
-  const frame = <usize>(B * N) << 2;
+  const frame = <usize>N << 2;
   const wantW = (flags & 4) != 0;
   if (K <= 0) return;
   // start the last step: gc (+ G[K-1]) at V[K-1]
   let off = <usize>(K - 1) * frame;
-  backSegs(0, acc, gc, G != 0 ? G + off : 0, V + off, S + off, rate, gvd, gs0, gBias, gR, GX != 0 ? GX + off : 0, act0,
-    segs, nSegs, B, N, P, id, a, t);
+  backSegs(0, acc, gc, G != 0 ? G + off : 0, V + off, S + off, rate, gvd, gs0, gBias, gR, GX != 0 ? GX + off : 0, act0, segs, nSegs, id, a, t);
   barrier(bar, nth);
   for (let j = 0; j < K; j++) {
     const k = K - 1 - j;
@@ -799,19 +756,19 @@ export function scanBackward(pb: usize): void {
     const act = (j & 1) != 0 ? act1 : act0;
     const gs = (j & 1) != 0 ? gs1 : gs0;
     if (wantW) {
-      stencilDotAxpy(blocks, nBlocks, tiles, taps, nTaps, act, gs, acc, B, P, dot, tapAcc);
-      runsDotAxpyB(runs, nRuns, wr, act, gs, acc, B, P, runAcc);
+      stencilDotAxpy(blocks, nBlocks, tiles, taps, nTaps, act, gs, acc, dot, tapAcc);
+      runsDotAxpy(runs, nRuns, wr, act, gs, acc, runAcc);
     } else {
-      stencilAxpy(blocks, nBlocks, tiles, taps, gs, acc, B, P);
-      runsAxpyB(runs, nRuns, wr, gs, acc, B, P, 1, 0);
+      stencilAxpy(blocks, nBlocks, tiles, taps, gs, acc);
+      runsAxpy(runs, nRuns, wr, gs, acc, 1, 0);
     }
     if (k > 0) {
       const prev = off - frame;
       backSegs(V + off, acc, gc, G != 0 ? G + prev : 0, V + prev, S + prev, rate, gvd, (j & 1) != 0 ? gs0 : gs1, gBias, gR,
-        GX != 0 ? GX + prev : 0, (j & 1) != 0 ? act0 : act1, segs, nSegs, B, N, P, id, a, t);
+        GX != 0 ? GX + prev : 0, (j & 1) != 0 ? act0 : act1, segs, nSegs, id, a, t);
       barrier(bar, nth);
     } else {
-      backSegs(V, acc, gc, 0, 0, 0, rate, gvd, 0, gBias, gR, 0, 0, segs, nSegs, B, N, P, id, a, t);
+      backSegs(V, acc, gc, 0, 0, 0, rate, gvd, 0, gBias, gR, 0, 0, segs, nSegs, id, a, t);
     }
   }
 }

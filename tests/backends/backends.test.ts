@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Tensor, mul, sum, tensor, valueAndGrad } from '../../src/autograd/index.ts';
 import {
-  type Backend, acceptedNames, createBackend, jsBackend, listBackends, registerBackend, resolveBackend, simulateScan,
+  type Backend, type FusedSimulator, type ScanForward, type ScanRequest, acceptedNames, createBackend, jsBackend, listBackends, registerBackend,
+  resolveBackend, simulateScan,
 } from '../../src/backends/index.ts';
 import { compileConnectome, demoConnectome } from '../../src/graph/index.ts';
 import { paddedLayout } from '../../src/backends/wasm-layout.ts';
@@ -266,6 +267,114 @@ describe.skipIf(!hasWasm)('the wasm backend', () => {
     const a = net.forward(x, 0.02, { params: p });
     expect(a.dtype).toBe('float64');
     net.dispose();
+  });
+});
+
+describe.skipIf(!hasWasm)("the wasm backend's memory between forward and backward passes", () => {
+  // Recorded simulations called directly on the fused simulators (so that forward and backward
+  // passes can interleave), wasm against js; each one's d stays in wasm memory until its backward.
+  const net = Network.fromConnectome(demoConnectome(3), {}, { kernel: 'js' });
+  const graph = net.backend.graph;
+  const N = graph.nNodes;
+  const G = graph.groups!.representative.length;
+  const js = createBackend('js', graph, { kernel: 'scatter' }).fused('ppneuron')!;
+  const request = (seed: number, B: number, T: number, record: 'all' | 'last' = 'all'): ScanRequest => {
+    let r = seed;
+    const rand = (): number => ((r = (Math.imul(r, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    return {
+      batch: B, steps: T, dtype: 'float32', record, save: true,
+      v0: Float32Array.from({ length: B * N }, () => rand() - 0.5),
+      x: Float32Array.from({ length: B * T * N }, () => 2 * rand() - 0.5),
+      inputs: {
+        bias: Float32Array.from({ length: N }, () => rand() - 0.5),
+        rate: Float32Array.from({ length: N }, () => 0.1 + 0.5 * rand()),
+        weight: Float32Array.from({ length: G }, () => rand() - 0.45),
+      },
+    };
+  };
+  const gOut = (q: ScanRequest): Float32Array => Float32Array.from({ length: q.record === 'all' ? q.batch * q.steps * N : q.batch * N }, (_, i) => ((i * 37) % 23) / 23 - 0.5);
+  const needs = { v0: true, x: true, inputs: { bias: true, rate: true, weight: true } };
+  const expectSame = (what: string, sim: FusedSimulator, q: ScanRequest, fwd: ScanForward): void => {
+    const ref = js.forward(q);
+    expectClose(`${what}: output`, fwd.output.read(), ref.output.read());
+    const got = sim.backward(q, fwd, gOut(q), needs);
+    const want = js.backward(q, ref, gOut(q), needs);
+    expectClose(`${what}: d/dv0`, got.v0!, want.v0!);
+    expectClose(`${what}: d/dx`, got.x!, want.x!);
+    for (const k of ['bias', 'rate', 'weight']) expectClose(`${what}: d/d${k}`, got.inputs[k]!, want.inputs[k]!);
+  };
+
+  it.each([1, 2])('backward passes in any order, after the buffers grew, and with no memory to keep d in (%i threads), equal js', (threads) => {
+    const instance = createBackend('wasm', graph, { threads });
+    const sim = instance.fused('ppneuron')!;
+    try {
+      // two recorded simulations, backward passes in reverse order, then in order
+      const a = request(1, 2, 7);
+      const b = request(2, 3, 5, 'last');
+      const fa = sim.forward(a);
+      const fb = sim.forward(b);
+      expectSame('second of two, first', sim, b, fb);
+      expectSame('first of two, second', sim, a, fa);
+      const c = request(3, 1, 4);
+      const fc = sim.forward(c);
+      const fd = sim.forward(request(4, 1, 4)); // takes the slot that a's backward freed
+      expectSame('first of two, first', sim, c, fc);
+      void fd;
+      // a longer simulation grows the chunk buffers: the kept d of one still awaiting its backward moves to the host
+      const e = request(5, 2, 3);
+      const fe = sim.forward(e);
+      sim.forward({ ...request(6, 1, 40), save: false });
+      expectSame('after the buffers grew', sim, e, fe);
+    } finally {
+      instance.dispose();
+    }
+    const host = createBackend('wasm', graph, { threads, residentBytes: 0, chunkSteps: 2 });
+    try {
+      const q = request(7, 2, 5);
+      expectSame('d on the host', host.fused('ppneuron')!, q, host.fused('ppneuron')!.forward(q));
+    } finally {
+      host.dispose();
+    }
+  });
+
+  it('runs a backward pass again until its memory is taken by another simulation, then says so', () => {
+    const instance = createBackend('wasm', graph, {});
+    const sim = instance.fused('ppneuron')!;
+    try {
+      const q = request(8, 1, 6);
+      const f = sim.forward(q);
+      const first = sim.backward(q, f, gOut(q), needs);
+      const again = sim.backward(q, f, gOut(q), needs);
+      expect(Array.from(again.inputs.weight!)).toEqual(Array.from(first.inputs.weight!));
+      expect(Array.from(again.x!)).toEqual(Array.from(first.x!));
+      sim.forward(request(9, 1, 6));
+      expect(() => sim.backward(q, f, gOut(q), needs)).toThrow(/this simulation's backward pass already ran, and the memory it kept is in use again/);
+      expect(() => createBackend('wasm', graph, { residentBytes: -1 })).toThrow(/residentBytes: expected a non-negative integer, got -1/);
+    } finally {
+      instance.dispose();
+    }
+  });
+
+  it('never changes what an earlier call returned', () => {
+    const instance = createBackend('wasm', graph, { chunkSteps: 3 });
+    const sim = instance.fused('ppneuron')!;
+    try {
+      const q = request(10, 2, 8);
+      const f1 = sim.forward(q);
+      const out1 = f1.output.read().slice();
+      const g1 = sim.backward(q, f1, gOut(q), needs);
+      const held = { x: g1.x!.slice(), v0: g1.v0!.slice(), weight: g1.inputs.weight!.slice() };
+      const q2 = request(11, 2, 8);
+      const f2 = sim.forward(q2);
+      sim.backward(q2, f2, gOut(q2), needs);
+      expect(Array.from(f1.output.read())).toEqual(Array.from(out1));
+      expect(Array.from(g1.x!)).toEqual(Array.from(held.x));
+      expect(Array.from(g1.v0!)).toEqual(Array.from(held.v0));
+      expect(Array.from(g1.inputs.weight!)).toEqual(Array.from(held.weight));
+      expect(Array.from(f2.output.read())).not.toEqual(Array.from(out1));
+    } finally {
+      instance.dispose();
+    }
   });
 });
 
