@@ -271,20 +271,21 @@ describe.skipIf(!hasChromium)('the explorer: backends, drawing, dots, analyses, 
       expect(maxDiff(await pageActivity(page), trained)).toBeLessThanOrEqual(1e-5);
 
       // FRI (4 flashes) and DSI (24 moving edges), with the page's defaults, against the library in Node
+      // (Node computes while the page does)
       await page.click('#fri-run');
+      const nodeFri = flashResponseIndex(computeResponses(node, new Flashes({ extent: 15, dt: 1 / 50, radius: [-1, 6], tPre: 1, tStim: 1 }), { dt: 1 / 50 }));
       await waitStatus(page, 's.analysisRunning === null', 180_000);
       await page.waitForFunction('globalThis.flyvisExplorer.analyses().fri !== null');
       await page.click('#dsi-run');
+      const edges = directionSelectivityIndex(computeResponses(node, new MovingEdge({ extent: 15, dt: 1 / 50, speeds: [19] }), { dt: 1 / 50 }));
       await page.waitForFunction('globalThis.flyvisExplorer.analyses().dsi !== null', undefined, { timeout: 300_000 });
       const got = await api(page, 'analyses');
       const fri = got.fri!.result as FriResult;
       const dsi = got.dsi!.result as DsiResult;
       expect(got.fri!.model).toBe('0000');
-      const nodeFri = flashResponseIndex(computeResponses(node, new Flashes({ extent: 15, dt: 1 / 50, radius: [-1, 6], tPre: 1, tStim: 1 }), { dt: 1 / 50 }));
       expect(fri.rows.map((r) => [r.cell_type, r.radius])).toEqual(nodeFri.map((r) => [r.cell_type, r.radius]));
       expect(fri.rows).toHaveLength(130);
       expect(maxDiff(fri.rows.map((r) => r.fri), nodeFri.map((r) => r.fri))).toBeLessThanOrEqual(1e-5);
-      const edges = directionSelectivityIndex(computeResponses(node, new MovingEdge({ extent: 15, dt: 1 / 50, speeds: [19] }), { dt: 1 / 50 }));
       expect(dsi.dsi.map((r) => [r.cell_type, r.intensity])).toEqual(edges.dsi.map((r) => [r.cell_type, r.intensity]));
       expect(maxDiff(dsi.dsi.map((r) => r.dsi), edges.dsi.map((r) => r.dsi))).toBeLessThanOrEqual(1e-5);
       dsi.dsi.forEach((r, i) => {
@@ -340,16 +341,17 @@ describe.skipIf(!hasChromium)('the explorer: backends, drawing, dots, analyses, 
       await page.fill('#opt-iters', '2');
       await page.fill('#opt-lr', '0.01');
       await page.click('#opt-run');
+      // Node's, computed while the page computes its own
+      const net = defaultNetwork('wasm');
+      const movies = naturalisticMovies(new ProceduralFlow({ dt: 1 / 100, extent: 15, augment: false, split: 'validation', nSequences: 1, seed: 0 }));
+      const nat = naturalOptimalStimulus(net, 'T4c', movies, { dt: 1 / 100 });
+      const reg = regularizedOptimalStimulus(net, 'T4c', nat, { iterations: 2, lr: 0.01 });
       const s = await waitStatus(page, 's.optimal !== null', 300_000);
       const got = s.optimal as unknown as {
         mode: string; cellType: string; initialCentral: number; finalCentral: number; iterations: number;
         natural: { index: number; movies: number; peak: number; frame: number };
         firstLoss: { loss: number; act: number; stim: number }; finalLoss: { loss: number; act: number; stim: number };
       };
-      const net = defaultNetwork('wasm');
-      const movies = naturalisticMovies(new ProceduralFlow({ dt: 1 / 100, extent: 15, augment: false, split: 'validation', nSequences: 1, seed: 0 }));
-      const nat = naturalOptimalStimulus(net, 'T4c', movies, { dt: 1 / 100 });
-      const reg = regularizedOptimalStimulus(net, 'T4c', nat, { iterations: 2, lr: 0.01 });
       expect([got.mode, got.cellType, got.iterations]).toEqual(['regularized', 'T4c', 2]);
       expect([got.natural.index, got.natural.movies, got.natural.frame]).toEqual([nat.index, 12, nat.frame]);
       expect(Math.abs(got.natural.peak - nat.peak)).toBeLessThanOrEqual(1e-5);

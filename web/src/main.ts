@@ -551,27 +551,46 @@ function requestFrames(n: number): void {
 }
 
 /** Frames per request and the delay between requests for the chosen playback speed (dt = 1/50 s). */
-function pace(): { n: number; delay: number } {
-  if (el.rate.value === 'max') return { n: 10, delay: 0 };
+function pace(): { n: number; fps: number } {
+  if (el.rate.value === 'max') return { n: 10, fps: Infinity };
   const fps = Number(el.rate.value) / (info?.dt ?? 0.02);
-  const n = Math.max(1, Math.round(fps / 50));
-  return { n, delay: (1000 * n) / fps };
+  return { n: Math.max(1, Math.round(fps / 50)), fps };
 }
+
+/** The playback clock: frames are due at a steady rate from when playback (or its speed) last started. */
+let clock = { at: 0, frame: 0 };
 
 function schedule(): void {
   if (!playing || stepTimer !== null) return;
-  const { n, delay } = pace();
+  const { n, fps } = pace();
+  const now = performance.now();
+  if (!Number.isFinite(fps)) {
+    stepTimer = setTimeout(() => {
+      stepTimer = null;
+      if (playing) requestFrames(n);
+    }, 0);
+    return;
+  }
+  let due = clock.at + ((recordedFrames - clock.frame) * 1000) / fps;
+  // behind the clock (per-request overhead, a busy machine): the frames due now in one request, up
+  // to 10; more than 10 behind: keep the pace from here rather than racing to catch up
+  const behind = Math.floor(((now - due) * fps) / 1000);
+  if (behind > 10) {
+    clock = { at: now, frame: recordedFrames };
+    due = now;
+  }
+  const count = Math.max(n, Math.min(10, behind + 1));
   stepTimer = setTimeout(() => {
     stepTimer = null;
-    if (playing) requestFrames(n);
-  }, delay);
+    if (playing) requestFrames(count);
+  }, Math.max(0, due - now));
 }
 
 function setPlaying(p: boolean): void {
   playing = p && (frames === 0 || recordedFrames < frames); // frames 0: the stimulus is on its way
   el.play.textContent = playing ? 'Pause' : 'Play';
   el.play.setAttribute('aria-pressed', String(playing));
-  if (playing) playStart = { at: performance.now(), frame: recordedFrames };
+  if (playing) playStart = clock = { at: performance.now(), frame: recordedFrames };
   if (playing && !pending) requestFrames(pace().n);
   dirty = true;
 }
@@ -1242,7 +1261,10 @@ function showKindControls(): void {
   document.body.classList.toggle('draw-mode', el.stim.value === 'drawn');
   document.body.classList.toggle('dot-mode', el.stim.value === 'dots');
 }
-el.rate.addEventListener('change', writeUrl);
+el.rate.addEventListener('change', () => {
+  clock = { at: performance.now(), frame: recordedFrames };
+  writeUrl();
+});
 el.scale.addEventListener('change', () => {
   writeUrl();
   dirty = true;
@@ -1261,6 +1283,7 @@ el.restart.addEventListener('click', newStimulus);
 function changeRate(by: number): void {
   const i = RATES.indexOf(el.rate.value);
   el.rate.value = RATES[Math.max(0, Math.min(RATES.length - 1, i + by))]!;
+  clock = { at: performance.now(), frame: recordedFrames };
   writeUrl();
   dirty = true;
 }
