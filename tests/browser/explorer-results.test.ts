@@ -66,11 +66,12 @@ describe('zip archives (web/src/zip.ts)', () => {
     await expect(readZipArchive(zip.subarray(0, zip.length - 30), 'cut.zip')).rejects.toThrow(/^cut\.zip: truncated zip archive/);
     const flipped = zip.slice();
     const at = Buffer.from(zip).indexOf('net/chkpts/chkpt_00001') + 'net/chkpts/chkpt_00001'.length; // its local header's name, then its deflated data
-    flipped[at + 3] ^= 0x55;
+    flipped[at + 3] = flipped[at + 3]! ^ 0x55;
     await expect(readZipArchive(flipped, 'bad.zip')).rejects.toThrow(/^bad\.zip: net\/chkpts\/chkpt_00001: (fails its CRC-32 check|cannot be inflated|inflates to)/);
     const stored = writeTestZip(files, { deflate: false });
     const s2 = stored.slice();
-    s2[Buffer.from(stored).indexOf('net/chkpts/chkpt_00001') + 'net/chkpts/chkpt_00001'.length + 100] ^= 0x01;
+    const at2 = Buffer.from(stored).indexOf('net/chkpts/chkpt_00001') + 'net/chkpts/chkpt_00001'.length + 100; // inside its stored data
+    s2[at2] = s2[at2]! ^ 0x01;
     await expect(readZipArchive(s2, 'bad.zip')).rejects.toThrow('bad.zip: net/chkpts/chkpt_00001: fails its CRC-32 check (corrupt archive)');
     const bzip = zip.slice();
     const cd = zip.length - 22 - files.reduce((n, f) => n + 46 + f.path.length, 0);
