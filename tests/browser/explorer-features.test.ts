@@ -174,6 +174,12 @@ describe.skipIf(!hasChromium)('the explorer: backends, drawing, dots, analyses, 
       await page.mouse.down();
       for (let k = 1; k <= 8; k++) await page.mouse.move(...at(x0 + ((x1 - x0) * k) / 8, y0 + ((y1 - y0) * k) / 8));
       await page.mouse.up();
+      // the keyboard: focus the eye, the cursor starts at (0, 0); up twice (u + 2) and Enter paints (2, 0)
+      await page.focus('#eye-canvas');
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(`globalThis.flyvisExplorer.drawing().some(([h]) => h === ${hexal(2, 0)})`);
       await waitStatus(page, 's.frames > 0 && s.recordedFrames === 0');
 
       const drawing = await api(page, 'drawing');
@@ -192,11 +198,11 @@ describe.skipIf(!hasChromium)('the explorer: backends, drawing, dots, analyses, 
         if (d <= 0.5) crossed.add(p);
         if (d <= 1.5) near.add(p);
       });
-      const stroke = drawing.filter(([, x]) => x === 0.75).map(([h]) => h);
+      const stroke = drawing.filter(([h, x]) => x === 0.75 && h !== hexal(2, 0)).map(([h]) => h);
       for (const h of crossed) expect(stroke, `hexal ${h} (u ${lattice.u[h]}, v ${lattice.v[h]}) on the stroke`).toContain(h);
       for (const h of stroke) expect(near.has(h), `hexal ${h} painted off the stroke`).toBe(true);
-      for (const [u, v] of [[5, 0], [5, 1], [5, 2], [5, 3], [5, 4]]) expect(painted.get(hexal(u!, v!))).toBe(0.75);
-      expect(drawing.length).toBe(2 + 7 + stroke.length);
+      for (const [u, v] of [[5, 0], [5, 1], [5, 2], [5, 3], [5, 4], [2, 0]]) expect(painted.get(hexal(u!, v!))).toBe(0.75);
+      expect(drawing.length).toBe(2 + 7 + stroke.length + 1);
 
       // the movie: grey, the drawing for 0.1 s, grey; its activity as in Node
       const spec = { ...DEFAULT_DRAWN, paint: drawing, mode: 'flash' as const, tStim: 0.1 };

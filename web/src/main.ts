@@ -7,7 +7,7 @@ import {
   ALL_SPEEDS, DEFAULT_BAR, DEFAULT_DOTS, DEFAULT_DRAWN, DEFAULT_DSI, DEFAULT_EDGE, DEFAULT_FLASH, DEFAULT_FRI, DEFAULT_GRATING, EXTENT, decodeDrawing, encodeDrawing,
   type AnalysisSettings, type StimulusSpec,
 } from './spec.ts';
-import { DIVERGING, GREYS, colourIndex, lutHex, paint, rasterize } from './hexmap.ts';
+import { DIVERGING, GREYS, colourIndex, hexCentre, latticeScale, lutHex, paint, rasterize } from './hexmap.ts';
 import { viewSvg } from './svg.ts';
 import { encodeNpy } from '../../src/io/npy.ts';
 
@@ -441,6 +441,16 @@ function draw(): void {
   } else if (eyeView !== null && lastStimulus.length === hexals && hexals > 0) {
     paint(eyeView.image, eyeView.pixels, (h) => lastStimulus[h]!, 0, 1, GREYS);
     eyeView.ctx.putImageData(eyeView.image, 0, 0);
+  }
+  if (eyeView !== null && eyeCursor !== null && document.activeElement === el.eye) {
+    // the keyboard's cursor: a ring around its hexal
+    const [x, y] = hexCentre(eyeCursor.u, eyeCursor.v, EYE_SIZE, EXTENT);
+    const r = 1.2 / latticeScale(EYE_SIZE, EXTENT);
+    eyeView.ctx.strokeStyle = '#0b61d6';
+    eyeView.ctx.lineWidth = 2;
+    eyeView.ctx.beginPath();
+    eyeView.ctx.arc(x, y, r, 0, 2 * Math.PI);
+    eyeView.ctx.stroke();
   }
   drawTraces();
   const rate = frameRate();
@@ -1013,6 +1023,37 @@ function paintTo(e: PointerEvent): void {
   for (let i = 1; i <= n; i++) paintPixel(from.x + ((x - from.x) * i) / n, from.y + ((y - from.y) * i) / n);
   lastPaint = { x, y };
 }
+
+/** The keyboard's cursor on the eye (drawn and dot stimuli): arrows move it, Enter or Space paints or places the dot. */
+let eyeCursor: { u: number; v: number } | null = null;
+el.eye.tabIndex = 0;
+el.eye.addEventListener('focus', () => {
+  eyeCursor ??= { u: 0, v: 0 };
+  dirty = true;
+});
+el.eye.addEventListener('blur', () => (dirty = true));
+el.eye.addEventListener('keydown', (e) => {
+  if (info === null || (el.stim.value !== 'drawn' && el.stim.value !== 'dots')) return;
+  const c = eyeCursor ?? { u: 0, v: 0 };
+  const step: Record<string, [number, number]> = { ArrowUp: [1, 0], ArrowDown: [-1, 0], ArrowRight: [0, 1], ArrowLeft: [0, -1] };
+  const d = step[e.key];
+  if (d !== undefined) {
+    const next = { u: c.u + d[0], v: c.v + d[1] };
+    if (hexIndex.has(`${next.u},${next.v}`)) eyeCursor = next;
+  } else if (e.key === 'Enter' || e.key === ' ') {
+    if (el.stim.value === 'dots') {
+      el.dotU.value = String(c.u);
+      el.dotV.value = String(c.v);
+    } else {
+      const [x, y] = hexCentre(c.u, c.v, EYE_SIZE, EXTENT);
+      paintPixel(x, y);
+    }
+    newStimulus();
+  } else return;
+  e.preventDefault();
+  e.stopPropagation(); // not the page's playback keys
+  dirty = true;
+});
 
 el.eye.addEventListener('pointerdown', (e) => {
   if (info === null || eyeView === null) return;
