@@ -28,6 +28,7 @@ import { checkMembers, membersToCheck } from '../ensemble/check.ts';
 import { type EnsembleCommand, type EnsembleSpec, fitJob, memberArgs, trainJob } from '../ensemble/jobs.ts';
 import { type MemberJob, runPool } from '../ensemble/pool.ts';
 import type { MemberJobData, QueuedMember } from '../ensemble/queue.ts';
+import type { Queue } from 'bullmq';
 import { type RedisTarget, QueueConnectError, QueueDependencyError, QueueUrlError, loadQueue, parseQueueUrl } from '../ensemble/queue-url.ts';
 import { formatDuration } from '../train/progress.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
@@ -166,22 +167,36 @@ async function runEnsemble(command: EnsembleCommand, argv: readonly string[]): P
   const before = new Set(ids.filter((id) => existsSync(join(dir, id))));
   const jobs: MemberJob[] = ids.map((id, k) => (command === 'fit' ? fitJob(dir, id, k, spec, network) : trainJob(dir, id, k, spec)));
 
+  const created = (): void => {
+    mkdirSync(dir, { recursive: true });
+    writeSpec(dir, { ...spec, members: o.members });
+    if (readMeta(dir) === null) writeFileSync(join(dir, '_meta.yaml'), `${JSON.stringify({ config: { type: 'EnsembleDir', description: `flyvis-ts ensemble ${command}` }, status: 'done' })}\n`);
+  };
   if (target !== null) {
-    // Queued members run later elsewhere: the server and every member's options are checked now,
-    // before anything is queued or written (the local pool's members check themselves as they start).
-    const { checkConnection } = await loadQueue();
-    await checkConnection(target);
-    const failure = await checkMembers(membersToCheck(jobs, dir, (id) => memberArgs(member, id), o['retry-failed']), availableParallelism());
-    if (failure !== null) {
-      const message = `member ${failure.id}: ${failure.message.replace(/^flyvis \S+: /, '')}`;
-      if (failure.code === 2) throw new UsageError(message);
-      throw new Error(`checking ${message}`);
+    // Queued members run later elsewhere: the server and the options of every member this call
+    // will queue are checked now, before anything is queued or written (the local pool's members
+    // check themselves as they start).
+    const q = await loadQueue();
+    await q.checkConnection(target);
+    const queue = q.openQueue(target);
+    try {
+      await queue.waitUntilReady();
+      const datas: MemberJobData[] = ids.map((id, index) => ({ ensembleDir: dir, id, index, members: ids.length, spec, network }));
+      const toQueue = new Set((await q.queuePlan(queue, datas, o['retry-failed'])).map((p) => p.data.id));
+      const toCheck = membersToCheck(jobs.filter((j) => toQueue.has(j.id)), dir, (id) => memberArgs(member, id), o['retry-failed']);
+      const failure = await checkMembers(toCheck, availableParallelism());
+      if (failure !== null) {
+        const message = `member ${failure.id}: ${failure.message.replace(/^flyvis \S+: /, '')}`;
+        if (failure.code === 2) throw new UsageError(message);
+        throw new Error(`checking ${message}`);
+      }
+      created();
+      return await submit(command, o.out, dir, ids, datas, queue, target, o.retries + 1, o['retry-failed'], o.wait);
+    } finally {
+      await queue.close().catch(() => undefined);
     }
   }
-  mkdirSync(dir, { recursive: true });
-  writeSpec(dir, { ...spec, members: o.members });
-  if (readMeta(dir) === null) writeFileSync(join(dir, '_meta.yaml'), `${JSON.stringify({ config: { type: 'EnsembleDir', description: `flyvis-ts ensemble ${command}` }, status: 'done' })}\n`);
-  if (target !== null) return submit(command, o.out, dir, ids, spec, network, target, o.retries + 1, o['retry-failed'], o.wait);
+  created();
   const alreadyDone = ids.filter((id) => memberState(dir, id).state === 'done').length;
   const concurrency = Math.min(o.jobs ?? availableParallelism(), o.members);
   setInterruptNote(`finished members and the checkpoints of running ones are kept in ${o.out}`);
@@ -237,75 +252,68 @@ async function runEnsemble(command: EnsembleCommand, argv: readonly string[]): P
   return 0;
 }
 
-/** --queue: enqueues the members (not done yet) and returns, or follows them with --wait. */
+/** --queue: enqueues the members (not done yet) on the open queue and returns, or follows them with --wait. */
 async function submit(
   command: EnsembleCommand,
   given: string,
   dir: string,
   ids: readonly string[],
-  spec: EnsembleSpec,
-  network: Record<string, unknown>,
+  datas: readonly MemberJobData[],
+  queue: Queue,
   target: RedisTarget,
   attempts: number,
   retryFailed: boolean,
   wait: boolean,
 ): Promise<number> {
   const label = `flyvis ensemble ${command}`;
-  const { clearCancel, enqueueMembers, openQueue, queuedMembers } = await loadQueue();
-  const queue = openQueue(target);
+  const { clearCancel, enqueueMembers, queuedMembers } = await loadQueue();
+  clearCancel(dir);
+  if (retryFailed) for (const id of ids) if (memberState(dir, id).state === 'failed') clearFailed(dir, id);
+  const queued = await enqueueMembers(queue, datas, attempts, retryFailed);
+  const done = ids.filter((id) => memberState(dir, id).state === 'done').length;
+  process.stderr.write(`${label}: queued ${queued.length} of ${ids.length} members of ${given} in ${target.display} (${done} done already); run 'flyvis worker --queue URL' where ${given} is visible\n`);
+  if (!wait) {
+    process.stdout.write(`${JSON.stringify({ ensemble: dir, members: ids.length, queued, done, queue: target.display, status: 'queued' })}\n`);
+    return 0;
+  }
+  setInterruptNote(`the queued members go on running on the workers (stop them with 'flyvis ensemble cancel ${given} --queue URL')`);
+  let stop = false;
+  const release = onInterrupt(() => (stop = true));
+  const started = performance.now();
+  let last = '';
+  let lastAt = -Infinity;
   try {
-    await queue.waitUntilReady();
-    clearCancel(dir);
-    if (retryFailed) for (const id of ids) if (memberState(dir, id).state === 'failed') clearFailed(dir, id);
-    const datas: MemberJobData[] = ids.map((id, index) => ({ ensembleDir: dir, id, index, members: ids.length, spec, network }));
-    const queued = await enqueueMembers(queue, datas, attempts, retryFailed);
-    const done = ids.filter((id) => memberState(dir, id).state === 'done').length;
-    process.stderr.write(`${label}: queued ${queued.length} of ${ids.length} members of ${given} in ${target.display} (${done} done already); run 'flyvis worker --queue URL' where ${given} is visible\n`);
-    if (!wait) {
-      process.stdout.write(`${JSON.stringify({ ensemble: dir, members: ids.length, queued, done, queue: target.display, status: 'queued' })}\n`);
-      return 0;
-    }
-    setInterruptNote(`the queued members go on running on the workers (stop them with 'flyvis ensemble cancel ${given} --queue URL')`);
-    let stop = false;
-    const release = onInterrupt(() => (stop = true));
-    const started = performance.now();
-    let last = '';
-    let lastAt = -Infinity;
-    try {
-      for (;;) {
-        const states = ids.map((id) => memberState(dir, id));
-        const finished = states.filter((s) => s.state === 'done').length;
-        const failed = states.filter((s) => s.state === 'failed').length;
-        const jobs = await queuedMembers(queue, dir, ids);
-        const running = jobs.filter((j) => j.state === 'active');
-        const fraction = (finished + running.reduce((f, j) => f + progressFraction(j.progress?.iteration), 0)) / Math.max(1, ids.length - failed);
-        const elapsed = (performance.now() - started) / 1000;
-        const line =
-          `${label}: ${finished}/${ids.length} done, ${running.length} running${running.length > 0 ? ` (${running.map((j) => `${j.id}${j.progress?.iteration ? ` ${j.progress.iteration}` : ''}`).join(', ')})` : ''}, ` +
-          `${failed} failed; left ${formatDuration(fraction > 0 && fraction < 1 ? (elapsed * (1 - fraction)) / fraction : fraction >= 1 ? 0 : NaN)}`;
-        if (line !== last && performance.now() - lastAt > 1000) {
-          process.stderr.write(`${line}\n`);
-          last = line;
-          lastAt = performance.now();
-        }
-        if (finished + failed === ids.length) {
-          const failures = ids.flatMap((id, k) => (states[k]!.state === 'failed' ? [{ member: id, error: (states[k] as { error: string }).error }] : []));
-          process.stdout.write(`${JSON.stringify({ ensemble: dir, members: ids.length, done: finished, failed: failures, queue: target.display, status: failures.length > 0 ? 'failed' : 'done' })}\n`);
-          if (failures.length > 0) throw new Error(`${failures.length} of ${ids.length} members failed (${failures.map((f) => `${f.member}: ${f.error}`).join('; ')})`);
-          process.stderr.write(`${label}: all ${ids.length} members done in ${given}\n`);
-          return 0;
-        }
-        if (stop) {
-          process.stderr.write(`${label}: stopped following; the queued members go on running on the workers (stop them with 'flyvis ensemble cancel ${given} --queue URL')\n`);
-          return 130;
-        }
-        await new Promise((r) => setTimeout(r, 500));
+    for (;;) {
+      const states = ids.map((id) => memberState(dir, id));
+      const finished = states.filter((s) => s.state === 'done').length;
+      const failed = states.filter((s) => s.state === 'failed').length;
+      const jobs = await queuedMembers(queue, dir, ids);
+      const running = jobs.filter((j) => j.state === 'active');
+      const fraction = (finished + running.reduce((f, j) => f + progressFraction(j.progress?.iteration), 0)) / Math.max(1, ids.length - failed);
+      const elapsed = (performance.now() - started) / 1000;
+      const line =
+        `${label}: ${finished}/${ids.length} done, ${running.length} running${running.length > 0 ? ` (${running.map((j) => `${j.id}${j.progress?.iteration ? ` ${j.progress.iteration}` : ''}`).join(', ')})` : ''}, ` +
+        `${failed} failed; left ${formatDuration(fraction > 0 && fraction < 1 ? (elapsed * (1 - fraction)) / fraction : fraction >= 1 ? 0 : NaN)}`;
+      if (line !== last && performance.now() - lastAt > 1000) {
+        process.stderr.write(`${line}\n`);
+        last = line;
+        lastAt = performance.now();
       }
-    } finally {
-      release();
+      if (finished + failed === ids.length) {
+        const failures = ids.flatMap((id, k) => (states[k]!.state === 'failed' ? [{ member: id, error: (states[k] as { error: string }).error }] : []));
+        process.stdout.write(`${JSON.stringify({ ensemble: dir, members: ids.length, done: finished, failed: failures, queue: target.display, status: failures.length > 0 ? 'failed' : 'done' })}\n`);
+        if (failures.length > 0) throw new Error(`${failures.length} of ${ids.length} members failed (${failures.map((f) => `${f.member}: ${f.error}`).join('; ')})`);
+        process.stderr.write(`${label}: all ${ids.length} members done in ${given}\n`);
+        return 0;
+      }
+      if (stop) {
+        process.stderr.write(`${label}: stopped following; the queued members go on running on the workers (stop them with 'flyvis ensemble cancel ${given} --queue URL')\n`);
+        return 130;
+      }
+      await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
-    await queue.close().catch(() => undefined);
+    release();
   }
 }
 

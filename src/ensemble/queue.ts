@@ -70,33 +70,42 @@ export interface QueuedMember {
 }
 
 /**
- * Adds the members' jobs (those not done yet) with `attempts` tries each. A job that exists
- * already is left as it is, unless it failed and `retryFailed` is set: then it is retried.
- * Returns the ids of the members queued by this call.
+ * What submitting would do with each member not done yet: add its job (none yet), retry it (its
+ * job failed: cancelled, or the member failed and `retryFailed`), or replace it (a completed job
+ * of an earlier ensemble in the same directory). Members whose jobs wait, run or failed for good
+ * are left out: submitting again adds nothing for them.
+ */
+export async function queuePlan(queue: Queue, datas: readonly MemberJobData[], retryFailed: boolean): Promise<{ data: MemberJobData; action: 'add' | 'retry' | 'replace' }[]> {
+  const plan: { data: MemberJobData; action: 'add' | 'retry' | 'replace' }[] = [];
+  for (const d of datas) {
+    const member = memberState(d.ensembleDir, d.id).state;
+    if (member === 'done') continue;
+    const existing = await queue.getJob(memberJobId(d.ensembleDir, d.id));
+    if (existing === undefined) {
+      plan.push({ data: d, action: 'add' });
+      continue;
+    }
+    const state = await existing.getState();
+    // A cancelled member's job failed without the member failing: submitting again continues it.
+    if (state === 'failed' && (retryFailed || member !== 'failed')) plan.push({ data: d, action: 'retry' });
+    else if (state === 'completed') plan.push({ data: d, action: 'replace' });
+  }
+  return plan;
+}
+
+/**
+ * Adds the members' jobs as queuePlan says, with `attempts` tries each (1 s apart). Returns the
+ * ids of the members queued by this call.
  */
 export async function enqueueMembers(queue: Queue, datas: readonly MemberJobData[], attempts: number, retryFailed: boolean): Promise<string[]> {
   const queued: string[] = [];
-  for (const d of datas) {
-    if (memberState(d.ensembleDir, d.id).state === 'done') continue;
+  for (const { data: d, action } of await queuePlan(queue, datas, retryFailed)) {
     const jobId = memberJobId(d.ensembleDir, d.id);
-    const existing = await queue.getJob(jobId);
-    if (existing !== undefined) {
-      const state = await existing.getState();
-      // A cancelled member's job failed without the member failing: submitting again continues it.
-      if (state === 'failed' && (retryFailed || memberState(d.ensembleDir, d.id).state !== 'failed')) {
-        await existing.retry('failed');
-        queued.push(d.id);
-      } else if (state === 'completed' || state === 'failed') {
-        // A finished job of an earlier ensemble in the same directory: replace it.
-        if (state === 'completed' && memberState(d.ensembleDir, d.id).state !== 'done') {
-          await existing.remove();
-          await queue.add('member', d, { jobId, attempts, removeOnComplete: false, removeOnFail: false });
-          queued.push(d.id);
-        }
-      }
-      continue;
+    if (action === 'retry') await (await queue.getJob(jobId))?.retry('failed');
+    else {
+      if (action === 'replace') await (await queue.getJob(jobId))?.remove();
+      await queue.add('member', d, { jobId, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
     }
-    await queue.add('member', d, { jobId, attempts, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
     queued.push(d.id);
   }
   return queued;

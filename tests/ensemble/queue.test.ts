@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as worker } from '../../src/cli/worker.ts';
 import { memberJobId } from '../../src/ensemble/queue.ts';
 import { connectionOptions, parseQueueUrl } from '../../src/ensemble/queue-url.ts';
 import { loadEnsembleDir } from '../../src/results/index.ts';
@@ -18,7 +19,6 @@ import { DT, makeTeacher } from '../cli/fit-helpers.ts';
 import {
   type Proc, attempts, claimOf, ensemble, files, fitIteration, flyvis, inline, lastAttempt, lastJson, sleep, start, stderrMatches, tmp, until,
 } from './helpers.ts';
-import { run as worker } from '../../src/cli/worker.ts';
 import { OPENSSL, REDIS_SERVER, type RedisServer, startRedis } from './redis-server.ts';
 
 describe('queue URLs', () => {
@@ -200,6 +200,7 @@ describe.skipIf(REDIS_SERVER === null)('flyvis ensemble --queue and flyvis worke
     const args = ['ensemble', 'fit', '--out', out, '--members', '3', '--queue', redis.url, ...fitArgs, '--iters', '300', '--checkpoint-every', '5'];
     expect((await ensemble(...args.slice(1))).code).toBe(0);
     const follow = start([...args, '--wait']);
+    await stderrMatches(follow, /queued 0 of 3 members/); // following (its jobs are queued already: nothing to check or add)
     await until(() => existsSync(join(out, '000', 'fit.train.json')), 'a checkpoint of member 000');
     await redis.restart(1000);
     expect(await follow.exit).toBe(0);
