@@ -21,7 +21,8 @@ usage: flow-train-step.py DIR --check            one step in float64; writes DIR
                                                    prints {"loss", "penalty"}
        flow-train-step.py DIR --bench [--steps N] [--threads T]
                                                  times N steps in float32 (the same batch), prints
-                                                 {"engine", "ms_per_step", "steady_state_ms", ...}
+                                                 {"engine", "ms_per_step", "cpu_ms_per_step" (all
+                                                 threads' CPU time), "steady_state_ms", ...}
 """
 import argparse, json, os, resource, time
 import numpy as np
@@ -182,10 +183,13 @@ else:
     t1 = time.perf_counter()
     step(v0)  # warm-up
     t2 = time.perf_counter()
+    c2 = time.process_time()
     for _ in range(a.steps):
         step(v0)
     t3 = time.perf_counter()
+    c3 = time.process_time()
     print(json.dumps(dict(engine='torch ' + torch.__version__, threads=a.threads, batch=B, frames=T, nodes=N, hexals=H,
                           steady_state_ms=round(1000 * (t1 - t0), 1), first_step_ms=round(1000 * (t2 - t1), 1),
                           ms_per_step=round(1000 * (t3 - t2) / a.steps, 1),
+                          cpu_ms_per_step=round(1000 * (c3 - c2) / a.steps, 1),
                           peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))), flush=True)

@@ -1,7 +1,11 @@
 // One flyvis flow training step here and in PyTorch (bench/flow-train-step.py, flyvis's way), on
 // the same network, decoder and batch: iterations per second of each, and their ratio.
 //
-//   npx tsx bench/flow-train-step.ts [--extent E] [--steps N] [--threads T] [--python PY]
+//   npx tsx bench/flow-train-step.ts [--extent E] [--steps N] [--threads T] [--python PY] [--conv wasm|js]
+//
+// --conv picks conv2dHex's kernels (src/task/conv2d-hex-wasm.ts; default wasm, where it runs).
+// ms_per_step is wall-clock time, cpu_ms_per_step the CPU time of every thread of the process
+// (both sides): on a shared machine the CPU times are the steadier comparison.
 //
 // exportFlowStep writes what the PyTorch step reads (also used by tests/task/solver-torch.test.ts
 // to compare one step's results).
@@ -15,6 +19,7 @@ import type { FlowBatch } from '../src/datasets/flow/batch.ts';
 import { flowBatch } from '../src/datasets/flow/batch.ts';
 import { ProceduralFlow } from '../src/datasets/flow/procedural.ts';
 import { Network } from '../src/network/network.ts';
+import { conv2dHexKernel, setConv2dHexKernel } from '../src/task/conv2d-hex-wasm.ts';
 import { initDecoder } from '../src/task/decoder.ts';
 import { type FlowSolver, type FlowTrainState, defaultSolverConfig, dropoutRng, epochInitialState, flowTrainStep, initialTrainState, makeFlowSolver } from '../src/task/solver.ts';
 
@@ -92,28 +97,36 @@ if (import.meta.filename === process.argv[1]) {
   const steps = Number(arg('steps', '3'));
   const threads = Number(arg('threads', '2'));
   const python = arg('python', '/usr/bin/python3');
+  const conv = arg('conv', 'wasm');
+  if (conv !== 'wasm' && conv !== 'js') throw new Error(`--conv: expected wasm or js, got ${conv}`);
+  setConv2dHexKernel(conv);
   const { solver, batch, state } = flowStepSetup(extent);
   let t = performance.now();
   const initial = epochInitialState(solver, state.network);
   const steadyMs = performance.now() - t;
   let s = state;
   const times: number[] = [];
+  let cpu = process.cpuUsage();
   for (let i = 0; i <= steps; i++) {
+    if (i === 1) cpu = process.cpuUsage();
     t = performance.now();
     const r = flowTrainStep(solver, s, batch, initial, dropoutRng(0, i));
     times.push(performance.now() - t);
     s = r.state;
   }
+  const used = process.cpuUsage(cpu);
   const ours = times.slice(1).reduce((a, b) => a + b, 0) / steps;
+  const oursCpu = (used.user + used.system) / 1000 / steps;
   const dir = mkdtempSync(join(tmpdir(), 'flow-train-step-'));
   try {
     exportFlowStep(dir, solver, state, batch);
     const torch = JSON.parse(execFileSync(python, [join(import.meta.dirname, 'flow-train-step.py'), dir, '--bench', '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8' })) as Record<string, number | string>;
     const result = {
-      extent, nodes: solver.net.nNodes, batch: batch.lum.shape[0], frames: batch.lum.shape[1],
-      flyvis_ts: { ms_per_step: Math.round(ours), first_step_ms: Math.round(times[0]!), steady_state_ms: Math.round(steadyMs), iterations_per_second: 1000 / ours },
+      extent, nodes: solver.net.nNodes, batch: batch.lum.shape[0], frames: batch.lum.shape[1], conv2d_hex: conv2dHexKernel().kind,
+      flyvis_ts: { ms_per_step: Math.round(ours), cpu_ms_per_step: Math.round(oursCpu), first_step_ms: Math.round(times[0]!), steady_state_ms: Math.round(steadyMs), iterations_per_second: 1000 / ours },
       torch: { ...torch, iterations_per_second: 1000 / Number(torch.ms_per_step) },
       ratio_ms_per_step: ours / Number(torch.ms_per_step),
+      ratio_cpu_ms_per_step: oursCpu / Number(torch.cpu_ms_per_step),
     };
     console.log(JSON.stringify(result));
   } finally {
