@@ -106,6 +106,10 @@ describe.skipIf(REDIS_SERVER === null)('flyvis ensemble --queue and flyvis worke
     await refused([...q, ...fitArgs.map((a) => (a === String(DT) ? '-1' : a)), '--iters', '2'], "member 000: --dt: expected a positive time step in seconds such as 0.005 or 1/200, got '-1'");
     await refused([...q, ...fitArgs, '--iters', '2', '--loss-plot', join(dir, 'loss.txt')], `member 000: --loss-plot: expected a file name ending in .svg or .png, got '${join(dir, 'loss.txt')}'`);
     await refused([...q, ...fitArgs, '--iters', '2', '--lr', '0'], "member 000: --lr: expected a positive number, got '0'");
+    // flyvis train's own checks the same way
+    const t1 = await ensemble('train', '--out', out, '--members', '2', ...q, '--task', 'flow', '--connectome', 'demo', '--extent', '1', '--dataset', 'bogus');
+    expect([t1.code, t1.stderr]).toEqual([2, "flyvis ensemble train: member 000: --dataset: expected 'procedural' or 'sintel:PATH' (an MPI Sintel folder), got 'bogus'\n"]);
+    expect(existsSync(out)).toBe(false);
     // every member's own files: member 001's --params is missing
     const t = makeTeacher(2);
     const good = `${JSON.stringify(Object.fromEntries(Object.entries(t.net.stateDict()).map(([k, v]) => [k, Array.from(v)])))}\n`;
@@ -125,6 +129,7 @@ describe.skipIf(REDIS_SERVER === null)('flyvis ensemble --queue and flyvis worke
     expect(ok.code, ok.stderr).toBe(0);
     expect(lastJson(ok.stdout)).toMatchObject({ queued: ['000', '001', '002'], status: 'queued' });
     expect(await jobs()).toBe(before + 3);
+    expect(existsSync(join(out, '000'))).toBe(false); // the members' checks wrote nothing
     expect((await ensemble('cancel', out, '--queue', redis.url)).code).toBe(0);
     expect(await jobs()).toBe(before);
   });
