@@ -68,7 +68,7 @@ export interface BackendOptions {
   /** A synapse kernel name, for backends that run a choice of them (js: scatter, csr, runs, gpujs). */
   readonly kernel?: string;
   /**
-   * Steps per call into a device-resident backend (wasm: default as many as 8 MB of per-step
+   * Steps per call into a device-resident backend (wasm: default as many as 4 MB of per-step
    * buffers hold); smaller values bound its memory, and tests use it to cross chunk boundaries.
    */
   readonly chunkSteps?: number;

@@ -1,12 +1,13 @@
 // The 'wasm' backend: the fused 'ppneuron' model resident in WebAssembly memory. A chunk of Euler
-// steps of one sample (8 MB of per-step buffers: 11 steps at extent 15) is one call into the
+// steps of one sample (4 MB of per-step buffers: 5 steps at extent 15) is one call into the
 // module (scanForward / scanBackward in src/kernels/wasm-source.ts): the state never leaves wasm
 // memory between steps; the host copies the input in and the states out once per chunk. A
 // batch runs sample after sample (one sample's buffers stay in the L2 cache; the samples share
-// the parameters' gradient accumulators). What the backward pass needs besides the states (each
+// the parameters' gradient accumulators). What the backward pass needs (every state and each
 // step's d) stays in wasm memory from the forward pass to its backward pass: a slot per recorded
 // simulation, up to `residentBytes` (256 MiB) in all; beyond that, or when the memory is laid
-// out anew while a simulation's backward pass has not run, it moves to the host.
+// out anew while a simulation's backward pass has not run, the backward pass reads it from the
+// host (the output's states, d moved there).
 // The synapses run over the padded layout (wasm-layout.ts): each cell type on a rectangle of its
 // lattice, so that a weight group is one stencil tap (over tiles of the type's nodes) or a long
 // run (2,355 groups at extent 15, instead of 70,091 short runs), f32x4 SIMD. With two threads a
@@ -38,13 +39,13 @@ const FNS = ['scanForward', 'scanBackward'] as const;
  * Bytes of per-step chunk buffers in wasm memory (states, input or output gradient, input
  * gradient): a few steps per call keep the memory small while the per-call cost stays negligible.
  */
-const CHUNK_BYTES = 8 * 2 ** 20;
+const CHUNK_BYTES = 4 * 2 ** 20;
 
 /**
- * Bytes of wasm memory that recorded simulations' d (B, T, N floats each) may stay in between
- * their forward and backward passes by default (BackendOptions.residentBytes; at extent 15: 9 MB
- * for 50 steps at batch 1, 37 MB at batch 4). A simulation beyond it keeps d on the host, copied
- * out and back in per chunk.
+ * Bytes of wasm memory that recorded simulations' states and d (slotBytes: 2 B T N floats each)
+ * may stay in between their forward and backward passes by default (BackendOptions.residentBytes;
+ * at extent 15: 18 MB for 50 steps at batch 1, 73 MB at batch 4). A simulation beyond it keeps d
+ * on the host, and both are copied back in per chunk.
  */
 const RESIDENT_BYTES = 256 * 2 ** 20;
 
@@ -177,8 +178,14 @@ interface PlacedPart {
   readonly tapAcc: number;
 }
 
-/** Where a chunk's d lives (its slot or the chunk buffer), and whether it reads G and writes GX (backward). */
+/**
+ * Where a chunk's states and d live (the simulation's slot or the chunk buffers): vIn the state
+ * before the first step (forward), V the states after each step (forward) or before each step
+ * (backward); and whether the backward reads G and writes GX.
+ */
 interface ChunkIo {
+  readonly vIn?: number;
+  readonly V: number;
   readonly S: number;
   readonly G?: boolean;
   readonly GX?: boolean;
@@ -332,8 +339,8 @@ class WasmScan {
     w[PB.FLAGS] = flags;
     w[PB.NTH] = this.threads;
     w[PB.BAR] = this.bar;
-    w[PB.VIN] = b.vIn;
-    w[PB.V] = b.V;
+    w[PB.VIN] = io.vIn ?? b.vIn;
+    w[PB.V] = io.V;
     w[PB.X] = b.X;
     w[PB.S] = io.S;
     w[PB.BIAS] = this.biasP;
@@ -416,28 +423,31 @@ class WasmScan {
     let saved: WasmSaved | null = null;
     if (r.save) {
       saved = new WasmSaved(this, traj!, (r.v0 as Float32Array).slice());
-      if (4 * B * T * N <= this.residentBytes) saved.slot = this.takeSlot(Math.max(4, 4 * B * T * N), saved);
+      const bytes = slotBytes(B, T, N);
+      if (bytes <= this.residentBytes) saved.slot = this.takeSlot(bytes, saved);
       else saved.d = new Float32Array(B * T * N);
     }
+    const slot = saved?.slot ?? null;
     const x = r.x as Float32Array;
-    const vIn = a.f32(b.vIn, N);
     let finite = true;
     // One sample at a time (its buffers stay in the L2 cache), chunk by chunk; host arrays (B, T, N).
     for (let s = 0; s < B; s++) {
-      vIn.set((r.v0 as Float32Array).subarray(s * N, (s + 1) * N));
+      // the states: in the slot for a recorded simulation (the backward pass reads them there), else the chunk buffer
+      const states = slot ? slot.ptr + 4 * (B * T + s * (T + 1)) * N : 0;
+      a.f32(slot ? states : b.vIn, N).set((r.v0 as Float32Array).subarray(s * N, (s + 1) * N));
       for (let t0 = 0; t0 < T; t0 += K) {
         const k1 = Math.min(K, T - t0);
         const at = (s * T + t0) * N;
         a.f32(b.X, k1 * N).set(x.subarray(at, at + k1 * N));
-        // d: straight into the simulation's slot, or the chunk buffer (then out to the host)
-        this.run(0, k1, saved ? 1 : 0, { S: saved?.slot ? saved.slot.ptr + 4 * at : b.S });
+        const V = slot ? states + 4 * (t0 + 1) * N : b.V;
+        this.run(0, k1, saved ? 1 : 0, { vIn: slot ? V - 4 * N : b.vIn, V, S: slot ? slot.ptr + 4 * at : b.S });
         finite &&= this.finiteProbe();
-        const V = a.f32(b.V, k1 * N);
-        traj?.set(V, at);
+        const Vs = a.f32(V, k1 * N);
+        traj?.set(Vs, at);
         saved?.d?.set(a.f32(b.S, k1 * N), at);
-        vIn.set(V.subarray((k1 - 1) * N));
+        if (!slot) a.f32(b.vIn, N).set(Vs.subarray((k1 - 1) * N));
       }
-      if (r.record === 'last') out.set(vIn, s * N);
+      if (r.record === 'last') out.set(a.f32(slot ? states + 4 * T * N : b.vIn, N), s * N);
     }
     return { out, saved, finite };
   }
@@ -480,15 +490,19 @@ class WasmScan {
       for (let t0 = lastStart; t0 >= 0; t0 -= K) {
         const k1 = Math.min(K, T - t0);
         const at = (s * T + t0) * N;
-        // the state before each step (the initial state, then the states after the steps before) and the output gradient after it
-        const V = a.f32(b.V, k1 * N);
-        if (t0 === 0) {
-          V.set(v0.subarray(s * N, (s + 1) * N));
-          V.set(traj.subarray(at, at + (k1 - 1) * N), N);
-        } else V.set(traj.subarray(at - N, at + (k1 - 1) * N));
+        // the state before each step (the initial state, then the states after the steps before):
+        // in the slot, else from the host; and the output gradient after it
+        if (slot === null) {
+          const V = a.f32(b.V, k1 * N);
+          if (t0 === 0) {
+            V.set(v0.subarray(s * N, (s + 1) * N));
+            V.set(traj.subarray(at, at + (k1 - 1) * N), N);
+          } else V.set(traj.subarray(at - N, at + (k1 - 1) * N));
+          a.f32(b.S, k1 * N).set(saved.d!.subarray(at, at + k1 * N));
+        }
         if (r.record === 'all') a.f32(b.G, k1 * N).set(gOut.subarray(at, at + k1 * N));
-        if (slot === null) a.f32(b.S, k1 * N).set(saved.d!.subarray(at, at + k1 * N));
-        this.run(1, k1, flags, { S: slot ? slot.ptr + 4 * at : b.S, G: r.record === 'all', GX: gX !== null });
+        const V = slot ? slot.ptr + 4 * (B * T + s * (T + 1) + t0) * N : b.V;
+        this.run(1, k1, flags, { V, S: slot ? slot.ptr + 4 * at : b.S, G: r.record === 'all', GX: gX !== null });
         gX?.set(a.f32(b.GX, k1 * N), at);
       }
       if (gV0 && !(T === 0 && r.record === 'all')) gV0.set(gc, s * N);
@@ -518,7 +532,18 @@ class WasmScan {
   }
 }
 
-/** A region of wasm memory holding one recorded simulation's d (T, B, N) from its forward to its backward pass. */
+/**
+ * Bytes of a slot for B samples of T steps: d (B, T, N), then every state (B, T + 1, N: the
+ * initial state and the states after each step).
+ */
+function slotBytes(B: number, T: number, N: number): number {
+  return 4 * B * N * (2 * T + 1);
+}
+
+/**
+ * A region of wasm memory holding one recorded simulation's d and states (slotBytes) from its
+ * forward to its backward pass.
+ */
 class Slot {
   private owner: WasmSaved | null = null;
   private used = false;
@@ -535,7 +560,7 @@ class Slot {
   consumed(): void {
     this.used = true;
   }
-  /** Before the slot goes away: an owner still awaiting its backward pass gets d on the host. */
+  /** Before the slot goes away: an owner still awaiting its backward pass gets d on the host (its states are there). */
   spill(arena: Arena): void {
     const o = this.owner;
     this.owner = null;
@@ -547,8 +572,8 @@ class Slot {
 
 /**
  * What the forward pass keeps for the VJP: every state (on the host: the output, or a copy for
- * record 'last'), the initial state, and each step's d = bias - v + syn + x, (T, B, N), in a slot
- * of wasm memory or (`d`) on the host.
+ * record 'last'), the initial state, and each step's d = bias - v + syn + x, (B, T, N): in a slot
+ * of wasm memory with the states, or (`d`) on the host.
  */
 class WasmSaved {
   slot: Slot | null = null;
