@@ -55,10 +55,16 @@ export {
   optimizerStateFromJSON,
 } from './train/optimizers.ts';
 export {
-  type Projection, type LossFn, type StepResult, type TrainStep, type TrainStepOptions, TrainError, clampProjection, networkProjection,
-  makeTrainStep,
+  type Projection, type LossFn, type LossFnAsync, type StepResult, type TrainStep, type TrainStepAsync, type TrainStepOptions,
+  type TrainStepAsyncOptions, TrainError, clampProjection, networkProjection, makeTrainStep, makeTrainStepAsync, gradientNorm,
 } from './train/step.ts';
-export { type Recording, type SimulateOptions, countRecorded, maskedMSE, simulateActivity, simulateStates, edgeCurrents } from './train/losses.ts';
+export {
+  type Recording, type SimulateOptions, countRecorded, maskedMSE, simulateActivity, simulateActivityAsync, simulateStates, simulateStatesAsync,
+  simulationPlan, edgeCurrents,
+} from './train/losses.ts';
+export {
+  type Plan, type PlanCall, runPlan, runPlanAsync, planSimulate, planSteadyState, planResponses, planValueAndGrad, planPause, yieldToEventLoop,
+} from './train/plan.ts';
 export { type ProgressOptions, type ProgressStream, Progress, formatDuration } from './train/progress.ts';
 export { BoxEye, type ImageStack } from './stimuli/box-eye.ts';
 export { HexEye, LED_DEG, OMMATIDIUM_DEG, type BarSpec, type GratingSpec } from './stimuli/hex-eye.ts';

@@ -61,7 +61,8 @@ export * from './datasets/flow/node.ts'; // MPI Sintel on disk, the --dataset sp
 export * from './task/index.ts'; // flyvis's flow decoder (DecoderGAVP, conv2dHex, batchNorm2d) and objectives (docs/flow.md)
 export * from './datasets/index.ts'; // flow datasets: procedural scenes, MultiTaskSintel semantics, augmentations (docs/flow-datasets.md)
 export {
-  makeFlowSolver, defaultSolverConfig, flowTrainStep, initialTrainState, validateFlow, SolverConfigError, flyvisCheckpointDict,
+  makeFlowSolver, defaultSolverConfig, flowTrainStep, flowTrainStepAsync, initialTrainState, validateFlow, validateFlowAsync, SolverConfigError,
+  flyvisCheckpointDict,
   type FlowSolver, type FlowSolverConfig, type FlowTrainState, type FlowStepResult, type FlowValidationSet, type FlowValidationResult,
 } from './task/solver.ts'; // flyvis's solver for the flow task (docs/training.md)
 export { activityPenalty, type ActivityPenaltyConfig } from './task/train-penalty.ts';

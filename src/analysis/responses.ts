@@ -2,12 +2,15 @@
 // central cell, as flyvis's `compute_responses(cell_index='central')`), labelled by the
 // dataset's item parameters. Items are simulated through Network.stimulusResponse in batches
 // of equally long movies (lengths differ, e.g. by edge speed); each batch starts from the
-// state after tPre seconds of grey, as flyvis's stimulus_response.
+// state after tPre seconds of grey, as flyvis's stimulus_response. Written once as a plan
+// (src/train/plan.ts): computeResponses runs it synchronously, computeResponsesAsync on the
+// network's asynchronous methods (every backend, webgpu included).
 import { cellValue } from '../graph/types.ts';
 import type { Network } from '../network/network.ts';
 import type { ItemParams, StimulusDataset } from '../stimuli/datasets.ts';
 import { AnalysisError, describeItem } from './errors.ts';
 import { silentProgress, type Progress } from './progress.ts';
+import { type Plan, planPause, planResponses, planSteadyState, runPlan, runPlanAsync } from '../train/plan.ts';
 
 export interface Neuron {
   readonly cell_type: string;
@@ -120,7 +123,13 @@ export class ResponsesInterrupted extends Error {
   }
 }
 
-function* responseSteps(network: Network, dataset: StimulusDataset, options: ResponseOptions): Generator<number, Responses> {
+/**
+ * The responses as a plan (src/train/plan.ts): the grey steady state, then each batch through
+ * stimulusResponse; `check` runs before each batch (and before the first: computeResponsesAsync
+ * stops there on an interrupt) with the number of items done.
+ */
+export function* responsesPlan(network: Network, dataset: StimulusDataset, options: ResponseOptions, check?: (done: number) => void): Plan<Responses> {
+  yield* planPause(() => check?.(options.completed?.size ?? 0));
   const dt = options.dt;
   if (!(dt > 0) || !Number.isFinite(dt)) throw new RangeError(`dt: expected a positive finite number, got ${dt}`);
   const batchSize = options.batchSize ?? 4;
@@ -149,11 +158,11 @@ function* responseSteps(network: Network, dataset: StimulusDataset, options: Res
   if (todo.length > 0) {
     progress.status?.(`grey steady state (${options.tPre ?? 1} s)`);
     // One grey steady state for every batch (flyvis computes the same state per call).
-    const initialState = network.steadyState(options.tPre ?? 1, dt, 1, { value: 0.5 });
+    const initialState = yield* planSteadyState(network, options.tPre ?? 1, dt, 1, { value: 0.5 });
     for (const batch of todo) {
-      yield traces.size;
+      yield* planPause(() => check?.(traces.size));
       progress.status?.(`simulating ${batch.length} stimuli of ${dataset.frameCount(batch[0]!)} frames`);
-      for (const { response } of network.stimulusResponse(dataset, dt, { indices: batch, batchSize: batch.length, initialState })) {
+      for (const { response } of yield* planResponses(network, dataset, dt, { indices: batch, batchSize: batch.length, initialState })) {
         const [B, T] = response.shape as [number, number];
         const out: Float32Array[] = [];
         for (let b = 0; b < B; b++) {
@@ -188,42 +197,28 @@ function* responseSteps(network: Network, dataset: StimulusDataset, options: Res
  * Responses of the selected neurons (default: each cell type's central cell) to the dataset's
  * items, simulated in batches from one grey steady state. Items in `completed` are not simulated
  * again; `onBatch` sees every simulated batch. Non-finite activity is refused (AnalysisError).
+ * Synchronous: backends that read back synchronously (js, wasm, gpujs); computeResponsesAsync
+ * runs on every backend and gives the same values.
  */
 export function computeResponses(network: Network, dataset: StimulusDataset, options: ResponseOptions): Responses {
-  const steps = responseSteps(network, dataset, options);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runPlan(responsesPlan(network, dataset, options));
 }
 
-/** Returns to the event loop: setImmediate in Node; a zero timeout where there is none (browsers, Web Workers). */
-const yieldToEventLoop = (): Promise<void> =>
-  new Promise<void>((resolve) => {
-    const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
-    if (immediate) immediate(resolve);
-    else setTimeout(resolve, 0);
-  });
-
 /**
- * computeResponses that returns to the event loop between batches (so signals are handled) and
- * stops with ResponsesInterrupted when `interrupted()` turns true (the finished batches have
- * been passed to onBatch).
+ * computeResponses on the network's asynchronous methods (every backend, webgpu included), returning
+ * to the event loop between batches (so signals are handled) and stopping with
+ * ResponsesInterrupted when `interrupted()` turns true (the finished batches have been passed to
+ * onBatch).
  */
-export async function computeResponsesAsync(
+export function computeResponsesAsync(
   network: Network,
   dataset: StimulusDataset,
   options: ResponseOptions & { readonly interrupted?: () => boolean },
 ): Promise<Responses> {
-  const steps = responseSteps(network, dataset, options);
-  let done = options.completed?.size ?? 0;
-  for (;;) {
-    await yieldToEventLoop();
-    if (options.interrupted?.()) throw new ResponsesInterrupted(done, options.indices?.length ?? dataset.length);
-    const r = steps.next();
-    if (r.done) return r.value;
-    done = r.value;
-  }
+  const total = options.indices?.length ?? dataset.length;
+  return runPlanAsync(responsesPlan(network, dataset, options, (done) => {
+    if (options.interrupted?.()) throw new ResponsesInterrupted(done, total);
+  }));
 }
 
 /** Total sample-frames a run simulates (for progress bars and run-time estimates). */

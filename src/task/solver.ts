@@ -23,13 +23,14 @@
 //      the start of every forward pass, so the values used and saved are always clamped.
 // Learning rates follow flyvis's scheduler: the value of its array at the iteration where the
 // scheduler last ran (the epoch's start or the last checkpoint, see scheduleAnchor).
-import { type Tensor, noGrad, slice, tensor, valueAndGrad } from '../autograd/index.ts';
+import { type Tensor, noGrad, slice, tensor } from '../autograd/index.ts';
 import { Xoshiro128, itemRng, uniform } from '../datasets/flow/random.ts';
 import type { FlowBatch } from '../datasets/flow/batch.ts';
 import { TorchDict, TorchTensor, TorchTuple, type TorchValue } from '../io/torch/values.ts';
 import type { Network, State } from '../network/network.ts';
 import { type Optimizer, type OptimizerState, type Params, adam, sgd } from '../train/optimizers.ts';
-import { type Projection, networkProjection } from '../train/step.ts';
+import { type Projection, gradientNorm, networkProjection } from '../train/step.ts';
+import { type Plan, planSimulate, planSteadyState, planValueAndGrad, runPlan, runPlanAsync } from '../train/plan.ts';
 import {
   FLOW_DECODER_CONFIG, type DecoderGAVP, type DecoderGAVPConfig, type DecoderParams, decode, decoderConfigFrom, decoderStateDict, decoderTrainable,
   filterToHex,
@@ -328,17 +329,23 @@ export function dropoutRng(seed: number, iteration: number): () => number {
   return () => uniform(r);
 }
 
-const normOf = (grads: Readonly<Record<string, Tensor>>): number => {
-  let sq = 0;
-  for (const g of Object.values(grads)) for (let i = 0; i < g.size; i++) sq += g.data[i]! * g.data[i]!;
-  return Math.sqrt(sq);
-};
-
 /**
  * One training step (see the file comment). `initialState` is the epoch's state after t_pre_train
  * of grey (epochInitialState); `rng` draws the dropout masks. Pure: returns a new state.
+ * Synchronous: backends that read back synchronously; flowTrainStepAsync runs on every backend
+ * (webgpu included) and gives the same values.
  */
 export function flowTrainStep(solver: FlowSolver, state: FlowTrainState, batch: FlowBatch, initialState: State | null, rng: () => number): FlowStepResult {
+  return runPlan(flowTrainStepPlan(solver, state, batch, initialState, rng));
+}
+
+/** flowTrainStep on the network's asynchronous methods and valueAndGradAsync (every backend; one step at a time). */
+export function flowTrainStepAsync(solver: FlowSolver, state: FlowTrainState, batch: FlowBatch, initialState: State | null, rng: () => number): Promise<FlowStepResult> {
+  return runPlanAsync(flowTrainStepPlan(solver, state, batch, initialState, rng));
+}
+
+/** The training step as a plan (src/train/plan.ts): the task loss's value and gradient, then the penalty's. */
+export function* flowTrainStepPlan(solver: FlowSolver, state: FlowTrainState, batch: FlowBatch, initialState: State | null, rng: () => number): Plan<FlowStepResult> {
   const { net, decoder, dt } = solver;
   const i = state.iteration;
   const dec0 = filterToHex(decoder, state.decoder);
@@ -347,16 +354,17 @@ export function flowTrainStep(solver: FlowSolver, state: FlowTrainState, batch: 
   const objective = solver.config.task.loss.flow === 'epe' ? epe : l2norm;
   let buffers: Readonly<Record<string, Tensor>> = {};
   let stats = { mean: NaN, min: NaN, max: NaN };
-  const vg = valueAndGrad((p: { net: Record<string, Tensor>; dec: Record<string, Tensor> }) => {
-    const activity = net.simulate(batch.lum, dt, { params: p.net, grad: true, initialState, allowNonFinite: true, onWarning: () => {} }) as Tensor;
+  const simulation = (params: Record<string, Tensor>): Plan<Tensor> =>
+    planSimulate(net, batch.lum, dt, { params, grad: true, initialState, allowNonFinite: true, onWarning: () => {} }) as Plan<Tensor>;
+  const { value, grads } = yield* planValueAndGrad(function* (p: { net: Record<string, Tensor>; dec: Record<string, Tensor> }) {
+    const activity = yield* simulation(p.net);
     stats = activityStats(activity);
     const r = decode(decoder, { ...dec0, ...p.dec }, activity, { training: true, rng });
     buffers = r.buffers;
     return objective(r.output, flowT);
-  });
-  const { value, grads } = vg({ net: { ...state.network }, dec: decoderTrainable(decoder, dec0) });
+  }, { net: { ...state.network }, dec: decoderTrainable(decoder, dec0) });
   const loss = value.item();
-  const gradNorm = Math.hypot(normOf(grads.net), normOf(grads.dec));
+  const gradNorm = Math.hypot(gradientNorm(grads.net), gradientNorm(grads.dec));
   const failed = (penalty = NaN): FlowStepResult => ({
     state, loss, lossFlow: loss, penalty, activityMean: stats.mean, activityMin: stats.min, activityMax: stats.max, gradNorm, finite: false,
   });
@@ -370,14 +378,13 @@ export function flowTrainStep(solver: FlowSolver, state: FlowTrainState, batch: 
   if (solver.optimPen !== null && (stop === null || i < stop)) {
     // The penalty's gradient at the parameters the activity was computed with (before Adam).
     const fixed = state.network;
-    const penVg = valueAndGrad((q: Record<string, Tensor>) => {
-      const activity = net.simulate(batch.lum, dt, { params: { ...fixed, ...q }, grad: true, initialState, allowNonFinite: true, onWarning: () => {} }) as Tensor;
-      return activityPenalty(activity, net.connectome.centralCellsIndex, solver.penalty);
-    });
     const penParams = Object.fromEntries(solver.penalized.map((k) => [k, fixed[k]!]));
-    const r = penVg(penParams);
+    const r = yield* planValueAndGrad(function* (q: Record<string, Tensor>) {
+      const activity = yield* simulation({ ...fixed, ...q });
+      return activityPenalty(activity, net.connectome.centralCellsIndex, solver.penalty);
+    }, penParams);
     penalty = r.value.item();
-    if (!Number.isFinite(penalty) || !Number.isFinite(normOf(r.grads))) return failed(penalty);
+    if (!Number.isFinite(penalty) || !Number.isFinite(gradientNorm(r.grads))) return failed(penalty);
     // SGD on the parameters after Adam's update (flyvis: the same nn.Parameter, stepped twice)
     const after = Object.fromEntries(solver.penalized.map((k) => [k, network[k]!]));
     const upd = solver.optimPen.update(after, r.grads, { ...state.optimPen, step: i });
@@ -416,8 +423,17 @@ function activityStats(a: Tensor): { mean: number; min: number; max: number } {
 
 /** The state every training movie of an epoch starts from: t_pre_train of grey 0.5 from v = bias, no gradient (flyvis's steady_state). */
 export function epochInitialState(solver: FlowSolver, network: Params): State | null {
-  const B = solver.config.task.batch_size;
-  return noGrad(() => solver.net.steadyState(solver.tPreTrain, solver.dt, B, { params: network, allowNonFinite: true }));
+  return noGrad(() => runPlan(epochInitialStatePlan(solver, network)));
+}
+
+/** epochInitialState on the network's asynchronous methods (every backend, webgpu included; the same state). */
+export function epochInitialStateAsync(solver: FlowSolver, network: Params): Promise<State | null> {
+  return runPlanAsync(epochInitialStatePlan(solver, network));
+}
+
+function epochInitialStatePlan(solver: FlowSolver, network: Params): Plan<State | null> {
+  // grad: false (the default) records nothing: a constant, as flyvis's steady_state(..., grad=False)
+  return planSteadyState(solver.net, solver.tPreTrain, solver.dt, solver.config.task.batch_size, { params: network, allowNonFinite: true });
 }
 
 // ------------------------------------------------------------------------------ batches of an epoch
@@ -462,11 +478,22 @@ export interface FlowValidationResult {
   readonly epe: Float64Array;
 }
 
+/** What validateFlow takes besides the network, the parameters and the set. */
+export interface ValidateFlowOptions {
+  readonly dt: number;
+  readonly tPre: number;
+  /** Items simulated together (default 4). */
+  readonly chunk?: number;
+  /** After every chunk: items done. */
+  readonly onItems?: (done: number) => void;
+}
+
 /**
  * Network and decoder (evaluation mode) on every item of a validation set: the state after
  * `tPre` seconds of grey 0.5 from v = bias, then the movie; the decoder reads every frame's state.
  * flyvis evaluates one item per batch; items are simulated `chunk` at a time here, which changes
  * no value (items and, in evaluation mode, frames are independent). Returns per-item values.
+ * Synchronous: backends that read back synchronously; validateFlowAsync runs on every backend.
  */
 export function validateFlow(
   net: Network,
@@ -474,30 +501,53 @@ export function validateFlow(
   decoder: DecoderGAVP,
   decoderParams: DecoderParams,
   set: FlowValidationSet,
-  options: { dt: number; tPre: number; chunk?: number; onItems?: (done: number) => void },
+  options: ValidateFlowOptions,
 ): FlowValidationResult {
+  return noGrad(() => runPlan(validateFlowPlan(net, network, decoder, decoderParams, set, options)));
+}
+
+/** validateFlow on the network's asynchronous methods (every backend, webgpu included; the same values). */
+export function validateFlowAsync(
+  net: Network,
+  network: Params,
+  decoder: DecoderGAVP,
+  decoderParams: DecoderParams,
+  set: FlowValidationSet,
+  options: ValidateFlowOptions,
+): Promise<FlowValidationResult> {
+  // Records nothing: the simulations run without grad, and no tape tracks the parameters here.
+  return runPlanAsync(validateFlowPlan(net, network, decoder, decoderParams, set, options));
+}
+
+/** validateFlow as a plan (src/train/plan.ts). */
+export function* validateFlowPlan(
+  net: Network,
+  network: Params,
+  decoder: DecoderGAVP,
+  decoderParams: DecoderParams,
+  set: FlowValidationSet,
+  options: ValidateFlowOptions,
+): Plan<FlowValidationResult> {
   const n = set.length;
   const out = { l2norm: new Float64Array(n), epe: new Float64Array(n) };
   const chunk = Math.max(1, options.chunk ?? 4);
   const params = filterToHex(decoder, decoderParams);
-  noGrad(() => {
-    for (let s = 0; s < n; s += chunk) {
-      const e = Math.min(n, s + chunk);
-      const b = set.batch(s, e);
-      const B = e - s;
-      const initialState = net.steadyState(options.tPre, options.dt, B, { params: network, allowNonFinite: true });
-      const activity = net.simulate(b.lum, options.dt, { params: network, initialState, allowNonFinite: true, onWarning: () => {} }) as Tensor;
-      const y = decode(decoder, params, activity).output;
-      const gt = tensor(b.flow.data, [...b.flow.shape]);
-      for (let k = 0; k < B; k++) {
-        const yk = slice(y, 0, k, k + 1);
-        const gk = slice(gt, 0, k, k + 1);
-        out.l2norm[s + k] = l2norm(yk, gk).item();
-        out.epe[s + k] = epe(yk, gk).item();
-      }
-      options.onItems?.(e);
+  for (let s = 0; s < n; s += chunk) {
+    const e = Math.min(n, s + chunk);
+    const b = set.batch(s, e);
+    const B = e - s;
+    const initialState = yield* planSteadyState(net, options.tPre, options.dt, B, { params: network, allowNonFinite: true });
+    const activity = (yield* planSimulate(net, b.lum, options.dt, { params: network, initialState, allowNonFinite: true, onWarning: () => {} })) as Tensor;
+    const y = decode(decoder, params, activity).output;
+    const gt = tensor(b.flow.data, [...b.flow.shape]);
+    for (let k = 0; k < B; k++) {
+      const yk = slice(y, 0, k, k + 1);
+      const gk = slice(gt, 0, k, k + 1);
+      out.l2norm[s + k] = l2norm(yk, gk).item();
+      out.epe[s + k] = epe(yk, gk).item();
     }
-  });
+    options.onItems?.(e);
+  }
   return out;
 }
 

@@ -6,7 +6,9 @@
 // keeps (loss, loss_flow, activity, activity_min, activity_max). Between iterations it yields to
 // the event loop so that an interrupt handler can run, and stops on request with the run's state
 // (no checkpoint: validation would delay the stop), or on a non-finite loss keeping the last good
-// state. Every random draw (batch order, augmentations, dropout) is a function of the seed and
+// state. Simulations run through the network's asynchronous methods (flowTrainStepAsync,
+// validateCheckpointAsync), so every backend works, webgpu included; on the others the values
+// are those of the synchronous ones, bit for bit. Every random draw (batch order, augmentations, dropout) is a function of the seed and
 // the iteration, so a run resumed from its saved state continues exactly as if it had not
 // stopped. Platform-neutral: writing files is the caller's (train-results.ts).
 import type { TorchDict } from '../io/torch/values.ts';
@@ -15,9 +17,11 @@ import { flowBatch } from '../datasets/flow/batch.ts';
 import type { FlowDataset } from '../datasets/flow/types.ts';
 import type { State } from '../network/network.ts';
 import type { Params } from '../train/optimizers.ts';
+import { noGrad } from '../autograd/index.ts';
+import { type Plan, runPlan, runPlanAsync } from '../train/plan.ts';
 import {
   type FlowSolver, type FlowTrainState, type FlowValidationSet, SOLVER_TEST_T_PRE, VALIDATE_ALL_T_PRE, augmentRng, batchIndicesAt, dropoutRng,
-  epochInitialState, flowTrainStep, flyvisCheckpointDict, meanOf, validateFlow,
+  epochInitialStateAsync, flowTrainStepAsync, flyvisCheckpointDict, meanOf, validateFlowPlan,
 } from './solver.ts';
 
 /** One checkpoint of a run, as its files record it. */
@@ -86,18 +90,37 @@ export interface FlowValidationOptions {
   readonly onProgress?: (phase: 'test' | 'epe', done: number, total: number) => void;
 }
 
-/** Validates a state as a flyvis checkpoint records it (Solver.test, then validate_all_checkpoints). */
+/** Validates a state as a flyvis checkpoint records it (Solver.test, then validate_all_checkpoints). Synchronous backends. */
 export function validateCheckpoint(
   solver: FlowSolver,
   state: FlowTrainState,
   set: FlowValidationSet,
   options: FlowValidationOptions = {},
 ): { valLoss: number; valL2norm: number; valEpe: number } {
+  return noGrad(() => runPlan(validateCheckpointPlan(solver, state, set, options)));
+}
+
+/** validateCheckpoint on the network's asynchronous methods (every backend, webgpu included; the same values). */
+export function validateCheckpointAsync(
+  solver: FlowSolver,
+  state: FlowTrainState,
+  set: FlowValidationSet,
+  options: FlowValidationOptions = {},
+): Promise<{ valLoss: number; valL2norm: number; valEpe: number }> {
+  return runPlanAsync(validateCheckpointPlan(solver, state, set, options));
+}
+
+function* validateCheckpointPlan(
+  solver: FlowSolver,
+  state: FlowTrainState,
+  set: FlowValidationSet,
+  options: FlowValidationOptions,
+): Plan<{ valLoss: number; valL2norm: number; valEpe: number }> {
   const common = { dt: solver.dt, ...(options.chunk !== undefined ? { chunk: options.chunk } : {}) };
-  const test = validateFlow(solver.net, state.network, solver.decoder, state.decoder, set, {
+  const test = yield* validateFlowPlan(solver.net, state.network, solver.decoder, state.decoder, set, {
     ...common, tPre: SOLVER_TEST_T_PRE, onItems: (d) => options.onProgress?.('test', d, set.length),
   });
-  const all = validateFlow(solver.net, state.network, solver.decoder, state.decoder, set, {
+  const all = yield* validateFlowPlan(solver.net, state.network, solver.decoder, state.decoder, set, {
     ...common, tPre: VALIDATE_ALL_T_PRE, onItems: (d) => options.onProgress?.('epe', d, set.length),
   });
   // Solver.test averages the configured task loss (l2norm, or epe) over the items
@@ -150,7 +173,7 @@ export async function trainFlow(options: FlowTrainLoopOptions): Promise<FlowTrai
     clock = t;
   };
   const checkpoint = async (): Promise<void> => {
-    const v = validateCheckpoint(solver, run.state, validation, {
+    const v = await validateCheckpointAsync(solver, run.state, validation, {
       ...(options.validationChunk !== undefined ? { chunk: options.validationChunk } : {}),
       ...(options.onValidation ? { onProgress: options.onValidation } : {}),
     });
@@ -177,11 +200,11 @@ export async function trainFlow(options: FlowTrainLoopOptions): Promise<FlowTrai
     // a new epoch starts from the parameters of now; a resumed epoch from those of its start
     const epochStart = i % solver.epochLength === 0 ? run.state.network : run.epochStart;
     if (initialFor !== epochStart) {
-      initialState = epochInitialState(solver, epochStart);
+      initialState = await epochInitialStateAsync(solver, epochStart);
       initialFor = epochStart;
     }
     const batch = flowBatch(train, batchIndicesAt(solver, train.length, seed, i), augmentRng(seed, i));
-    const r = flowTrainStep(solver, run.state, batch, initialState, dropoutRng(seed, i));
+    const r = await flowTrainStepAsync(solver, run.state, batch, initialState, dropoutRng(seed, i));
     if (!r.finite) {
       account();
       run = { ...run, epochStart };

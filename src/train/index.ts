@@ -6,12 +6,16 @@ export {
   optimizerStateFromJSON,
 } from './optimizers.ts';
 export {
-  type Projection, type LossFn, type StepResult, type TrainStep, type TrainStepOptions, TrainError, clampProjection, networkProjection,
-  makeTrainStep,
+  type Projection, type LossFn, type LossFnAsync, type StepResult, type TrainStep, type TrainStepAsync, type TrainStepOptions,
+  type TrainStepAsyncOptions, TrainError, clampProjection, networkProjection, makeTrainStep, makeTrainStepAsync, gradientNorm,
 } from './step.ts';
 export {
-  type Recording, type SimulateOptions, countRecorded, maskedMSE, simulateActivity, simulateStates, edgeCurrents,
+  type Recording, type SimulateOptions, countRecorded, maskedMSE, simulateActivity, simulateActivityAsync, simulateStates, simulateStatesAsync,
+  simulationPlan, edgeCurrents,
 } from './losses.ts';
+export {
+  type Plan, type PlanCall, runPlan, runPlanAsync, planSimulate, planSteadyState, planResponses, planValueAndGrad, planPause, yieldToEventLoop,
+} from './plan.ts';
 export {
   type TrainCheckpoint, type CheckpointReason, type TrainLoopOptions, type TrainResult, initialCheckpoint, train, onInterrupt,
 } from './loop.ts';

@@ -5,7 +5,7 @@
 // handler can run; the loop itself installs none (see onInterrupt).
 import type { Tensor } from '../autograd/index.ts';
 import type { Optimizer, OptimizerState, Params } from './optimizers.ts';
-import { type TrainStep, TrainError } from './step.ts';
+import { type TrainStep, type TrainStepAsync, TrainError } from './step.ts';
 
 /** Everything needed to continue a run exactly: parameters and optimizer state after `iteration` updates. */
 export interface TrainCheckpoint {
@@ -25,7 +25,8 @@ export function initialCheckpoint(params: Params, optimizer: Optimizer): TrainCh
 }
 
 export interface TrainLoopOptions<B> {
-  readonly step: TrainStep<B>;
+  /** makeTrainStep's, or makeTrainStepAsync's (awaited: any backend, webgpu included). */
+  readonly step: TrainStep<B> | TrainStepAsync<B>;
   /** Where to start: initialCheckpoint(...) or a resumed checkpoint. */
   readonly start: TrainCheckpoint;
   /** Total iterations of the run (a resumed run does iters - start.iteration more). */
@@ -103,7 +104,7 @@ export async function train<B>(options: TrainLoopOptions<B>): Promise<TrainResul
       return { status: 'interrupted', checkpoint: c };
     }
     const i = current.iteration;
-    const r = step(current.params, current.optimizerState, batch(i));
+    const r = await step(current.params, current.optimizerState, batch(i));
     if (!r.finite) {
       // A finite loss with a non-finite gradient still vouches for the current parameters;
       // otherwise the last good state is the one before the last update.

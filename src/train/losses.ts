@@ -1,10 +1,11 @@
 // Losses and helpers for losses over a network's output: activity with a steady-state phase
 // (differentiated or not), masked mean squared error for partial recordings, and the
 // per-edge currents of a state.
-import { type Tensor, mul, noGrad, square, sub, sum, tensor } from '../autograd/index.ts';
+import { type Tensor, mul, square, sub, sum, tensor } from '../autograd/index.ts';
 import type { Network, ParamTensors, State } from '../network/network.ts';
 import { buildStateApi } from '../network/param-api.ts';
 import type { ArrayND } from '../network/stimulus.ts';
+import { type Plan, planSimulate, planSteadyState, runPlan, runPlanAsync } from './plan.ts';
 import { TrainError } from './step.ts';
 
 /** A float32 array with a shape (as readNpy returns). */
@@ -54,26 +55,38 @@ export interface SimulateOptions {
 /**
  * The activity (batch, frames, nNodes) of `net` with parameters `params` for `movie`
  * (batch, frames, 1, hexals), recorded for differentiation, starting from the state after
- * `tPre` seconds of grey as `flyvis simulate` does.
+ * `tPre` seconds of grey as `flyvis simulate` does. Synchronous: backends that read back
+ * synchronously; simulateActivityAsync runs on every backend (webgpu included), same values.
  */
 export function simulateActivity(net: Network, params: ParamTensors, movie: ArrayND, dt: number, options: SimulateOptions = {}): Tensor {
-  return simulateWith(net, params, movie, dt, options, false) as Tensor;
+  return runPlan(simulationPlan(net, params, movie, dt, options, false)) as Tensor;
+}
+
+/** simulateActivity on the network's asynchronous methods (every backend; under valueAndGradAsync). */
+export async function simulateActivityAsync(net: Network, params: ParamTensors, movie: ArrayND, dt: number, options: SimulateOptions = {}): Promise<Tensor> {
+  return (await runPlanAsync(simulationPlan(net, params, movie, dt, options, false))) as Tensor;
 }
 
 /** Like simulateActivity, returning every state (for losses over whole states or currents). */
 export function simulateStates(net: Network, params: ParamTensors, movie: ArrayND, dt: number, options: SimulateOptions = {}): State[] {
-  return simulateWith(net, params, movie, dt, options, true) as State[];
+  return runPlan(simulationPlan(net, params, movie, dt, options, true)) as State[];
 }
 
-function simulateWith(net: Network, params: ParamTensors, movie: ArrayND, dt: number, options: SimulateOptions, asStates: boolean): Tensor | State[] {
+/** simulateStates on the network's asynchronous methods. */
+export async function simulateStatesAsync(net: Network, params: ParamTensors, movie: ArrayND, dt: number, options: SimulateOptions = {}): Promise<State[]> {
+  return (await runPlanAsync(simulationPlan(net, params, movie, dt, options, true))) as State[];
+}
+
+/** The steady state (differentiated unless gradSteadyState is false), then the movie, recorded. */
+export function* simulationPlan(net: Network, params: ParamTensors, movie: ArrayND, dt: number, options: SimulateOptions, asStates: boolean): Plan<Tensor | State[]> {
   const tPre = options.tPre ?? 1;
   const B = movie.shape[0] ?? 0;
   // A diverging fit yields a non-finite loss, which the training loop stops on (keeping the
-  // last good parameters), so non-finite states are let through here.
-  const steady = (): State | null => net.steadyState(tPre, dt, B, { grad: true, params, allowNonFinite: true });
-  const initialState = (options.gradSteadyState ?? true) ? steady() : noGrad(steady);
+  // last good parameters), so non-finite states are let through here. Without gradient through
+  // the grey phase it runs unrecorded (grad: false), a constant to the enclosing valueAndGrad.
+  const initialState = yield* planSteadyState(net, tPre, dt, B, { grad: options.gradSteadyState ?? true, params, allowNonFinite: true });
   const run = { params, grad: true, initialState, onWarning: () => {}, allowNonFinite: true } as const;
-  return asStates ? (net.simulate(movie, dt, { ...run, asStates: true }) as State[]) : (net.simulate(movie, dt, run) as Tensor);
+  return (yield* planSimulate(net, movie, dt, asStates ? { ...run, asStates: true } : run)) as Tensor | State[];
 }
 
 /** The current through every edge in `state` (batch, nEdges), as flyvis's dynamics computes it, for `params`. */

@@ -3,7 +3,7 @@
 // when the loss asks for it), an optimizer update, then the projection back into the valid
 // range (clamp: ranges, non-negative strengths, symmetry). Nothing is mutated: the step returns
 // new parameters and a new state, so steps compose (loops, checkpoints, replays) freely.
-import { Tensor, valueAndGrad } from '../autograd/index.ts';
+import { Tensor, valueAndGrad, valueAndGradAsync } from '../autograd/index.ts';
 import { type ParameterSet, clampParameters, makeParameterSet, withRaw } from '../init/index.ts';
 import type { Network } from '../network/network.ts';
 import type { Optimizer, OptimizerState, Params } from './optimizers.ts';
@@ -52,6 +52,9 @@ export interface StepResult {
 
 export type TrainStep<B> = (params: Params, state: OptimizerState, batch: B) => StepResult;
 
+/** A training step whose loss is computed asynchronously (makeTrainStepAsync). */
+export type TrainStepAsync<B> = (params: Params, state: OptimizerState, batch: B) => Promise<StepResult>;
+
 export interface TrainStepOptions<B> {
   readonly loss: LossFn<B>;
   readonly optimizer: Optimizer;
@@ -62,14 +65,45 @@ export interface TrainStepOptions<B> {
 /** A pure training step: loss and gradient at `params`, optimizer update, projection. */
 export function makeTrainStep<B>({ loss, optimizer, project }: TrainStepOptions<B>): TrainStep<B> {
   const vg = valueAndGrad((p: Record<string, Tensor>, batch: B) => loss(p, batch));
-  return (params, state, batch) => {
-    const { value, grads } = vg({ ...params }, batch);
-    const l = value.item();
-    let sq = 0;
-    for (const g of Object.values(grads)) for (let i = 0; i < g.size; i++) sq += g.data[i]! * g.data[i]!;
-    const gradNorm = Math.sqrt(sq);
-    if (!Number.isFinite(l) || !Number.isFinite(gradNorm)) return { params: { ...params }, state, loss: l, gradNorm, finite: false };
-    const next = optimizer.update(params, grads, state);
-    return { params: project ? project(next.params) : next.params, state: next.state, loss: l, gradNorm, finite: true };
-  };
+  return (params, state, batch) => update(params, state, vg({ ...params }, batch), optimizer, project);
+}
+
+/** A loss over parameters and a batch computed asynchronously (e.g. over simulateActivityAsync); a one-element tensor. */
+export type LossFnAsync<B> = (params: Params, batch: B) => Tensor | Promise<Tensor>;
+
+export interface TrainStepAsyncOptions<B> extends Omit<TrainStepOptions<B>, 'loss'> {
+  readonly loss: LossFnAsync<B>;
+}
+
+/**
+ * makeTrainStep for a loss computed asynchronously: the gradient through valueAndGradAsync, so the
+ * loss may run on any backend, webgpu included (simulateActivityAsync, network.simulateAsync with
+ * grad: true). The same update and projection: on a backend that reads back synchronously it
+ * gives makeTrainStep's results bit for bit. One step at a time (valueAndGradAsync is).
+ */
+export function makeTrainStepAsync<B>({ loss, optimizer, project }: TrainStepAsyncOptions<B>): TrainStepAsync<B> {
+  const vg = valueAndGradAsync((p: Record<string, Tensor>, batch: B) => loss(p, batch));
+  return async (params, state, batch) => update(params, state, await vg({ ...params }, batch), optimizer, project);
+}
+
+/** The Euclidean norm of every gradient together. */
+export function gradientNorm(grads: Readonly<Record<string, Tensor>>): number {
+  let sq = 0;
+  for (const g of Object.values(grads)) for (let i = 0; i < g.size; i++) sq += g.data[i]! * g.data[i]!;
+  return Math.sqrt(sq);
+}
+
+/** The optimizer update and projection after the loss and its gradient (nothing when either is not finite). */
+function update(
+  params: Params,
+  state: OptimizerState,
+  { value, grads }: { value: Tensor; grads: Record<string, Tensor> },
+  optimizer: Optimizer,
+  project: Projection | undefined,
+): StepResult {
+  const l = value.item();
+  const gradNorm = gradientNorm(grads);
+  if (!Number.isFinite(l) || !Number.isFinite(gradNorm)) return { params: { ...params }, state, loss: l, gradNorm, finite: false };
+  const next = optimizer.update(params, grads, state);
+  return { params: project ? project(next.params) : next.params, state: next.state, loss: l, gradNorm, finite: true };
 }
