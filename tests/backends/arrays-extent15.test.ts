@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Tensor, mul, sum, tensor, valueAndGrad } from '../../src/autograd/index.ts';
-import { type BackendGraph, createBackend, listBackends, simulateScan } from '../../src/backends/index.ts';
+import { type BackendGraph, type BackendOptions, createBackend, listBackends, simulateScan } from '../../src/backends/index.ts';
 import { ConnectomeFromAvgFilters } from '../../src/graph/index.ts';
 import { makeActivation } from '../../src/kernels/activation.ts';
 import { Network } from '../../src/network/network.ts';
@@ -27,7 +27,13 @@ function relMaxErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   return err / mag;
 }
 
-const others = listBackends().filter((b) => b.available && b.name !== 'js').flatMap((b) => (b.name === 'wasm' ? [{ name: 'wasm', threads: 1 }, { name: 'wasm', threads: 2 }] : [{ name: b.name, threads: 1 }]));
+// wasm: one and two threads (a chunk boundary at 5 steps), and with what the backward pass needs
+// on the host, over chunks of 4 steps
+const others: { name: string; threads: number; options?: BackendOptions }[] = listBackends()
+  .filter((b) => b.available && b.name !== 'js')
+  .flatMap((b) => (b.name === 'wasm'
+    ? [{ name: 'wasm', threads: 1 }, { name: 'wasm', threads: 2 }, { name: 'wasm', threads: 1, options: { residentBytes: 0, chunkSteps: 4 } }]
+    : [{ name: b.name, threads: 1 }]));
 
 describe.skipIf(!hasShared || others.length === 0)('every backend on arrays_extent15, against js', () => {
   it('every state and every gradient within 1e-5 (relative max error)', () => {
@@ -58,8 +64,8 @@ describe.skipIf(!hasShared || others.length === 0)('every backend on arrays_exte
       weight: tensor(wg),
     };
     const R = tensor(Float32Array.from({ length: B * T * N }, () => rand() - 0.5), [B, T, N]);
-    const run = (name: string, threads: number) => {
-      const instance = createBackend(name, graph, { threads });
+    const run = (name: string, threads: number, options: BackendOptions = {}) => {
+      const instance = createBackend(name, graph, { threads, ...options });
       try {
         const sim = instance.fused('ppneuron')!;
         let states: ArrayLike<number> = [];
@@ -74,9 +80,9 @@ describe.skipIf(!hasShared || others.length === 0)('every backend on arrays_exte
       }
     };
     const ref = run('js', 1);
-    for (const { name, threads } of others) {
-      const got = run(name, threads);
-      const what = `${name} (${threads} thread${threads > 1 ? 's' : ''})`;
+    for (const { name, threads, options } of others) {
+      const got = run(name, threads, options);
+      const what = `${name} (${threads} thread${threads > 1 ? 's' : ''}${options ? `, ${JSON.stringify(options)}` : ''})`;
       expect(relMaxErr(got.states, ref.states), `${what}: states`).toBeLessThanOrEqual(1e-5);
       for (const k of Object.keys(inputs)) expect(relMaxErr(got.grads[k]!.data, ref.grads[k]!.data), `${what}: d/d${k}`).toBeLessThanOrEqual(1e-5);
     }
