@@ -244,10 +244,11 @@ let lastStimulus: Float32Array = new Float32Array(0);
 let playing = false;
 let pending = false; // a step request is out
 let stimuliInFlight = 0; // stimulus messages not yet answered: until then, frame replies are an old stimulus's
-let stepTimer: ReturnType<typeof setTimeout> | null = null;
 let dirty = false;
 let simMs = 0; // worker time for the frames so far
-const computedAt: number[] = []; // wall-clock times of computed frames, for the frame rate
+const shownAt: number[] = []; // wall-clock times of shown frames, for the frame rate
+let stepAsked = false; // a step's frame is on its way: shown when it comes
+let computed = 0; // frames the worker computed for the current stimulus (recordedFrames of them are shown)
 let errors: string[] = [];
 let model = DEFAULT_MODEL;
 let optimal: (Pick<Extract<FromWorker, { type: 'optimal' }>, 'mode' | 'cellType' | 'initialCentral' | 'finalCentral' | 'frames' | 'stimulus' | 'showFrame' | 'natural' | 'firstLoss' | 'finalLoss'> & { iterations: number }) | null = null;
@@ -456,7 +457,7 @@ function draw(): void {
   const rate = frameRate();
   el.status.textContent =
     `Backend ${activeBackend ?? info.backend} · ${info.nodes.toLocaleString('en')} neurons · frame ${recordedFrames} / ${frames} (t = ${(recordedFrames * info.dt).toFixed(2)} s) · ` +
-    `${playing ? 'playing' : recordedFrames >= frames ? 'ended' : 'paused'}${playing ? ` · ${rate.toFixed(0)} frames/s` : Number.isFinite(playedFps) ? ` · played at ${playedFps.toFixed(0)} frames/s` : ''} · ${recordedFrames > 0 ? (simMs / recordedFrames).toFixed(1) : '–'} ms/frame in the worker`;
+    `${playing ? 'playing' : recordedFrames >= frames ? 'ended' : 'paused'}${playing ? ` · ${rate.toFixed(0)} frames/s` : Number.isFinite(playedFps) ? ` · played at ${playedFps.toFixed(0)} frames/s` : ''} · ${computed > 0 ? (simMs / computed).toFixed(1) : '–'} ms/frame in the worker`;
 }
 
 function drawTraces(): void {
@@ -524,16 +525,20 @@ function drawTraces(): void {
 
 function frameRate(): number {
   const now = performance.now();
-  while (computedAt.length > 0 && computedAt[0]! < now - 1000) computedAt.shift();
-  return computedAt.length;
+  while (shownAt.length > 0 && shownAt[0]! < now - 1000) shownAt.shift();
+  return shownAt.length;
 }
 
 function animate(): void {
+  if (playing) pump();
   if (dirty) draw();
   requestAnimationFrame(animate);
 }
 
 // -- playback ----------------------------------------------------------------------------------
+// The worker computes frames ahead in batches (each call into the network has a fixed cost, so
+// one frame per call could not keep 50 frames/s); the page shows them on a clock at the chosen
+// rate ('max': as they arrive), asking for the next batch while a few are still to be shown.
 
 function newStimulus(): void {
   if (info === null) return;
@@ -541,12 +546,11 @@ function newStimulus(): void {
   recorded = [];
   recordedStimulus = [];
   recordedFrames = 0;
+  computed = 0;
   lastActivity = new Float32Array(0);
   lastStimulus = new Float32Array(0);
   simMs = 0;
   pending = false;
-  if (stepTimer !== null) clearTimeout(stepTimer);
-  stepTimer = null;
   for (const m of mapViews) m.maxAbs = 0;
   frames = 0;
   send({ type: 'stimulus', spec: currentSpec() });
@@ -555,45 +559,70 @@ function newStimulus(): void {
 }
 
 function requestFrames(n: number): void {
-  if (pending || info === null || frames === 0 || recordedFrames >= frames) return;
+  if (pending || info === null || frames === 0 || computed >= frames) return;
   pending = true;
   send({ type: 'step', frames: n });
 }
 
-/** Frames per request and the delay between requests for the chosen playback speed (dt = 1/50 s). */
+/** Frames per request and frames per second for the chosen playback speed (dt = 1/50 s). */
 function pace(): { n: number; fps: number } {
   if (el.rate.value === 'max') return { n: 10, fps: Infinity };
   const fps = Number(el.rate.value) / (info?.dt ?? 0.02);
-  return { n: Math.max(1, Math.round(fps / 50)), fps };
+  return { n: Math.max(1, Math.min(10, Math.round(fps * 0.2))), fps }; // 0.2 s of frames per request, at most 10
 }
 
 /** The playback clock: frames are due at a steady rate from when playback (or its speed) last started. */
 let clock = { at: 0, frame: 0 };
 
-function schedule(): void {
-  if (!playing || stepTimer !== null) return;
+/** Frame t's activity (nodes) and stimulus (hexals), views into the batch that holds it. */
+function frameAt(t: number): { activity: Float32Array; stimulus: Float32Array } {
+  const N = info!.nodes;
+  let k = t;
+  for (let b = 0; b < recorded.length; b++) {
+    const n = recorded[b]!.length / N;
+    if (k < n) return { activity: recorded[b]!.subarray(k * N, (k + 1) * N), stimulus: recordedStimulus[b]!.subarray(k * hexals, (k + 1) * hexals) };
+    k -= n;
+  }
+  throw new Error(`frame ${t} is not computed yet`);
+}
+
+/** Shows the computed frames up to `upTo` (exclusive): the maps' ranges take them in, the maps show the last. */
+function show(upTo: number): void {
+  if (info === null) return;
+  const target = Math.min(upTo, computed);
+  if (target <= recordedFrames) return;
+  const now = performance.now();
+  for (let t = recordedFrames; t < target; t++) {
+    const { activity } = frameAt(t);
+    for (const v of mapViews) {
+      for (const node of v.nodes) {
+        const d = Math.abs(activity[node]! - baseline[node]!);
+        if (d > v.maxAbs) v.maxAbs = d;
+      }
+    }
+    shownAt.push(now);
+  }
+  recordedFrames = target;
+  ({ activity: lastActivity, stimulus: lastStimulus } = frameAt(target - 1));
+  dirty = true;
+  if (recordedFrames >= frames && playing) {
+    playedFps = (recordedFrames - playStart.frame) / ((now - playStart.at) / 1000);
+    setPlaying(false);
+  }
+}
+
+/** While playing: shows the frames due on the clock and keeps the worker a batch ahead. */
+function pump(): void {
+  if (!playing || info === null || frames === 0) return;
   const { n, fps } = pace();
   const now = performance.now();
-  if (!Number.isFinite(fps)) {
-    stepTimer = setTimeout(() => {
-      stepTimer = null;
-      if (playing) requestFrames(n);
-    }, 0);
-    return;
+  if (!Number.isFinite(fps)) show(computed);
+  else {
+    const due = clock.frame + Math.floor(((now - clock.at) * fps) / 1000) + 1;
+    if (due > computed && recordedFrames === computed) clock = { at: now, frame: recordedFrames }; // starved: the clock waits for the worker
+    show(due);
   }
-  let due = clock.at + ((recordedFrames - clock.frame) * 1000) / fps;
-  // behind the clock (per-request overhead, a busy machine): the frames due now in one request, up
-  // to 10; more than 10 behind: keep the pace from here rather than racing to catch up
-  const behind = Math.floor(((now - due) * fps) / 1000);
-  if (behind > 10) {
-    clock = { at: now, frame: recordedFrames };
-    due = now;
-  }
-  const count = Math.max(n, Math.min(10, behind + 1));
-  stepTimer = setTimeout(() => {
-    stepTimer = null;
-    if (playing) requestFrames(count);
-  }, Math.max(0, due - now));
+  if (playing && computed - recordedFrames < n) requestFrames(n);
 }
 
 function setPlaying(p: boolean): void {
@@ -601,36 +630,22 @@ function setPlaying(p: boolean): void {
   el.play.textContent = playing ? 'Pause' : 'Play';
   el.play.setAttribute('aria-pressed', String(playing));
   if (playing) playStart = clock = { at: performance.now(), frame: recordedFrames };
-  if (playing && !pending) requestFrames(pace().n);
+  if (playing) pump();
   dirty = true;
 }
 
 function onFrames(m: Extract<FromWorker, { type: 'frames' }>): void {
   if (info === null) return;
   pending = false;
-  const N = info.nodes;
   recorded.push(m.activity);
   recordedStimulus.push(m.stimulus);
-  recordedFrames += m.count;
+  computed += m.count;
   simMs += m.ms;
-  const now = performance.now();
-  for (let i = 0; i < m.count; i++) computedAt.push(now);
-  lastActivity = m.activity.subarray((m.count - 1) * N, m.count * N);
-  lastStimulus = m.stimulus.subarray((m.count - 1) * hexals, m.count * hexals);
-  for (const v of mapViews) {
-    for (let t = 0; t < m.count; t++) {
-      for (const node of v.nodes) {
-        const d = Math.abs(m.activity[t * N + node]! - baseline[node]!);
-        if (d > v.maxAbs) v.maxAbs = d;
-      }
-    }
+  if (playing) pump();
+  else if (stepAsked) {
+    stepAsked = false;
+    show(recordedFrames + 1); // a step: shown at once
   }
-  dirty = true;
-  if (recordedFrames >= frames) {
-    if (playing) playedFps = (recordedFrames - playStart.frame) / ((now - playStart.at) / 1000);
-    setPlaying(false);
-  }
-  else schedule();
 }
 
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
@@ -739,7 +754,11 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     baseline = m.baseline;
     activeBackend = m.backend as EngineName;
     dirty = true;
-    if (playing) requestFrames(pace().n);
+    stepAsked = false;
+    if (playing) {
+      playStart = clock = { at: performance.now(), frame: 0 };
+      pump();
+    }
     return;
   }
   // The worker answers in order: a step requested before a new stimulus is answered before it.
@@ -1317,7 +1336,11 @@ function togglePlay(): void {
 el.play.addEventListener('click', togglePlay);
 el.step.addEventListener('click', () => {
   setPlaying(false);
-  requestFrames(1);
+  if (recordedFrames < computed) show(recordedFrames + 1); // computed ahead during playback
+  else {
+    stepAsked = true;
+    requestFrames(1);
+  }
 });
 el.restart.addEventListener('click', newStimulus);
 
@@ -1357,7 +1380,7 @@ requestAnimationFrame(animate);
 
 /** For the browser test: what the page computed and drew. */
 const testApi = {
-  status: () => ({ ready: info !== null, backend: activeBackend ?? info?.backend ?? null, backends: backendReports, backendChosenBy, analysisRunning, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, selectedType, optimal: optimal === null ? null : { mode: optimal.mode, cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations, natural: optimal.natural ?? null, firstLoss: optimal.firstLoss ?? null, finalLoss: optimal.finalLoss ?? null }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: recordedFrames > 0 ? simMs / recordedFrames : NaN, url: location.search }),
+  status: () => ({ ready: info !== null, backend: activeBackend ?? info?.backend ?? null, backends: backendReports, backendChosenBy, analysisRunning, nodes: info?.nodes ?? 0, frames, recordedFrames, playing, errors, model, selectedType, optimal: optimal === null ? null : { mode: optimal.mode, cellType: optimal.cellType, initialCentral: optimal.initialCentral, finalCentral: optimal.finalCentral, iterations: optimal.iterations, natural: optimal.natural ?? null, firstLoss: optimal.firstLoss ?? null, finalLoss: optimal.finalLoss ?? null }, message: el.message.textContent ?? '', frameRate: frameRate(), playedFps, msPerFrame: computed > 0 ? simMs / computed : NaN, url: location.search }),
   /** Every recorded frame's activity, (frames, nodes) float32, as base64. */
   activityBase64: (): string => base64(allActivity()),
   /** Every recorded frame's stimulus, (frames, hexals) float32, as base64. */
