@@ -419,13 +419,17 @@ class WasmScan {
     this.setWeights(this.fwd, weight);
     a.f32(b.acc, this.layout.P).fill(0); // the scans leave zeros at real positions; a failed one may not
     const out = new Float32Array(r.record === 'all' ? B * T * N : B * N);
-    const traj = r.record === 'all' ? out : r.save ? new Float32Array(B * T * N) : null;
+    // every state on the host: the output, or (record 'last') a copy when the backward pass reads them there
+    let traj = r.record === 'all' ? out : null;
     let saved: WasmSaved | null = null;
     if (r.save) {
-      saved = new WasmSaved(this, traj!, (r.v0 as Float32Array).slice());
+      saved = new WasmSaved(this, B, T, N, traj, (r.v0 as Float32Array).slice());
       const bytes = slotBytes(B, T, N);
       if (bytes <= this.residentBytes) saved.slot = this.takeSlot(bytes, saved);
-      else saved.d = new Float32Array(B * T * N);
+      else {
+        saved.d = new Float32Array(B * T * N);
+        saved.traj = traj ??= new Float32Array(B * T * N);
+      }
     }
     const slot = saved?.slot ?? null;
     const x = r.x as Float32Array;
@@ -481,7 +485,7 @@ class WasmScan {
     const gX = needs.x ? new Float32Array(B * T * N) : null;
     const gV0 = needs.v0 ? new Float32Array(B * N) : null;
     const flags = needs.weight ? 4 : 0;
-    const { traj, v0 } = saved;
+    const { traj, v0 } = saved as { traj: Float32Array; v0: Float32Array }; // traj: on the host when d is
     const gc = a.f32(b.gc, N);
     const lastStart = Math.floor((T - 1) / K) * K;
     for (let s = 0; s < B; s++) {
@@ -560,25 +564,40 @@ class Slot {
   consumed(): void {
     this.used = true;
   }
-  /** Before the slot goes away: an owner still awaiting its backward pass gets d on the host (its states are there). */
+  /** Before the slot goes away: an owner still awaiting its backward pass gets d and the states on the host. */
   spill(arena: Arena): void {
     const o = this.owner;
     this.owner = null;
     if (o === null) return;
     o.slot = null;
-    if (!this.used) o.d = arena.f32(this.ptr, this.bytes / 4).slice(0, o.traj.length);
+    if (this.used) return;
+    const { B, T, N } = o;
+    o.d = arena.f32(this.ptr, B * T * N).slice();
+    if (o.traj === null) {
+      // (B, T + 1, N) from the initial state on in the slot; the host keeps (B, T, N) after it
+      const traj = new Float32Array(B * T * N);
+      for (let s = 0; s < B; s++) traj.set(arena.f32(this.ptr + 4 * (B * T + s * (T + 1) + 1) * N, T * N), s * T * N);
+      o.traj = traj;
+    }
   }
 }
 
 /**
- * What the forward pass keeps for the VJP: every state (on the host: the output, or a copy for
- * record 'last'), the initial state, and each step's d = bias - v + syn + x, (B, T, N): in a slot
- * of wasm memory with the states, or (`d`) on the host.
+ * What the forward pass keeps for the VJP: the initial state, every state and each step's d =
+ * bias - v + syn + x, (B, T, N): in a slot of wasm memory, or on the host (`traj`, `d`).
  */
 class WasmSaved {
   slot: Slot | null = null;
   d: Float32Array | null = null;
-  constructor(readonly scan: WasmScan, readonly traj: Float32Array, readonly v0: Float32Array) {}
+  constructor(
+    readonly scan: WasmScan,
+    readonly B: number,
+    readonly T: number,
+    readonly N: number,
+    /** The states after each step on the host (B, T, N): the output for record 'all', else null while they are in the slot. */
+    public traj: Float32Array | null,
+    readonly v0: Float32Array,
+  ) {}
 }
 
 /** The 'wasm' backend's fused 'ppneuron' model. */

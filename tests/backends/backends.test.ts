@@ -320,8 +320,8 @@ describe.skipIf(!hasWasm)("the wasm backend's memory between forward and backwar
       const fd = sim.forward(request(4, 1, 4)); // takes the slot that a's backward freed
       expectSame('first of two, first', sim, c, fc);
       void fd;
-      // a longer simulation grows the chunk buffers: the kept d of one still awaiting its backward moves to the host
-      const e = request(5, 2, 3);
+      // a longer simulation grows the chunk buffers: what one still awaiting its backward kept moves to the host
+      const e = request(5, 2, 3, 'last');
       const fe = sim.forward(e);
       sim.forward({ ...request(6, 1, 40), save: false });
       expectSame('after the buffers grew', sim, e, fe);
@@ -330,8 +330,10 @@ describe.skipIf(!hasWasm)("the wasm backend's memory between forward and backwar
     }
     const host = createBackend('wasm', graph, { threads, residentBytes: 0, chunkSteps: 2 });
     try {
-      const q = request(7, 2, 5);
-      expectSame('d on the host', host.fused('ppneuron')!, q, host.fused('ppneuron')!.forward(q));
+      for (const record of ['all', 'last'] as const) {
+        const q = request(7, 2, 5, record);
+        expectSame(`on the host, record ${record}`, host.fused('ppneuron')!, q, host.fused('ppneuron')!.forward(q));
+      }
     } finally {
       host.dispose();
     }
