@@ -2,11 +2,14 @@
 // 1 and 4 (each in its own process, so peak memory is per run), flyvis's PyTorch anchor
 // (../shared/bench/torch_anchor.py) and the training-iteration anchor (bench/torch_fit_anchor.py)
 // in the same run when python3-torch is installed, and a table of ratios to PyTorch. The machine
-// is shared and noisy: compare ratios within one run.
+// is shared and noisy: compare ratios within one run; the load average before and after the run
+// is printed, and our rows' CPU time per step (user + system, every thread) too, which other
+// jobs' load changes far less than wall time.
 //
-// usage: npm run bench [-- --steps T] [--batch 1,4] [--kernels auto,wasm,...] [--fit-iters K] [--fit-t-pre S] [--json FILE]
+// usage: npm run bench [-- --steps T] [--batch 1,4] [--kernels auto,wasm,...] [--repeats R] [--fit-iters K] [--fit-t-pre S] [--json FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../src/platform-node.ts'; // the Node platform: the wasm kernel's module from disk, worker threads
@@ -29,6 +32,9 @@ const backends = listBackends().filter((b) => b.available).map((b) => b.name);
 const kernels = arg('kernels', ['auto', ...backends, ...(backends.includes('wasm') ? ['wasm-threads'] : [])].join(',')).split(',');
 const fitIters = arg('fit-iters', '2');
 const fitTPre = arg('fit-t-pre', '0.2');
+const repeats = arg('repeats', '3');
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(', ');
+const loadBefore = load();
 
 interface Row {
   engine: string;
@@ -40,6 +46,8 @@ interface Row {
   build_ms?: number;
   fit_ms_per_iter?: number;
   fit_iters_per_s?: number;
+  forward_cpu_ms_per_step?: number;
+  forward_backward_cpu_ms_per_step?: number;
 }
 
 const log = (s: string): void => void process.stderr.write(s + '\n');
@@ -74,7 +82,7 @@ for (const kernel of kernels) {
     const r = spawnSync(
       process.execPath,
       ['bin/flyvis.mjs', 'bench', ...(useFlyvis ? ['--connectome', connectome] : []), '--extent', '15', '--batch', String(batch), '--steps', String(steps), '--kernel', kernel,
-        '--fit-iters', fitIters, '--fit-t-pre', fitTPre, '--json'],
+        '--fit-iters', fitIters, '--fit-t-pre', fitTPre, '--repeats', repeats, '--json'],
       { cwd: project, encoding: 'utf8' },
     );
     if (r.status !== 0) {
@@ -89,10 +97,13 @@ for (const kernel of kernels) {
 
 const f = (x: number | undefined, d = 2): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
 const ratio = (t: number | undefined, o: number): string => (t === undefined ? '-' : `${(t / o).toFixed(1)}x`);
-const header = ['engine / backend', 'batch', 'fwd ms/step', 'fwd vs torch', 'fwd+bwd ms/step', 'fwd+bwd vs torch', 'fwd peak MB', 'fwd+bwd peak MB', 'torch MB / ours', 'fit it/s', 'fit vs torch', 'build ms'];
+const header = [
+  'engine / backend', 'batch', 'fwd ms/step', 'fwd vs torch', 'fwd+bwd ms/step', 'fwd+bwd vs torch', 'fwd peak MB', 'fwd+bwd peak MB', 'torch MB / ours',
+  'fit it/s', 'fit vs torch', 'build ms', 'fwd cpu ms', 'fwd+bwd cpu ms',
+];
 const lines = [header];
 for (const t of torch) {
-  lines.push([t.engine, String(t.batch), f(t.forward_ms_per_step, 3), '1.0x', f(t.forward_backward_ms_per_step, 3), '1.0x', '-', f(t.peak_rss_mb, 0), '1.0x', f(t.fit_iters_per_s, 3), '1.0x', '-']);
+  lines.push([t.engine, String(t.batch), f(t.forward_ms_per_step, 3), '1.0x', f(t.forward_backward_ms_per_step, 3), '1.0x', '-', f(t.peak_rss_mb, 0), '1.0x', f(t.fit_iters_per_s, 3), '1.0x', '-', '-', '-']);
 }
 for (const o of ours) {
   const t = torch.find((x) => x.batch === o.batch);
@@ -101,6 +112,7 @@ for (const o of ours) {
     f(o.forward_backward_ms_per_step, 3), ratio(t?.forward_backward_ms_per_step, o.forward_backward_ms_per_step),
     f(o.forward_peak_rss_mb, 0), f(o.peak_rss_mb, 0), ratio(t?.peak_rss_mb, o.peak_rss_mb),
     f(o.fit_iters_per_s, 2), t?.fit_iters_per_s === undefined || o.fit_iters_per_s === undefined ? '-' : `${(o.fit_iters_per_s / t.fit_iters_per_s).toFixed(0)}x`, f(o.build_ms, 0),
+    f(o.forward_cpu_ms_per_step, 3), f(o.forward_backward_cpu_ms_per_step, 3),
   ]);
 }
 const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
@@ -108,10 +120,10 @@ const table = lines.map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join('  '))
 process.stdout.write(
   `extent 15 (${useFlyvis ? connectome : 'the synthetic demo connectome: ../shared is absent'}), ${steps} steps; fit: one training iteration (${fitTPre} s of grey, ` +
     `the ${steps} frames, masked MSE, backward through all, Adam, clamp); ratios > 1 mean flyvis-ts is faster / smaller\n` +
-    `${anchorNote}\n\n${table}\n`,
+    `${anchorNote}; load average (1, 5, 15 min) ${loadBefore} before, ${load()} after\n\n${table}\n`,
 );
 const jsonOut = arg('json', '');
 if (jsonOut) {
   mkdirSync(dirname(resolve(jsonOut)), { recursive: true });
-  writeFileSync(resolve(jsonOut), JSON.stringify({ steps, torch, ours, anchorNote }, null, 2));
+  writeFileSync(resolve(jsonOut), JSON.stringify({ steps, torch, ours, anchorNote, loadBefore, loadAfter: load() }, null, 2));
 }

@@ -2,7 +2,9 @@
 // (a contract): times the network's Euler steps as flyvis's PyTorch anchor does
 // (../shared/bench/torch_anchor.py): forward over T frames of random input, and forward plus
 // backward of a loss over all T steps; then `flyvis fit` iterations on the same shapes (as
-// bench/torch_fit_anchor.py does in PyTorch). Prints one JSON object with --json.
+// bench/torch_fit_anchor.py does in PyTorch). Prints one JSON object with --json. Besides wall
+// time per step it reports the process's CPU time per step (user + system, every thread): on a
+// shared machine wall time grows with other jobs' load, CPU time far less.
 import { type Tensor, mean, noGrad, square, tensor, valueAndGrad } from '../autograd/index.ts';
 import { acceptedNames } from '../backends/index.ts';
 import { GRAD_RECORDS, checkSimulation } from '../budget.ts';
@@ -28,6 +30,11 @@ const SUMMARY =
   'training iterations of flyvis fit (grey --fit-t-pre, the movie, masked MSE, Adam, clamp).';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The process's CPU time so far, ms (user + system, every thread). */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 export function run(argv: readonly string[]): Promise<number> {
@@ -53,19 +60,25 @@ export function run(argv: readonly string[]): Promise<number> {
       const dt = 0.02;
       noGrad(() => net.forward({ data: x.data.subarray(0, B * 2 * N), shape: [B, 2, N] }, dt)); // warm-up
       const fwd: number[] = [];
+      const fwdCpu: number[] = [];
       for (let r = 0; r < o.repeats; r++) {
+        const c = cpuMs();
         const t = performance.now();
         noGrad(() => net.forward(x, dt));
         fwd.push((performance.now() - t) / T);
+        fwdCpu.push((cpuMs() - c) / T);
       }
       const forwardPeakMb = process.resourceUsage().maxRSS / 1024;
       const loss = valueAndGrad((p: Record<string, Tensor>) => mean(square(net.forward(x, dt, { params: p }))));
       const fb: number[] = [];
+      const fbCpu: number[] = [];
       for (let r = 0; r < o.repeats; r++) {
         const params = net.trainableParams();
+        const c = cpuMs();
         const t = performance.now();
         loss(params);
         fb.push((performance.now() - t) / T);
+        fbCpu.push((cpuMs() - c) / T);
       }
       const peakMb = process.resourceUsage().maxRSS / 1024;
       // flyvis fit iterations: a (B, T, 1, hexals) movie and a full target, t-pre of grey first.
@@ -103,6 +116,8 @@ export function run(argv: readonly string[]): Promise<number> {
         forward_backward_ms_per_step: round(median(fb)),
         forward_peak_rss_mb: round(forwardPeakMb),
         peak_rss_mb: round(peakMb),
+        forward_cpu_ms_per_step: round(median(fwdCpu)),
+        forward_backward_cpu_ms_per_step: round(median(fbCpu)),
         ...(fit.length > 0
           ? { fit_ms_per_iter: round(median(fit)), fit_iters_per_s: round(1000 / median(fit)), fit_t_pre: tPre, fit_steps_per_iter: T + Math.trunc(tPre / dt) }
           : {}),

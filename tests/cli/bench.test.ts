@@ -16,7 +16,7 @@ describe('flyvis bench', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const o = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(o).toMatchObject({ kernel: 'csr', batch: 2, steps: 3 });
-    for (const k of ['build_ms', 'forward_ms_per_step', 'forward_backward_ms_per_step', 'peak_rss_mb', 'forward_peak_rss_mb']) {
+    for (const k of ['build_ms', 'forward_ms_per_step', 'forward_backward_ms_per_step', 'peak_rss_mb', 'forward_peak_rss_mb', 'forward_cpu_ms_per_step', 'forward_backward_cpu_ms_per_step']) {
       expect(typeof o[k], k).toBe('number');
       expect(o[k] as number, k).toBeGreaterThan(0);
     }
