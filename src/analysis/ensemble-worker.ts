@@ -2,9 +2,10 @@
 // at a time. For each `{ type: 'member', index, dir }` it loads the member's network directory
 // (the network built from its own _meta.yaml config, its best checkpoint loaded; a network of the
 // same config is reused, as flyvis's yield_networks does), simulates the job's stimuli from the
-// grey steady state and posts the result rows back; progress as simulated sample-frames. An error
-// is posted with its class name (ResultsError, AnalysisError, ...) so the caller can tell bad
-// input from a failure. The job (workerData) is an EnsembleJob.
+// grey steady state (through the network's asynchronous methods: any backend the job names,
+// webgpu included, Dawn started in this thread) and posts the result rows back; progress as
+// simulated sample-frames. An error is posted with its class name (ResultsError, AnalysisError,
+// ...) so the caller can tell bad input from a failure. The job (workerData) is an EnsembleJob.
 import { parentPort, workerData } from 'node:worker_threads';
 import '../budget-env.ts';
 import { setBudget } from '../budget.ts';
@@ -15,6 +16,7 @@ import { directionSelectivityIndex } from './dsi.ts';
 import type { EnsembleJob, MemberResult, WorkerMessage } from './ensemble.ts';
 import { flashResponseIndex } from './fri.ts';
 import { computeResponsesAsync } from './responses.ts';
+import { prepareKernel } from '../cli/webgpu.ts';
 
 if (parentPort === null) throw new Error('ensemble-worker.ts runs as a worker thread (runEnsemblePool)');
 const port = parentPort;
@@ -26,7 +28,12 @@ let reuse: Network | undefined;
 
 async function analyse(index: number, dir: string): Promise<MemberResult> {
   post({ type: 'status', index, text: 'loading the network' });
-  const loaded = await loadNetworkDir(dir, { ...(job.extent !== undefined ? { extent: job.extent } : {}), ...(reuse ? { reuse } : {}) });
+  await prepareKernel(job.kernel);
+  const loaded = await loadNetworkDir(dir, {
+    ...(job.extent !== undefined ? { extent: job.extent } : {}),
+    ...(reuse ? { reuse } : {}),
+    ...(job.kernel !== undefined ? { networkOptions: { kernel: job.kernel } } : {}),
+  });
   const net = loaded.network;
   reuse = net;
   // The lattice extent, from the number of receptor hexals (3e^2 + 3e + 1).

@@ -301,6 +301,8 @@ export interface EnsembleJob {
   readonly threshold: number;
   /** The process's input budget, applied in each worker. */
   readonly budget?: { readonly maxMemoryBytes?: number; readonly maxSteps?: number };
+  /** The backend (or synapse kernel) each member runs on (default 'auto'); 'webgpu' starts Dawn in each worker. */
+  readonly kernel?: string | undefined;
 }
 
 /** A member to analyse: its position in the run and its network directory. */

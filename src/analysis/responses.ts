@@ -6,7 +6,8 @@
 // (src/train/plan.ts): computeResponses runs it synchronously, computeResponsesAsync on the
 // network's asynchronous methods (every backend, webgpu included).
 import { cellValue } from '../graph/types.ts';
-import type { Network } from '../network/network.ts';
+import { type Tensor, tensor } from '../autograd/index.ts';
+import type { Network, State } from '../network/network.ts';
 import type { ItemParams, StimulusDataset } from '../stimuli/datasets.ts';
 import { AnalysisError, describeItem } from './errors.ts';
 import { silentProgress, type Progress } from './progress.ts';
@@ -111,6 +112,22 @@ export function assertFiniteResponses(r: Responses): void {
   r.traces.forEach((tr, s) => assertFiniteTrace(tr, r.neurons, `${r.stimulus} (${describeItem(r.params[s]!)})`, r.dt, r.tPre));
 }
 
+/**
+ * `state` of batch 1 repeated to batch B. The backend's primitive takes one initial state per
+ * sample; a batch-1 state under a batch of B movies would take the generic (host) path instead.
+ */
+function tileState(state: State | null, B: number): State | null {
+  if (state === null || B === 1) return state;
+  const tile = (r: Readonly<Record<string, Tensor>>): Record<string, Tensor> =>
+    Object.fromEntries(Object.entries(r).map(([k, t]) => {
+      if (t.shape[0] !== 1) return [k, t];
+      const data = t.dtype === 'float64' ? new Float64Array(B * t.size) : new Float32Array(B * t.size);
+      for (let b = 0; b < B; b++) data.set(t.data, b * t.size);
+      return [k, tensor(data, [B, ...t.shape.slice(1)])];
+    }));
+  return { nodes: tile(state.nodes), edges: tile(state.edges) };
+}
+
 /** Stops computeResponsesAsync between two batches. */
 export class ResponsesInterrupted extends Error {
   override name = 'ResponsesInterrupted';
@@ -162,7 +179,9 @@ export function* responsesPlan(network: Network, dataset: StimulusDataset, optio
     for (const batch of todo) {
       yield* planPause(() => check?.(traces.size));
       progress.status?.(`simulating ${batch.length} stimuli of ${dataset.frameCount(batch[0]!)} frames`);
-      for (const { response } of yield* planResponses(network, dataset, dt, { indices: batch, batchSize: batch.length, initialState })) {
+      // the grey state per sample: a batch runs as one simulation on the backend's primitive
+      const start = tileState(initialState, batch.length);
+      for (const { response } of yield* planResponses(network, dataset, dt, { indices: batch, batchSize: batch.length, initialState: start })) {
         const [B, T] = response.shape as [number, number];
         const out: Float32Array[] = [];
         for (let b = 0; b < B; b++) {

@@ -1,11 +1,12 @@
 // `flyvis analyze flashes|moving-edges [--connectome FILE] [--extent N] [--params CKPT.json]
 //  [--dt DT] [--batch-size B] [--speeds S,...] [--angles A,...] [--dsi-threshold X] [--resume]
-//  [--quiet] --out DIR`
+//  [--kernel NAME] [--quiet] --out DIR`
 //
 // Renders flyvis's standard stimuli onto the network's eye, simulates them (a progress bar on
 // stderr from the start) and writes, per cell type (central cell), the flash response index
 // (fri.csv, fri.json, fri.svg) or the direction selectivity index and preferred direction
-// (dsi.csv, dsi.json, dsi.svg, tuning.csv, tuning.svg).
+// (dsi.csv, dsi.json, dsi.svg, tuning.csv, tuning.svg). Simulations run through the network's
+// asynchronous methods (computeResponsesAsync), so every --kernel works, webgpu included.
 //
 // Truthful results: without --params the network is untrained (flyvis's initialization) and
 // every output says so; a DSI below --dsi-threshold has no preferred direction (empty in CSV,
@@ -55,7 +56,8 @@ import { tableOf, toCsv, toJson } from '../analysis/table.ts';
 import { Flashes, MovingEdge, type StimulusDataset } from '../stimuli/datasets.ts';
 import { StimulusParamError } from '../stimuli/errors.ts';
 import { LED_DEG, OMMATIDIUM_DEG } from '../stimuli/hex-eye.ts';
-import { BAD_INPUT, CONNECTOME_OPTIONS, networkFromOptions, paramsOption } from './common.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, KERNEL_OPTION, networkFromOptions, paramsOption } from './common.ts';
+import { prepareKernel } from './webgpu.ts';
 import { type OptionSpecs, type ParsedOptions, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 
 /** Default integration step: flyvis's 1/200 for both analyses (see docs/analysis.md for timings). */
@@ -81,6 +83,7 @@ const OPTIONS = {
   resume: { type: 'boolean', help: 'continue an interrupted run of the same inputs from the responses kept beside --out' },
   quiet: { type: 'boolean', help: 'no progress bar' },
   out: { type: 'string', metavar: 'DIR', help: 'directory for the result tables (CSV, JSON) and plots (SVG); missing parents are created' },
+  ...KERNEL_OPTION,
 } as const satisfies OptionSpecs;
 
 const SUMMARY =
@@ -236,57 +239,62 @@ export function writeOutputs(dir: string, files: ReadonlyMap<string, string>, io
 /** The hidden folder beside DIR holding the responses of finished batches. */
 export const partialDir = (out: string): string => join(dirname(out), `.${basename(out)}.partial`);
 
-interface PartialRun {
+/** The parts of a partial-results folder common to one network's run and an ensemble's. */
+interface PartialFolder {
   readonly dir: string;
-  /** Traces read back, by item index. */
-  readonly completed: Map<number, Float32Array>;
   /** Folders created for it (removed again when the run fails). */
   readonly created: string[];
-  save(items: readonly number[], traces: readonly Float32Array[]): void;
-  /** Items whose responses are on disk. */
-  savedCount(): number;
+  /** Creates the folder (and missing parents) with its run.json, once, before the first result is saved. */
+  prepare(): void;
   /** Removes the folder (after a finished run). */
   remove(): void;
   /** Removes the folder and the parent folders created for it (after a failed run). */
   discard(): void;
 }
 
+/** What a partial-results folder of one kind of run holds. */
+interface PartialKind {
+  readonly format: string;
+  readonly version: number;
+  /** Whether a run.json read back is of this kind. */
+  valid(saved: { format?: unknown; version?: unknown }): boolean;
+  /** The --resume refusal when the folder holds no partial of this kind. */
+  refusal(dir: string, runFile: string): string;
+}
+
 /**
- * Opens the partial results for a run described by `inputs`: with `resume`, reads the finished
- * items back (refusing a partial of other inputs, naming what differs); without, discards an
- * earlier partial (saying so). Nothing is created until the first batch is saved.
+ * Opens the partial results beside `out` of a run described by `inputs` (keyed by their digest):
+ * with `resume`, refuses a folder of another kind or of other inputs (naming what differs), then
+ * `readBack` reads the finished results; without, discards an earlier folder (saying so).
+ * Nothing is created until `prepare`.
  */
-function openPartial(out: string, inputs: Readonly<Record<string, unknown>>, resume: boolean, K: number, note: (m: string) => void): PartialRun {
+function openPartialFolder(
+  out: string,
+  inputs: Readonly<Record<string, unknown>>,
+  resume: boolean,
+  note: (m: string) => void,
+  kind: PartialKind,
+  readBack: (dir: string) => void,
+): PartialFolder {
   const dir = partialDir(out);
   const digest = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
-  const completed = new Map<number, Float32Array>();
   const created: string[] = [];
   const runFile = join(dir, 'run.json');
   if (existsSync(dir)) {
-    let saved: { format?: unknown; version?: unknown; digest?: unknown; inputs?: Record<string, unknown> } | undefined;
-    try {
-      saved = JSON.parse(readFileSync(runFile, 'utf8'));
-    } catch {
-      saved = undefined;
-    }
-    const valid = saved !== undefined && saved.format === PARTIAL_FORMAT && saved.version === PARTIAL_VERSION;
     if (resume) {
-      if (!valid) throw new UsageError(`--resume: ${dir} holds no readable partial results (${runFile} is missing or not from flyvis analyze); remove it, or run without --resume`);
-      if (saved!.digest !== digest) {
-        const was = saved!.inputs ?? {};
-        const diffs = [...new Set([...Object.keys(inputs), ...Object.keys(was)])]
-          .filter((k) => JSON.stringify(inputs[k]) !== JSON.stringify(was[k]))
-          .map((k) => `${k}: ${JSON.stringify(was[k]) ?? 'absent'} there, ${JSON.stringify(inputs[k]) ?? 'absent'} now`.slice(0, 160));
+      let saved: { format?: unknown; version?: unknown; digest?: unknown; inputs?: Record<string, unknown> } | undefined;
+      try {
+        saved = JSON.parse(readFileSync(runFile, 'utf8'));
+      } catch {
+        saved = undefined;
+      }
+      if (saved === undefined || !kind.valid(saved)) throw new UsageError(kind.refusal(dir, runFile));
+      if (saved.digest !== digest) {
         throw new UsageError(
-          `--resume: the partial results in ${dir} are of a different run (${diffs.join('; ') || 'another version of flyvis-ts'}); run without --resume to start over (this discards them)`,
+          `--resume: the partial results in ${dir} are of a different run (${describeDiffs(inputs, saved.inputs ?? {}) || 'another version of flyvis-ts'}); run without --resume to start over (this discards them)`,
         );
       }
-      for (const name of readdirSync(dir)) {
-        const m = /^item-(\d+)\.npy$/.exec(name);
-        if (m === null) continue;
-        const a = readNpy(join(dir, name));
-        if (a.data instanceof Float32Array && a.shape.length === 2 && a.shape[1] === K) completed.set(Number(m[1]), a.data);
-      }
+      readBack(dir);
     } else {
       note(`discarding the partial results of an earlier run in ${dir} (pass --resume to continue such a run)`);
       rmSync(dir, { recursive: true, force: true });
@@ -295,26 +303,17 @@ function openPartial(out: string, inputs: Readonly<Record<string, unknown>>, res
     note(`--resume: no partial results in ${dir}; starting from the beginning`);
   }
   let ready = existsSync(dir);
-  let saved = completed.size;
   return {
     dir,
-    completed,
     created,
-    save(items, traces) {
-      if (!ready) {
-        const missing = missingParents(dir);
-        for (const d of missing) mkdirSync(d);
-        created.push(...missing);
-        writeFileAtomic(runFile, `${JSON.stringify({ format: PARTIAL_FORMAT, version: PARTIAL_VERSION, digest, inputs }, null, 1)}\n`);
-        ready = true;
-      }
-      items.forEach((i, b) => {
-        const t = traces[b]!;
-        writeFileAtomic(join(dir, `item-${i}.npy`), encodeNpy(t, [t.length / K, K]));
-      });
-      saved += items.length;
+    prepare() {
+      if (ready) return;
+      const missing = missingParents(dir);
+      for (const d of missing) mkdirSync(d);
+      created.push(...missing);
+      writeFileAtomic(runFile, `${JSON.stringify({ format: kind.format, version: kind.version, digest, inputs }, null, 1)}\n`);
+      ready = true;
     },
-    savedCount: () => saved,
     remove() {
       rmSync(dir, { recursive: true, force: true });
     },
@@ -322,6 +321,60 @@ function openPartial(out: string, inputs: Readonly<Record<string, unknown>>, res
       rmSync(dir, { recursive: true, force: true });
       removeCreated(created);
     },
+  };
+}
+
+/** What differs between the inputs of a partial run and now, for the --resume refusal. */
+function describeDiffs(now: Readonly<Record<string, unknown>>, was: Readonly<Record<string, unknown>>): string {
+  return [...new Set([...Object.keys(now), ...Object.keys(was)])]
+    .filter((k) => JSON.stringify(now[k]) !== JSON.stringify(was[k]))
+    .map((k) => `${k}: ${JSON.stringify(was[k]) ?? 'absent'} there, ${JSON.stringify(now[k]) ?? 'absent'} now`.slice(0, 160))
+    .join('; ');
+}
+
+interface PartialRun extends PartialFolder {
+  /** Traces read back, by item index. */
+  readonly completed: Map<number, Float32Array>;
+  save(items: readonly number[], traces: readonly Float32Array[]): void;
+  /** Items whose responses are on disk. */
+  savedCount(): number;
+}
+
+const SINGLE_PARTIAL: PartialKind = {
+  format: PARTIAL_FORMAT,
+  version: PARTIAL_VERSION,
+  valid: (saved) => saved.format === PARTIAL_FORMAT && saved.version === PARTIAL_VERSION,
+  refusal: (dir, runFile) => `--resume: ${dir} holds no readable partial results (${runFile} is missing or not from flyvis analyze); remove it, or run without --resume`,
+};
+
+/**
+ * Opens the partial results for a run described by `inputs`: with `resume`, reads the finished
+ * items back (refusing a partial of other inputs, naming what differs); without, discards an
+ * earlier partial (saying so). Nothing is created until the first batch is saved.
+ */
+function openPartial(out: string, inputs: Readonly<Record<string, unknown>>, resume: boolean, K: number, note: (m: string) => void): PartialRun {
+  const completed = new Map<number, Float32Array>();
+  const folder = openPartialFolder(out, inputs, resume, note, SINGLE_PARTIAL, (dir) => {
+    for (const name of readdirSync(dir)) {
+      const m = /^item-(\d+)\.npy$/.exec(name);
+      if (m === null) continue;
+      const a = readNpy(join(dir, name));
+      if (a.data instanceof Float32Array && a.shape.length === 2 && a.shape[1] === K) completed.set(Number(m[1]), a.data);
+    }
+  });
+  let saved = completed.size;
+  return {
+    ...folder,
+    completed,
+    save(items, traces) {
+      folder.prepare();
+      items.forEach((i, b) => {
+        const t = traces[b]!;
+        writeFileAtomic(join(folder.dir, `item-${i}.npy`), encodeNpy(t, [t.length / K, K]));
+      });
+      saved += items.length;
+    },
+    savedCount: () => saved,
   };
 }
 
@@ -393,7 +446,7 @@ async function analyze(
   const total = workOf(dataset, dt);
   const progress = o.quiet ? silentProgress : progressBar(`${kind} (${dataset.length} movies)`, total);
   progress.status?.(`building the network (${basename(connectomeFileOf(o.connectome))}, extent ${extent})`);
-  const net = await networkFromOptions(o);
+  const net = await networkFromOptions(o, { kernel: o.kernel });
   const untrained = o.params === undefined;
   const neurons = selectNeurons(net, 'central');
   const inputs = {
@@ -464,9 +517,8 @@ async function analyze(
     };
     const notes: string[] = [];
     if (untrained) notes.push("no --params: these are the responses of an untrained network (flyvis's initialization)");
-    const files = new Map<string, string>();
-    const lines: string[] = [];
-    try {
+    const kept = `the simulated responses are kept in ${partial.dir}: rerun with --resume to write the results without simulating again`;
+    return writeResults(kind, out, partial, started, kept, notes, async (files, lines) => {
       if (kind === 'flashes') {
         const rows: FriRow[] = flashResponseIndex(responses);
         const table = tableOf(rows, ['cell_type', 'radius', 'fri', 'on_peak', 'off_peak']);
@@ -498,23 +550,47 @@ async function analyze(
         files.set('tuning.csv', toCsv(tableOf(tuning, ['cell_type', 'intensity', 'angle', 'peak_response', 'normalized'])));
         files.set('tuning.svg', await renderSVG(polarTuning(tuning, cellTypes, { untrained, threshold, dsi })));
       }
-    } catch (e) {
-      partial.discard();
-      throw e;
-    }
-    try {
-      writeOutputs(out, files);
-    } catch (e) {
-      const kept = existsSync(partial.dir) ? ` (the simulated responses are kept in ${partial.dir}: rerun with --resume to write the results without simulating again)` : '';
-      throw new Error(`${(e as Error).message}${kept}`);
-    }
-    partial.remove();
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    for (const n of notes) process.stdout.write(`flyvis analyze ${kind}: note: ${n}\n`);
-    for (const line of lines) process.stdout.write(`flyvis analyze ${kind}: ${line}\n`);
-    process.stdout.write(`flyvis analyze ${kind}: ${cellTypes.length} cell types, ${dataset.length} movies at dt=${dt}; wrote ${[...files.keys()].join(', ')} to ${out} in ${seconds} s\n`);
-    return 0;
+      return `${cellTypes.length} cell types, ${dataset.length} movies at dt=${dt}`;
+    });
   }
+}
+
+/**
+ * Builds the result files (`build` fills `files` and the stdout `lines`, adds to `notes`, and
+ * returns what the last stdout line says the run was; if it fails the partial results are
+ * discarded), writes them as DIR all or nothing (if that fails the partial results stay, `kept`
+ * saying so, for --resume), removes the partial results and prints the notes, the lines and the
+ * summary line. One network's run and an ensemble's end here.
+ */
+async function writeResults(
+  kind: Kind,
+  out: string,
+  partial: PartialFolder,
+  started: number,
+  kept: string,
+  notes: string[],
+  build: (files: Map<string, string>, lines: string[]) => Promise<string>,
+): Promise<number> {
+  const files = new Map<string, string>();
+  const lines: string[] = [];
+  let what: string;
+  try {
+    what = await build(files, lines);
+  } catch (e) {
+    partial.discard();
+    throw e;
+  }
+  try {
+    writeOutputs(out, files);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}${existsSync(partial.dir) ? ` (${kept})` : ''}`);
+  }
+  partial.remove();
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  for (const n of notes) process.stdout.write(`flyvis analyze ${kind}: note: ${n}\n`);
+  for (const line of lines) process.stdout.write(`flyvis analyze ${kind}: ${line}\n`);
+  process.stdout.write(`flyvis analyze ${kind}: ${what}; wrote ${[...files.keys()].join(', ')} to ${out} in ${seconds} s\n`);
+  return 0;
 }
 
 // ---- ensembles ------------------------------------------------------------------------------
@@ -533,23 +609,19 @@ const BAD_MEMBER_ERRORS = new Set([
 
 const ENSEMBLE_PARTIAL_FORMAT = 'flyvis-ts.analyze-ensemble-partial';
 
-interface EnsemblePartial {
-  readonly dir: string;
+interface EnsemblePartial extends PartialFolder {
   /** Results read back, by member name. */
   readonly completed: Map<string, MemberResult>;
   save(id: string, result: MemberResult): void;
   savedCount(): number;
-  remove(): void;
-  discard(): void;
 }
 
-/** What differs between the inputs of a partial run and now, for the --resume refusal. */
-function describeDiffs(now: Readonly<Record<string, unknown>>, was: Readonly<Record<string, unknown>>): string {
-  return [...new Set([...Object.keys(now), ...Object.keys(was)])]
-    .filter((k) => JSON.stringify(now[k]) !== JSON.stringify(was[k]))
-    .map((k) => `${k}: ${JSON.stringify(was[k]) ?? 'absent'} there, ${JSON.stringify(now[k]) ?? 'absent'} now`.slice(0, 160))
-    .join('; ');
-}
+const ENSEMBLE_PARTIAL: PartialKind = {
+  format: ENSEMBLE_PARTIAL_FORMAT,
+  version: 1,
+  valid: (saved) => saved.format === ENSEMBLE_PARTIAL_FORMAT,
+  refusal: (dir, runFile) => `--resume: ${dir} holds no partial results of an ensemble analysis (${runFile} is missing or of another run); remove it, or run without --resume`,
+};
 
 /**
  * The results of finished members of an interrupted ensemble run, kept beside DIR as
@@ -558,71 +630,34 @@ function describeDiffs(now: Readonly<Record<string, unknown>>, was: Readonly<Rec
  * is unchanged are read back; a partial of other inputs is refused naming what differs.
  */
 function openEnsemblePartial(out: string, inputs: Readonly<Record<string, unknown>>, resume: boolean, note: (m: string) => void): EnsemblePartial {
-  const dir = partialDir(out);
-  const digest = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
   const completed = new Map<string, MemberResult>();
-  const created: string[] = [];
-  const runFile = join(dir, 'run.json');
-  if (existsSync(dir)) {
-    let saved: { format?: unknown; digest?: unknown; inputs?: Record<string, unknown> } | undefined;
-    try {
-      saved = JSON.parse(readFileSync(runFile, 'utf8'));
-    } catch {
-      saved = undefined;
-    }
-    if (resume) {
-      if (saved?.format !== ENSEMBLE_PARTIAL_FORMAT) {
-        throw new UsageError(`--resume: ${dir} holds no partial results of an ensemble analysis (${runFile} is missing or of another run); remove it, or run without --resume`);
-      }
-      if (saved.digest !== digest) {
-        throw new UsageError(`--resume: the partial results in ${dir} are of a different run (${describeDiffs(inputs, saved.inputs ?? {}) || 'another version of flyvis-ts'}); run without --resume to start over (this discards them)`);
-      }
-      for (const name of readdirSync(dir)) {
-        if (!/^member-.+\.json$/.test(name)) continue;
-        try {
-          const kept = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { checkpoint_sha?: unknown; result?: MemberResult };
-          const r = kept.result;
-          if (r === undefined || typeof r.checkpoint !== 'string' || !existsSync(r.checkpoint)) continue;
-          if (kept.checkpoint_sha !== sha(r.checkpoint)) {
-            note(`--resume: the checkpoint of ${r.name} changed since it was analysed; analysing it again`);
-            continue;
-          }
-          completed.set(r.name, r);
-        } catch {
-          note(`--resume: ${join(dir, name)} is unreadable; analysing that network again`);
+  const folder = openPartialFolder(out, inputs, resume, note, ENSEMBLE_PARTIAL, (dir) => {
+    for (const name of readdirSync(dir)) {
+      if (!/^member-.+\.json$/.test(name)) continue;
+      try {
+        const kept = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { checkpoint_sha?: unknown; result?: MemberResult };
+        const r = kept.result;
+        if (r === undefined || typeof r.checkpoint !== 'string' || !existsSync(r.checkpoint)) continue;
+        if (kept.checkpoint_sha !== sha(r.checkpoint)) {
+          note(`--resume: the checkpoint of ${r.name} changed since it was analysed; analysing it again`);
+          continue;
         }
+        completed.set(r.name, r);
+      } catch {
+        note(`--resume: ${join(dir, name)} is unreadable; analysing that network again`);
       }
-    } else {
-      note(`discarding the partial results of an earlier run in ${dir} (pass --resume to continue such a run)`);
-      rmSync(dir, { recursive: true, force: true });
     }
-  } else if (resume) {
-    note(`--resume: no partial results in ${dir}; starting from the beginning`);
-  }
-  let ready = existsSync(dir);
+  });
   let saved = completed.size;
   return {
-    dir,
+    ...folder,
     completed,
     save(id, result) {
-      if (!ready) {
-        const missing = missingParents(dir);
-        for (const d of missing) mkdirSync(d);
-        created.push(...missing);
-        writeFileAtomic(runFile, `${JSON.stringify({ format: ENSEMBLE_PARTIAL_FORMAT, version: 1, digest, inputs }, null, 1)}\n`);
-        ready = true;
-      }
-      writeFileAtomic(join(dir, `member-${id}.json`), JSON.stringify({ checkpoint_sha: sha(result.checkpoint), result }));
+      folder.prepare();
+      writeFileAtomic(join(folder.dir, `member-${id}.json`), JSON.stringify({ checkpoint_sha: sha(result.checkpoint), result }));
       saved++;
     },
     savedCount: () => saved,
-    remove() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-    discard() {
-      rmSync(dir, { recursive: true, force: true });
-      removeCreated(created);
-    },
   };
 }
 
@@ -654,6 +689,9 @@ async function analyzeEnsemble(
   const warn = (m: string): void => void process.stderr.write(`flyvis analyze: ${m}\n`);
   if (dt > 1 / 50) warn(`warning: dt=${dt} is very large for integration (flyvis warns above 1/50)`);
   applyBudgetOptions(o);
+  // Refuses a --kernel the members could not run on before anything is written (webgpu: Dawn
+  // starts here, and its environment is the workers' too).
+  await prepareKernel(o.kernel);
   const view = await loadEnsembleDir(o.ensemble!, { onWarning: (m) => warn(`warning: ${m}`) });
   const n = view.members.length;
   if (o.best !== undefined && o.best > n) {
@@ -704,7 +742,7 @@ async function analyzeEnsemble(
     let running = 0;
     const state = (): string => `${results.size} of ${N} networks done, ${running} running on ${workers} worker${workers === 1 ? '' : 's'}`;
     const job: EnsembleJob = {
-      kind, dt, batchSize: o['batch-size'], speeds, angles, extent: extentOverride, threshold, budget: resolveBudget(),
+      kind, dt, batchSize: o['batch-size'], speeds, angles, extent: extentOverride, threshold, budget: resolveBudget(), kernel: o.kernel,
     };
     progress.status?.(`starting ${Math.min(workers, Math.max(1, tasks.length))} worker thread${workers === 1 ? '' : 's'}${results.size > 0 ? ` (${results.size} networks read back)` : ''}`);
     let interrupted = false;
@@ -789,10 +827,9 @@ async function analyzeEnsemble(
     };
     const notes: string[] = [];
     if (view.skipped.length > 0) notes.push(`${view.skipped.length} numbered folder(s) without a network were skipped, as flyvis skips them: ${view.skipped.map((s) => `${s.dir} (${s.reason})`).join(', ')}`);
-    const files = new Map<string, string>();
-    const lines: string[] = [];
     const who = `the ensemble median FRI of ${results.length} networks`;
-    try {
+    const kept = `the results of every network are kept in ${partial.dir}: rerun with --resume to write them without simulating again`;
+    return writeResults(kind, out, partial, started, kept, notes, async (files, lines) => {
       if (kind === 'flashes') {
         const rows: EnsembleFriRow[] = results.flatMap((r) => r.fri!.map((row) => ({ model: r.name, ...row })));
         const summary = friSummary(rows);
@@ -840,23 +877,7 @@ async function analyzeEnsemble(
         files.set('preferred_directions.svg', await renderSVG(preferredDirectionsPolar(rows, { threshold, ensemble: view.name })));
         if (known !== null) lines.push(describeKnownDirections(known, `the circular mean over ${results.length} networks`));
       }
-    } catch (e) {
-      partial.discard();
-      throw e;
-    }
-    try {
-      writeOutputs(out, files);
-    } catch (e) {
-      const kept = existsSync(partial.dir) ? ` (the results of every network are kept in ${partial.dir}: rerun with --resume to write them without simulating again)` : '';
-      throw new Error(`${(e as Error).message}${kept}`);
-    }
-    partial.remove();
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    for (const note of notes) process.stdout.write(`flyvis analyze ${kind}: note: ${note}\n`);
-    for (const line of lines) process.stdout.write(`flyvis analyze ${kind}: ${line}\n`);
-    process.stdout.write(
-      `flyvis analyze ${kind}: ${results.length} networks of ${view.name} (${meta.selection}), ${cellTypes.length} cell types, ${dataset.length} movies each at dt=${dt}, ${workers} worker${workers === 1 ? '' : 's'}; wrote ${[...files.keys()].join(', ')} to ${out} in ${seconds} s\n`,
-    );
-    return 0;
+      return `${results.length} networks of ${view.name} (${meta.selection}), ${cellTypes.length} cell types, ${dataset.length} movies each at dt=${dt}, ${workers} worker${workers === 1 ? '' : 's'}`;
+    });
   }
 }

@@ -1,5 +1,5 @@
-// What the commands that build a network share: the connectome / extent / n-syn-fill / params
-// flags, building the network from them, and the error classes that mean bad input (exit 2).
+// What the commands that build a network share: the connectome / extent / n-syn-fill / params /
+// kernel flags, building the network from them, and the error classes that mean bad input (exit 2).
 import { basename } from 'node:path';
 import { BudgetError } from '../budget.ts';
 import { FlowDatasetError } from '../datasets/flow/errors.ts';
@@ -20,6 +20,8 @@ import { NonFiniteError } from '../io/finite.ts';
 import { Network, NetworkError, type NetworkOptions } from '../network/network.ts';
 import { StimulusError } from '../network/stimulus.ts';
 import type { ErrorClass, OptionSpecs } from './args.ts';
+import { acceptedNames } from '../backends/registry.ts';
+import { prepareKernel } from './webgpu.ts';
 
 /** --connectome, --extent, --n-syn-fill, and the budget's --max-memory, --max-steps. */
 export const CONNECTOME_OPTIONS = {
@@ -30,6 +32,15 @@ export const CONNECTOME_OPTIONS = {
   'n-syn-fill': { type: 'number', metavar: 'X', min: 0, max: 3.4e38, default: 1, help: 'synapse count given to offsets filled into the convex hull (0: no fill)' },
   // Every command that builds a connectome takes the budget flags (docs/budget.md).
   ...BUDGET_OPTIONS,
+} as const satisfies OptionSpecs;
+
+/**
+ * --kernel: the backend (or synapse kernel) the network runs on. The commands simulate through
+ * the network's asynchronous methods, so every backend works, 'webgpu' included (Dawn in Node,
+ * started by networkFromOptions: src/cli/webgpu.ts).
+ */
+export const KERNEL_OPTION = {
+  kernel: { type: 'string', metavar: 'NAME', default: 'auto', help: `backend or synapse kernel (${acceptedNames().join(', ')}; webgpu: Dawn in Node, the webgpu package)` },
 } as const satisfies OptionSpecs;
 
 /** --params, with the command's own placeholder and help. */
@@ -65,7 +76,8 @@ export function connectomeFromOptions(o: ConnectomeFlags): Connectome {
 }
 
 /**
- * The network on that connectome, with --params loaded when given: a state_dict JSON, a torch
+ * The network on that connectome, on the backend `options.kernel` names (starting Dawn for
+ * 'webgpu': prepareKernel), with --params loaded when given: a state_dict JSON, a torch
  * checkpoint (.pt: a state_dict or flyvis's dict with a `network` entry) or a flyvis network
  * directory (its best checkpoint, by flyvis's rule). Parameters whose sizes do not fit say which
  * --extent they fit; warnings about parameters that load but are suspect go to `warn` (default: a
@@ -77,6 +89,7 @@ export async function networkFromOptions(
   warn: (message: string) => void = (m) => void process.stderr.write(`flyvis: warning: ${m}\n`),
 ): Promise<Network> {
   applyBudgetOptions(o);
+  await prepareKernel(options.kernel);
   const file = connectomeFileOf(o.connectome);
   const spec = loadConnectomeSpec(file);
   const nSynFill = o['n-syn-fill'] ?? 1;

@@ -1,12 +1,13 @@
 // `flyvis fit --connectome FILE --extent N [--params INIT.json] --movie MOVIE.npy
-//  --target TARGET.npy --dt DT [--t-pre S] --iters K [--lr LR] --out FIT.json`
+//  --target TARGET.npy --dt DT [--t-pre S] --iters K [--lr LR] [--kernel NAME] --out FIT.json`
 //
 // Fits the trainable parameters (biases, time constants, synapse strengths) to recorded
 // activity: TARGET is float32 (batch, frames, n_nodes) with NaN where a neuron was not
 // recorded; the loss is the mean squared error over recorded entries between TARGET and the
 // activity `flyvis simulate` would produce with the same movie, dt and t-pre. Adam (default) or
 // SGD, gradients through the whole simulation (the grey t-pre phase included), clamp after every
-// update. Progress on stderr from the start; every --checkpoint-every iterations FIT.json
+// update; simulations through the network's asynchronous methods and valueAndGradAsync, so every
+// --kernel works, webgpu included (the same values as the synchronous path on the others). Progress on stderr from the start; every --checkpoint-every iterations FIT.json
 // (state_dict JSON) and FIT.train.json (optimizer state, loss history: what --resume needs) are
 // written as a pair: both staged to temporary files, then renamed (FIT.train.json first); the
 // training state records the SHA-256 of its FIT.json, and --resume rewrites a FIT.json left
@@ -20,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Tensor, noGrad } from '../autograd/index.ts';
+import type { Tensor } from '../autograd/index.ts';
 import { connectomeFileOf } from '../graph/paths.ts';
 import { Xoshiro128 } from '../init/index.ts';
 import { openOutputs } from '../io/output.ts';
@@ -28,10 +29,10 @@ import { type NpyArray, npyToFloat32, readNpy } from '../io/npy.ts';
 import { PlotError, lossCurveSpec } from '../plot/index.ts';
 import {
   type Optimizer, type Params, type Recording, type RunDescription, type TrainCheckpoint, OptimizerError, Progress, ScheduleError,
-  TrainStateError, adam, countRecorded, initialCheckpoint, makeTrainStep, maskedMSE, networkProjection, onInterrupt, parseSchedule,
-  readTrainState, sgd, simulateActivity, train, trainStatePath, trainStateToJSON,
+  TrainStateError, adam, countRecorded, initialCheckpoint, makeTrainStepAsync, maskedMSE, networkProjection, onInterrupt, parseSchedule,
+  readTrainState, sgd, simulateActivityAsync, train, trainStatePath, trainStateToJSON,
 } from '../train/index.ts';
-import { BAD_INPUT, CONNECTOME_OPTIONS, connectomeInputs, networkFromOptions, paramsOption } from './common.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, KERNEL_OPTION, connectomeInputs, networkFromOptions, paramsOption } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
 import { plotBytes } from './plot.ts';
 
@@ -58,6 +59,7 @@ const OPTIONS = {
   'loss-plot': { type: 'string', metavar: 'FILE.svg', help: 'also plot the loss curve (.svg, or .png)' },
   'progress-every': { type: 'number', metavar: 'SECONDS', min: 0, default: 2, help: 'seconds between progress lines when stderr is not a terminal' },
   check: { type: 'boolean', help: 'check every option, input and output as a run would, then exit 0 without writing anything (last stdout line {"status": "checked", ...})' },
+  ...KERNEL_OPTION,
 } as const satisfies OptionSpecs;
 
 const SUMMARY =
@@ -195,7 +197,7 @@ async function fitRun(
   setInterruptNote(existing.length > 0 ? `${existing.join(' and ')} unchanged` : 'nothing was written');
 
   const connectomeFile = connectomeFileOf(o.connectome);
-  const net = await networkFromOptions(o);
+  const net = await networkFromOptions(o, { kernel: o.kernel });
   const movieNpy = readNpy(o.movie!);
   const H = net.stimulus.nInputElements;
   if (movieNpy.shape.length !== 4 || movieNpy.shape[2] !== 1 || movieNpy.shape[3] !== H) {
@@ -263,10 +265,14 @@ async function fitRun(
   }
 
   const sim = { tPre: o['t-pre'], gradSteadyState: !o['detach-t-pre'] };
-  const lossOn = (p: Params, index: readonly number[]): Tensor =>
-    index.length === B ? maskedMSE(simulateActivity(net, p, movie, dt, sim), target) : maskedMSE(simulateActivity(net, p, samples(movie, index), dt, sim), samples(target, index));
-  const fullLoss = (p: Params): number => noGrad(() => lossOn(p, batchIndices(B, undefined, 0, 0)).item());
-  const step = makeTrainStep({ loss: lossOn, optimizer, project: networkProjection(net) });
+  // Through the network's asynchronous methods and valueAndGradAsync: every --kernel, webgpu included.
+  const lossOn = async (p: Params, index: readonly number[]): Promise<Tensor> =>
+    index.length === B
+      ? maskedMSE(await simulateActivityAsync(net, p, movie, dt, sim), target)
+      : maskedMSE(await simulateActivityAsync(net, p, samples(movie, index), dt, sim), samples(target, index));
+  // outside valueAndGradAsync nothing records: a plain evaluation
+  const fullLoss = async (p: Params): Promise<number> => (await lossOn(p, batchIndices(B, undefined, 0, 0))).item();
+  const step = makeTrainStepAsync({ loss: lossOn, optimizer, project: networkProjection(net) });
 
   const nParams = Object.values(initial).reduce((n, t) => n + t.size, 0);
   const every = o['checkpoint-every'];
@@ -296,10 +302,10 @@ async function fitRun(
     progress.finish();
     release();
   }
-  const summary = (status: string, params: Params, iteration: number, extra: Record<string, unknown> = {}): void => {
+  const summary = async (status: string, params: Params, iteration: number, extra: Record<string, unknown> = {}): Promise<void> => {
     const { losses } = result!.checkpoint ?? { losses: [] as number[] };
-    const initialLoss = losses.length > 0 && (batchSize === undefined || batchSize >= B) ? losses[0]! : fullLoss(initial);
-    const finalLoss = fullLoss(params);
+    const initialLoss = losses.length > 0 && (batchSize === undefined || batchSize >= B) ? losses[0]! : await fullLoss(initial);
+    const finalLoss = await fullLoss(params);
     process.stdout.write(
       `${JSON.stringify({ initial_loss: initialLoss, final_loss: finalLoss, iters, status, diverged: status === 'diverged', iteration, out: resolve(out), ...extra })}\n`,
     );
@@ -321,12 +327,12 @@ async function fitRun(
     const kept = result.checkpoint === null
       ? o.resume ? `the checkpoint of iteration ${start.iteration} in ${out} is kept` : 'no checkpoint was written'
       : `the last good parameters (iteration ${result.checkpoint.iteration}) are in ${out}`;
-    if (result.checkpoint !== null) summary('nonfinite', result.checkpoint.params, result.checkpoint.iteration);
+    if (result.checkpoint !== null) await summary('nonfinite', result.checkpoint.params, result.checkpoint.iteration);
     throw new NonFiniteLossError(`${what} at iteration ${result.iteration + 1}; stopped (${kept}); try a smaller --lr`);
   }
   if (result.status === 'diverged') {
     const c = result.checkpoint;
-    summary('diverged', c.params, c.iteration, { divergence_loss: result.loss });
+    await summary('diverged', c.params, c.iteration, { divergence_loss: result.loss });
     throw new NonFiniteLossError(
       `the loss diverged: ${result.loss.toExponential(3)} at iteration ${result.iteration + 1}, more than ${divergenceFactor} times the first loss ` +
         `${result.reference.toExponential(3)}; stopped, and wrote the parameters with the lowest loss (${result.best.toExponential(3)}, iteration ${c.iteration}) to ${out}; ` +
@@ -342,7 +348,7 @@ async function fitRun(
     `flyvis fit: wrote ${out} (fitted parameters, iteration ${result.checkpoint.iteration}) and ${trainDisplay} (training state)` +
       `${o['loss-plot'] !== undefined && losses.length > 0 ? ` and ${o['loss-plot']}` : ''}\n`,
   );
-  summary('done', result.checkpoint.params, result.checkpoint.iteration);
+  await summary('done', result.checkpoint.params, result.checkpoint.iteration);
   return 0;
 }
 

@@ -1,10 +1,11 @@
-// `flyvis run [--connectome FILE] [--extent N] [--params CKPT] [--out-dir DIR]`: the main job in
-// one command. Simulates a full-field flash as flyvis's flash stimuli do (grey 0.5, then 1.0,
+// `flyvis run [--connectome FILE] [--extent N] [--params CKPT] [--kernel NAME] [--out-dir DIR]`: the
+// main job in one command. Simulates a full-field flash as flyvis's flash stimuli do (grey 0.5, then 1.0,
 // then 0.0, after t-pre seconds of grey) and writes DIR/activity.npy (1, frames, n_nodes) and
 // DIR/responses.svg (central-cell traces), with DIR/activity.npy.json describing the activity
 // (connectome, extent, dt, frame times, ...; flyvis plot reads it), printing where they are.
 // DIR and its files are checked before the simulation and written together at the end; a
-// missing DIR is created only then, so a failure leaves no empty folder.
+// missing DIR is created only then, so a failure leaves no empty folder. Simulates through the
+// network's asynchronous methods, so every --kernel works, webgpu included.
 import { basename, join, resolve } from 'node:path';
 import { connectomeFileOf } from '../graph/paths.ts';
 import { encodeNpy } from '../io/npy.ts';
@@ -12,7 +13,7 @@ import { openOutputs } from '../io/output.ts';
 import { describeActivity, encodeSidecar } from '../io/sidecar.ts';
 import { PlotError, centralTracesSpec } from '../plot/index.ts';
 import { checkSimulation } from '../budget.ts';
-import { BAD_INPUT, CONNECTOME_OPTIONS, connectomeInputs, networkFromOptions, paramsOption } from './common.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, KERNEL_OPTION, connectomeInputs, networkFromOptions, paramsOption } from './common.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand } from './args.ts';
 import { defaultCellTypes, plotBytes } from './plot.ts';
 
@@ -26,6 +27,7 @@ const OPTIONS = {
   off: { type: 'number', metavar: 'SECONDS', min: 0, default: 0.5, help: 'then intensity 0.0' },
   types: { type: 'string', metavar: 'T1,T2,...', help: 'cell types to plot (default: a few from input to output)' },
   'out-dir': { type: 'string', metavar: 'DIR', default: 'flyvis-run', help: 'where to write activity.npy and responses.svg' },
+  ...KERNEL_OPTION,
 } as const satisfies OptionSpecs;
 
 const SUMMARY =
@@ -54,15 +56,15 @@ export function run(argv: readonly string[]): Promise<number> {
       const files = ['activity.npy', 'activity.npy.json', 'responses.svg'];
       const outs = openOutputs('run', [{ flag: 'out-dir', path: o['out-dir'], kind: 'dir', files }], connectomeInputs(o));
       try {
-        const net = await networkFromOptions(o);
+        const net = await networkFromOptions(o, { kernel: o.kernel });
         const types = o.types === undefined ? defaultCellTypes(net.connectome) : o.types.split(',').map((t) => t.trim()).filter((t) => t !== '');
         const T = frames.grey + frames.on + frames.off;
         // The movie and its activity are allocated here, before the library's own checks.
         checkSimulation(`flash (${T} frames at dt ${o.dt} s)`, { batch: 1, steps: T, nodes: net.nNodes, records: 4 });
         const movie = flashMovie(net.stimulus.nInputElements, frames);
         const warn = (m: string): void => void process.stderr.write(`flyvis run: warning: ${m}\n`);
-        const initialState = net.steadyState(o['t-pre'], o.dt, 1);
-        const activity = net.simulate(movie, o.dt, { initialState, onWarning: warn }) as { data: Float32Array; shape: readonly number[] };
+        const initialState = await net.steadyStateAsync(o['t-pre'], o.dt, 1);
+        const activity = (await net.simulateAsync(movie, o.dt, { initialState, onWarning: warn })) as { data: Float32Array; shape: readonly number[] };
         const connectomeFile = connectomeFileOf(o.connectome);
         const name = basename(connectomeFile).replace(/\.json$/i, '');
         const title = `Flash responses (${name}, extent ${o.extent}; on at ${o.grey} s, off at ${o.grey + o.on} s)`;

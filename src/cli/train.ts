@@ -1,5 +1,6 @@
 // `flyvis train --task flow --out DIR [--extent N] [--iters K] [--batch-size B]
-//  [--dataset procedural|sintel:PATH] [--seed S] [--resume] [--init DIR_OR_CKPT]` (a contract).
+//  [--dataset procedural|sintel:PATH] [--seed S] [--resume] [--init DIR_OR_CKPT] [--kernel NAME]`
+//  (a contract).
 //
 // Trains a network and its flow decoder as flyvis's MultiTaskSolver does (src/task/solver.ts: Adam
 // for network and decoder with flyvis's stepwise learning rates from 5e-5 to 5e-6, batches of 4
@@ -10,7 +11,9 @@
 // finishes the current iteration or checkpoint, saves the run state and exits 130; --resume
 // continues it exactly as if it had not stopped. An existing DIR is refused without --resume. Bad
 // input: one line naming the flag or file, exit 2, nothing written. The last stdout line is a JSON
-// summary.
+// summary. Simulations run through the network's asynchronous methods (src/task/train-loop.ts), so
+// every --kernel works, webgpu included; the backend is not part of the run's description, so a
+// run may be resumed on another one.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -34,7 +37,7 @@ import {
 import { ScheduleConfigError } from '../task/train-schedule.ts';
 import { formatDuration } from '../train/progress.ts';
 import { type OptionSpecs, UsageError, formatHelp, parseArgs, runCommand, setInterruptNote } from './args.ts';
-import { BAD_INPUT, CONNECTOME_OPTIONS, connectomeInputs, networkFromOptions } from './common.ts';
+import { BAD_INPUT, CONNECTOME_OPTIONS, KERNEL_OPTION, connectomeInputs, networkFromOptions } from './common.ts';
 
 const DEFAULTS = defaultSolverConfig();
 
@@ -54,6 +57,7 @@ const OPTIONS = {
   'val-items': { type: 'integer', metavar: 'N', min: 1, help: 'procedural: held-out validation scenes (default 32)' },
   'progress-every': { type: 'number', metavar: 'SECONDS', min: 0, default: 10, help: 'least time between progress lines when stderr is not a terminal' },
   check: { type: 'boolean', help: 'check every option, input and output as a run would, then exit 0 without writing anything (last stdout line {"status": "checked", ...})' },
+  ...KERNEL_OPTION,
 } as const satisfies OptionSpecs;
 
 const SUMMARY =
@@ -114,7 +118,7 @@ async function trainRun(o: TrainOptions, outs: ReturnType<typeof openOutputs>): 
   }
   const warn = (m: string): void => void process.stderr.write(`flyvis train: warning: ${m}\n`);
   // the network (with --init's network parameters) and the flow decoder
-  const net = await networkFromOptions({ ...o, params: o.init }, {}, warn);
+  const net = await networkFromOptions({ ...o, params: o.init }, { kernel: o.kernel }, warn);
   const decoderConfig = { ...FLOW_DECODER_CONFIG, shape: [...FLOW_DECODER_CONFIG.shape] };
   let decoder;
   try {

@@ -4,11 +4,20 @@
 // (what works on machines without a GPU: Mesa's llvmpipe; Dawn's Vulkan path crashes there on
 // full-size dispatches); FLYVIS_DAWN_FLAGS replaces Dawn's flags (comma separated, e.g.
 // 'backend=vulkan' on a machine with a GPU). docs/kernels.md describes the backend.
+import { acceptedNames } from '../backends/registry.ts';
 import { initWebGpu, webgpuInfo } from '../backends/webgpu.ts';
 import { NetworkError } from '../network/network.ts';
 
-/** Makes the 'webgpu' backend available when `kernel` names it; bad input (exit 2) when it cannot be. */
+/**
+ * Refuses a `kernel` no backend answers to (as a Network would: bad input, exit 2), and makes the
+ * 'webgpu' backend available when `kernel` names it (bad input when it cannot be). Called before a
+ * network is built, and by `flyvis analyze --ensemble` before its worker threads start (they share
+ * the environment set here).
+ */
 export async function prepareKernel(kernel: string | undefined): Promise<void> {
+  if (kernel !== undefined && !acceptedNames().includes(kernel)) {
+    throw new NetworkError(`kernel: unknown kernel '${kernel}' (available: ${acceptedNames().join(', ')})`);
+  }
   if (kernel !== 'webgpu' || webgpuInfo().ok) return;
   // Dawn's GL backend without a display: EGL's surfaceless platform (read when Dawn loads EGL)
   process.env.EGL_PLATFORM ??= 'surfaceless';

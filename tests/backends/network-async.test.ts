@@ -12,10 +12,11 @@ import { describe, expect, it } from 'vitest';
 import {
   type Tensor, indexSelect, mean, square, sum, tensor, valueAndGrad, valueAndGradAsync,
 } from '../../src/autograd/index.ts';
-import { BackendError, type FusedSimulator, simulateScan, simulateScanAsync } from '../../src/backends/index.ts';
+import { simulateScan, simulateScanAsync } from '../../src/backends/index.ts';
 import { ConnectomeFromAvgFilters, demoConnectome } from '../../src/graph/index.ts';
 import { type LayerActivity } from '../../src/network/layer-activity.ts';
 import { Network, NetworkError, NonFiniteActivityError, type State } from '../../src/network/network.ts';
+import { readBackAsynchronously } from '../helpers/async-readback.ts';
 import { PROJECT_DIR } from '../helpers/shared.ts';
 
 const FLYVIS = resolve(PROJECT_DIR, 'data', 'fib25-fib19_v2.2.json');
@@ -41,50 +42,6 @@ const sameState = (a: State | null, b: State | null, what: string): void => {
   expect(Object.keys(a.nodes), what).toEqual(Object.keys(b.nodes));
   for (const k of Object.keys(a.nodes)) same(a.nodes[k]!, b.nodes[k]!, `${what}: ${k}`);
 };
-
-/**
- * Makes `net`'s fused simulators read back only asynchronously, as webgpu's do: the output's
- * read() and backward throw; readAsync and backwardAsync resolve later (a macrotask), to js's values.
- * Counts the calls of each.
- */
-function readBackAsynchronously(net: Network): { forward: number; backwardAsync: number } {
-  const calls = { forward: 0, backwardAsync: 0 };
-  const fused = net.backend.fused.bind(net.backend);
-  const later = <T>(v: () => T): Promise<T> => new Promise((r) => setTimeout(() => r(v()), 0));
-  (net.backend as { fused: typeof fused }).fused = (model) => {
-    const sim = fused(model);
-    if (sim === undefined) return undefined;
-    const asyncSim: FusedSimulator = {
-      model: sim.model,
-      readBack: 'async',
-      supports: (r) => r.dtype === 'float32' && sim.supports(r), // as webgpu's
-      forward(r) {
-        calls.forward++;
-        const f = sim.forward(r);
-        return {
-          ...f,
-          output: {
-            shape: f.output.shape,
-            dtype: f.output.dtype,
-            read: () => {
-              throw new BackendError('test backend: use readAsync');
-            },
-            readAsync: () => later(() => f.output.read()),
-          },
-        };
-      },
-      backward() {
-        throw new BackendError('test backend: use backwardAsync');
-      },
-      backwardAsync(r, f, gOut, needs) {
-        calls.backwardAsync++;
-        return later(() => sim.backward(r, f, gOut, needs));
-      },
-    };
-    return asyncSim;
-  };
-  return calls;
-}
 
 describe('Network asynchronous methods on a backend that reads back synchronously (js, flyvis connectome at extent 2)', () => {
   it('give exactly what the synchronous ones give: simulate (activity, states, layer activity), forward, steady state, fade-in, stimulus and current responses', async () => {
