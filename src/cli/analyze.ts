@@ -407,7 +407,7 @@ export function run(argv: readonly string[]): Promise<number> {
         if (o.params !== undefined) throw new UsageError('--ensemble and --params: give one (--ensemble analyses each member with its own best checkpoint)');
         if (o.connectome !== undefined) throw new UsageError("--ensemble and --connectome: give one (each member is built from its own _meta.yaml config, connectome included)");
         if (flagGiven(argv, 'n-syn-fill')) throw new UsageError("--ensemble and --n-syn-fill: give one (each member is built from its own _meta.yaml config)");
-        return await analyzeEnsemble(kind, o, out, dt, angles, speeds, threshold, flagGiven(argv, 'extent') ? o.extent : undefined);
+        return await analyzeEnsemble({ kind, o, out, dt, angles, speeds, threshold }, flagGiven(argv, 'extent') ? o.extent : undefined);
       }
       // Checks DIR and the files it will hold before any work (not a file, a writable ancestor,
       // not an input, not being written by another flyvis process) and locks them.
@@ -417,7 +417,7 @@ export function run(argv: readonly string[]): Promise<number> {
         { flag: 'params', path: o.params },
       ]);
       try {
-        return await analyze(kind, o, out, dt, angles, speeds, threshold);
+        return await analyze({ kind, o, out, dt, angles, speeds, threshold });
       } finally {
         outputs.release();
       }
@@ -426,15 +426,18 @@ export function run(argv: readonly string[]): Promise<number> {
   );
 }
 
-async function analyze(
-  kind: Kind,
-  o: ParsedOptions<typeof OPTIONS>,
-  out: string,
-  dt: number,
-  angles: number[] | undefined,
-  speeds: number[] | undefined,
-  threshold: number,
-): Promise<number> {
+/** What `flyvis analyze` was asked for, checked: the experiment, the options, the output folder and the stimulus settings. */
+interface AnalyzeRequest {
+  readonly kind: Kind;
+  readonly o: ParsedOptions<typeof OPTIONS>;
+  readonly out: string;
+  readonly dt: number;
+  readonly angles: number[] | undefined;
+  readonly speeds: number[] | undefined;
+  readonly threshold: number;
+}
+
+async function analyze({ kind, o, out, dt, angles, speeds, threshold }: AnalyzeRequest): Promise<number> {
   const started = Date.now();
   const extent = o.extent;
   const dataset: StimulusDataset =
@@ -675,16 +678,7 @@ function configExtent(member: EnsembleMember): number {
  * the per-member rows (a leading model column), the summaries per cell type and the ensemble
  * plots, all or nothing. Ctrl-C stops the workers and keeps the finished members beside DIR.
  */
-async function analyzeEnsemble(
-  kind: Kind,
-  o: ParsedOptions<typeof OPTIONS>,
-  out: string,
-  dt: number,
-  angles: number[] | undefined,
-  speeds: number[] | undefined,
-  threshold: number,
-  extentOverride: number | undefined,
-): Promise<number> {
+async function analyzeEnsemble({ kind, o, out, dt, angles, speeds, threshold }: AnalyzeRequest, extentOverride: number | undefined): Promise<number> {
   const started = Date.now();
   const warn = (m: string): void => void process.stderr.write(`flyvis analyze: ${m}\n`);
   if (dt > 1 / 50) warn(`warning: dt=${dt} is very large for integration (flyvis warns above 1/50)`);

@@ -340,12 +340,12 @@ export function flowTrainStep(solver: FlowSolver, state: FlowTrainState, batch: 
 }
 
 /** flowTrainStep on the network's asynchronous methods and valueAndGradAsync (every backend; one step at a time). */
-export function flowTrainStepAsync(solver: FlowSolver, state: FlowTrainState, batch: FlowBatch, initialState: State | null, rng: () => number): Promise<FlowStepResult> {
-  return runPlanAsync(flowTrainStepPlan(solver, state, batch, initialState, rng));
+export function flowTrainStepAsync(...args: Parameters<typeof flowTrainStep>): Promise<FlowStepResult> {
+  return runPlanAsync(flowTrainStepPlan(...args));
 }
 
 /** The training step as a plan (src/train/plan.ts): the task loss's value and gradient, then the penalty's. */
-export function* flowTrainStepPlan(solver: FlowSolver, state: FlowTrainState, batch: FlowBatch, initialState: State | null, rng: () => number): Plan<FlowStepResult> {
+export function* flowTrainStepPlan(...[solver, state, batch, initialState, rng]: Parameters<typeof flowTrainStep>): Plan<FlowStepResult> {
   const { net, decoder, dt } = solver;
   const i = state.iteration;
   const dec0 = filterToHex(decoder, state.decoder);
@@ -507,27 +507,13 @@ export function validateFlow(
 }
 
 /** validateFlow on the network's asynchronous methods (every backend, webgpu included; the same values). */
-export function validateFlowAsync(
-  net: Network,
-  network: Params,
-  decoder: DecoderGAVP,
-  decoderParams: DecoderParams,
-  set: FlowValidationSet,
-  options: ValidateFlowOptions,
-): Promise<FlowValidationResult> {
+export function validateFlowAsync(...args: Parameters<typeof validateFlow>): Promise<FlowValidationResult> {
   // Records nothing: the simulations run without grad, and no tape tracks the parameters here.
-  return runPlanAsync(validateFlowPlan(net, network, decoder, decoderParams, set, options));
+  return runPlanAsync(validateFlowPlan(...args));
 }
 
 /** validateFlow as a plan (src/train/plan.ts). */
-export function* validateFlowPlan(
-  net: Network,
-  network: Params,
-  decoder: DecoderGAVP,
-  decoderParams: DecoderParams,
-  set: FlowValidationSet,
-  options: ValidateFlowOptions,
-): Plan<FlowValidationResult> {
+export function* validateFlowPlan(...[net, network, decoder, decoderParams, set, options]: Parameters<typeof validateFlow>): Plan<FlowValidationResult> {
   const n = set.length;
   const out = { l2norm: new Float64Array(n), epe: new Float64Array(n) };
   const chunk = Math.max(1, options.chunk ?? 4);

@@ -101,20 +101,12 @@ export function validateCheckpoint(
 }
 
 /** validateCheckpoint on the network's asynchronous methods (every backend, webgpu included; the same values). */
-export function validateCheckpointAsync(
-  solver: FlowSolver,
-  state: FlowTrainState,
-  set: FlowValidationSet,
-  options: FlowValidationOptions = {},
-): Promise<{ valLoss: number; valL2norm: number; valEpe: number }> {
-  return runPlanAsync(validateCheckpointPlan(solver, state, set, options));
+export function validateCheckpointAsync(...args: Parameters<typeof validateCheckpoint>): Promise<{ valLoss: number; valL2norm: number; valEpe: number }> {
+  return runPlanAsync(validateCheckpointPlan(...args));
 }
 
 function* validateCheckpointPlan(
-  solver: FlowSolver,
-  state: FlowTrainState,
-  set: FlowValidationSet,
-  options: FlowValidationOptions,
+  ...[solver, state, set, options = {}]: Parameters<typeof validateCheckpoint>
 ): Plan<{ valLoss: number; valL2norm: number; valEpe: number }> {
   const common = { dt: solver.dt, ...(options.chunk !== undefined ? { chunk: options.chunk } : {}) };
   const test = yield* validateFlowPlan(solver.net, state.network, solver.decoder, state.decoder, set, {

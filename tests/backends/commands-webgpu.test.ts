@@ -32,6 +32,7 @@ import { loadTorchFile } from '../../src/io/torch/node.ts';
 import { type TorchDict, TorchTensor } from '../../src/io/torch/values.ts';
 import { Network, type State } from '../../src/network/network.ts';
 import { dawnMissing } from '../helpers/dawn.ts';
+import { uniformNoise } from '../helpers/noise.ts';
 import { PROJECT_DIR, sharedPath } from '../helpers/shared.ts';
 
 if (dawnMissing) console.warn(`[flyvis-ts tests] skipping the commands on the webgpu backend: ${dawnMissing}`);
@@ -108,17 +109,6 @@ function expectTrained(
   return worst;
 }
 
-/** A reproducible uniform [lo, hi) sequence. */
-function noise(seed: number, n: number, lo = 0, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
-
 const json = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 const lastJson = (stdout: string): Record<string, number> => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
 const floats = (d: TorchDict): Record<string, Float32Array> =>
@@ -162,10 +152,10 @@ describe.skipIf(dawnMissing !== null)('the commands on the webgpu backend (Dawn)
     const H = net.stimulus.nInputElements;
     const N = net.nNodes;
     const [B, T, dt] = [2, 5, 0.02];
-    const movie = { data: noise(1, B * T * H), shape: [B, T, 1, H] };
+    const movie = { data: uniformNoise(1, B * T * H), shape: [B, T, 1, H] };
     // the target: a scaled, perturbed activity of the initial network, a third of it not recorded
     const act = net.simulate(movie, dt, { initialState: net.steadyState(0.1, dt, B) as State }) as { data: Float32Array };
-    const jitter = noise(2, B * T * N, -0.05, 0.05);
+    const jitter = uniformNoise(2, B * T * N, -0.05, 0.05);
     const target = act.data.map((v, i) => (i % 3 === 0 ? NaN : 1.1 * v + jitter[i]!));
     writeFileSync(join(dir, 'movie.npy'), encodeNpy(movie.data, movie.shape));
     writeFileSync(join(dir, 'target.npy'), encodeNpy(target, [B, T, N]));
@@ -224,7 +214,7 @@ describe.skipIf(dawnMissing !== null)('the commands on the webgpu backend (Dawn)
 
   it.skipIf(!hasPretrained)("flyvis predict-flow: flyvis's trained network 0000 and its decoder (extent 4)", () => {
     const H = 61;
-    writeFileSync(join(dir, 'movie4.npy'), encodeNpy(noise(3, 2 * 6 * H), [2, 6, 1, H]));
+    writeFileSync(join(dir, 'movie4.npy'), encodeNpy(uniformNoise(3, 2 * 6 * H), [2, 6, 1, H]));
     const args = ['--extent', '4', '--params', PRETRAINED, '--movie', join(dir, 'movie4.npy'), '--dt', '0.02'];
     for (const k of KERNELS) flyvis(k, 'predict-flow', ...args, '--out', join(dir, `flow-${k}.npy`));
     const [a, b] = KERNELS.map((k) => readNpy(join(dir, `flow-${k}.npy`)));

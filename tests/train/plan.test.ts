@@ -24,6 +24,7 @@ import {
 } from '../../src/train/index.ts';
 import { planSimulate, planSteadyState, runPlan, runPlanAsync } from '../../src/train/plan.ts';
 import { readBackAsynchronously } from '../helpers/async-readback.ts';
+import { uniformNoise } from '../helpers/noise.ts';
 
 const DT = 0.02;
 const CONFIG = { connectome: { type: 'ConnectomeFromAvgFilters', file: 'fib25-fib19_v2.2.json', extent: 1, n_syn_fill: 1 } } as const;
@@ -42,21 +43,11 @@ const sameParams = (a: Readonly<Record<string, Tensor>>, b: Readonly<Record<stri
   for (const k of Object.keys(a)) bits(a[k]!.data, b[k]!.data, `${what}: ${k}`);
 };
 
-function noise(seed: number, n: number, lo = 0, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
-
 describe('plans', () => {
   it('runPlan and runPlanAsync give the same values; an error of a call is thrown into the plan', async () => {
     const { net } = network();
     const H = net.stimulus.nInputElements;
-    const movie = { data: noise(1, 2 * 5 * H), shape: [2, 5, 1, H] };
+    const movie = { data: uniformNoise(1, 2 * 5 * H), shape: [2, 5, 1, H] };
     function* plan() {
       const s = yield* planSteadyState(net, 0.1, DT, 2);
       return (yield* planSimulate(net, movie, DT, { initialState: s })) as Tensor;
@@ -118,8 +109,8 @@ describe('on a backend that reads back only asynchronously, the asynchronous for
     const N = net.nNodes;
     const B = 2;
     const T = 4;
-    const movie = { data: noise(2, B * T * H), shape: [B, T, 1, H] };
-    const targetData = noise(3, B * T * N, -0.5, 0.5);
+    const movie = { data: uniformNoise(2, B * T * H), shape: [B, T, 1, H] };
+    const targetData = uniformNoise(3, B * T * N, -0.5, 0.5);
     for (let i = 0; i < targetData.length; i += 3) targetData[i] = NaN; // not recorded
     const target = { data: targetData, shape: [B, T, N] };
     for (const gradSteadyState of [true, false]) {
