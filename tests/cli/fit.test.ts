@@ -61,11 +61,14 @@ function teacherStudent(t: Teacher, iters: number, recordedTypes?: readonly stri
 
 describe('flyvis fit: teacher-student on the demo connectome (extent 2)', () => {
   const t = makeTeacher(2);
+  // Adam at a constant lr 0.01 ends wherever its late spikes leave it: the final loss of 300
+  // iterations moved 3x (ratio 178 on js, 58 on wasm) between backends whose gradients agree to
+  // 2e-7, so the contract is checked with the cosine schedule (ratio ~1,460 on both).
   it('recovers the teacher activity with every neuron recorded', () => {
-    teacherStudent(t, 300);
+    teacherStudent(t, 300, undefined, { schedule: 'cosine' });
   }, 60_000);
   it('and with only some cell types recorded (NaN elsewhere)', () => {
-    teacherStudent(t, 300, ['R1', 'L1', 'Mi1', 'T4a']);
+    teacherStudent(t, 300, ['R1', 'L1', 'Mi1', 'T4a'], { schedule: 'cosine' });
   }, 60_000);
 });
 
