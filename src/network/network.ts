@@ -755,7 +755,10 @@ export class Network {
     const plan = this.fusedPlan(params, dt, state, dtype);
     if (plan === undefined) return undefined;
     const s0 = state ?? this.initialState(params, B);
-    const v0 = s0.nodes[plan.name]!;
+    const given0 = s0.nodes[plan.name]!;
+    // A batch-1 state (a grey steady state) starts every sample, as broadcasting does on the
+    // generic path: repeated here so the batch still runs as one simulation on the backend.
+    const v0 = given0.shape.length === 2 && given0.shape[0] === 1 && B > 1 && given0.shape[1] === N ? add(zeros([B, N], given0.dtype), given0) : given0;
     if (v0.shape.length !== 2 || v0.shape[0] !== B || v0.shape[1] !== N || v0.dtype !== dtype) return undefined;
     const checked = !check.allowNonFinite;
     if (checked) this.checkState(s0, check, 0, T, dt);
