@@ -207,7 +207,7 @@ class WasmScan {
   private readonly gRP: number;
   private capK = 0;
   private buf = { vIn: 0, act0: 0, act1: 0, acc: 0, gs0: 0, gs1: 0, gc: 0, gvd: 0, V: 0, X: 0, S: 0, G: 0, GX: 0 };
-  /** Where the slots start (the end of the per-batch and per-chunk buffers). */
+  /** Where the slots start (the end of the per-chunk buffers). */
   private slotBase = 0;
   private readonly slots: Slot[] = [];
   private disposed = false;
@@ -256,7 +256,8 @@ class WasmScan {
     this.rateP = a.alloc(4 * N);
     this.gBiasP = a.alloc(8 * N);
     this.gRP = a.alloc(8 * N);
-    // one sample's state and activity buffers (the padded ones' padding is never written: it reads zero)
+    // one sample's state and activity buffers, in fresh (zeroed) memory: nothing writes the padding of
+    // act and gs, so it reads zero (acc's padding collects what tiles and runs add there, never read)
     const b = this.buf;
     for (const k of ['vIn', 'gc', 'gvd'] as const) b[k] = a.alloc(4 * N);
     for (const k of ['act0', 'act1', 'acc', 'gs0', 'gs1'] as const) b[k] = a.alloc(4 * this.layout.P);
