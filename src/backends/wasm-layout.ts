@@ -13,6 +13,7 @@
 // - A split of the runs and segments between two threads: forward by target, backward by
 //   source, at segment boundaries that balance the edges.
 import { buildRuns } from '../kernels/structure.ts';
+import { ADJOINT_TILE_VECTORS, FORWARD_TILE_VECTORS } from '../kernels/wasm-source.ts';
 import type { BackendGraph } from './types.ts';
 
 export interface Segments {
@@ -56,8 +57,6 @@ export interface PaddedLayout {
 
 /** Stencil outputs are computed in tiles of at most this many floats (blocks are rounded up to it). */
 export const TILE = 32;
-/** f32x4 vectors of a tile at most (TILE / 4). */
-export const MAX_TILE_VECTORS = TILE / 4;
 
 /** A cell type's rectangle in the padded layout: positions [start, start + len). */
 interface TypeBlock {
@@ -228,9 +227,9 @@ export interface StencilPart {
   readonly blocks: Int32Array;
   readonly nBlocks: number;
   /**
-   * (start, nv) per tile: outputs start..start+4nv, nv = 1..MAX_TILE_VECTORS f32x4 vectors. A
-   * block's tiles cover its real positions (nodes) and never overlap, so a tile's outputs past
-   * its last node are padding.
+   * (start, nv) per tile: outputs start..start+4nv, nv = 1..FORWARD_TILE_VECTORS (forward) or
+   * 1..ADJOINT_TILE_VECTORS (backward) f32x4 vectors. A block's tiles cover its real positions
+   * (nodes) and never overlap, so a tile's outputs past its last node are padding.
    */
   readonly tiles: Int32Array;
   readonly nTiles: number;
@@ -243,9 +242,11 @@ export interface StencilPart {
  * Stencil blocks and taps of one thread: the blocks of the types it owns (by their start). Each
  * block's outputs are tiles over its real positions only (the hexagon fills about 2/3 of its
  * padded rectangle): from the first node not yet covered, as many vectors as reach the last node
- * within TILE floats.
+ * within `maxVectors` vectors.
  */
-function stencilPart(byBlock: Map<number, { start: number; len: number; taps: [number, number][] }>, lo: number, hi: number, real: Uint8Array): StencilPart {
+function stencilPart(
+  byBlock: Map<number, { start: number; len: number; taps: [number, number][] }>, lo: number, hi: number, real: Uint8Array, maxVectors: number,
+): StencilPart {
   const blocks: number[] = [];
   const tiles: number[] = [];
   const taps: number[] = [];
@@ -259,7 +260,7 @@ function stencilPart(byBlock: Map<number, { start: number; len: number; taps: [n
         continue;
       }
       let last = p;
-      for (let q = p + 1; q < Math.min(p + TILE, end); q++) if (real[q]) last = q;
+      for (let q = p + 1; q < Math.min(p + 4 * maxVectors, end); q++) if (real[q]) last = q;
       const nv = Math.ceil((last - p + 1) / 4);
       tiles.push(p, nv);
       p += 4 * nv;
@@ -345,7 +346,7 @@ export function paddedLayout(graph: BackendGraph, threads: number): PaddedLayout
   const bwdCut = balancedCut(P, cutCandidates, graph.source, pos);
   const fwd = splitParts(runs, n, 1, fwdCut, P, pos, threads);
   const bwd = splitParts(runs, n, 0, bwdCut, P, pos, threads);
-  const forward = fwd.map((p) => ({ ...p, stencil: stencilPart(fwdBlocks, p.lo, p.hi, real) }));
+  const forward = fwd.map((p) => ({ ...p, stencil: stencilPart(fwdBlocks, p.lo, p.hi, real, FORWARD_TILE_VECTORS) }));
   for (const { stencil: st } of forward) {
     for (let k = 0; k < st.nBlocks; k++) {
       let len = 0;
@@ -363,6 +364,6 @@ export function paddedLayout(graph: BackendGraph, threads: number): PaddedLayout
     covered,
     tapGroup,
     forward,
-    backward: bwd.map((p) => ({ ...p, stencil: stencilPart(bwdBlocks, p.lo, p.hi, real) })),
+    backward: bwd.map((p) => ({ ...p, stencil: stencilPart(bwdBlocks, p.lo, p.hi, real, ADJOINT_TILE_VECTORS) })),
   };
 }
