@@ -179,17 +179,26 @@ interface PlacedPart {
 }
 
 /**
- * Where a chunk's states and d live (the simulation's slot or the chunk buffers): vIn the state
- * before the first step (forward), V the states after each step (forward) or before each step
- * (backward); and whether the backward reads G and writes GX.
+ * Where a chunk's arrays are (byte pointers into wasm memory): vIn the state before the first
+ * step (forward), V the states after each step (forward) or before each step (backward), X the
+ * input (forward), S each step's d, G the output's gradient and GX the input's gradient
+ * (backward; 0: none).
  */
 interface ChunkIo {
   readonly vIn?: number;
   readonly V: number;
+  readonly X?: number;
   readonly S: number;
-  readonly G?: boolean;
-  readonly GX?: boolean;
+  readonly G?: number;
+  readonly GX?: number;
 }
+
+/**
+ * The first pointer from `base` (a buffer with 8 bytes to spare) congruent to a host array's byte
+ * offset modulo 8: V8 copies between host memory and shared memory a word at a time when both
+ * sides are aligned alike, else a byte at a time (measured 4x slower).
+ */
+const alike = (base: number, hostByteOffset: number): number => base + ((hostByteOffset - base) & 7);
 
 /** The scan machinery of one backend instance (memory, layout, threads), built on first use. */
 class WasmScan {
@@ -277,7 +286,7 @@ class WasmScan {
     this.dropSlots(); // they sit after the buffers laid out here
     a.reset();
     this.capK = K;
-    const kn = 4 * K * this.graph.nNodes;
+    const kn = 4 * K * this.graph.nNodes + 8; // (8: see alike)
     const b = this.buf;
     b.V = a.alloc(kn);
     b.X = a.alloc(kn);
@@ -342,7 +351,7 @@ class WasmScan {
     w[PB.BAR] = this.bar;
     w[PB.VIN] = io.vIn ?? b.vIn;
     w[PB.V] = io.V;
-    w[PB.X] = b.X;
+    w[PB.X] = io.X ?? b.X;
     w[PB.S] = io.S;
     w[PB.BIAS] = this.biasP;
     w[PB.RATE] = this.rateP;
@@ -360,7 +369,7 @@ class WasmScan {
     const k = act.kwargs;
     f[0] = act.type === 'leakyrelu' ? k.negative_slope! : act.type === 'elu' ? k.alpha! : act.type === 'softplus' ? k.beta! : 0;
     f[1] = act.type === 'softplus' ? k.threshold! : 0;
-    w[PB.G] = io.G ? b.G : 0;
+    w[PB.G] = io.G ?? 0;
     w[PB.GC] = b.gc;
     w[PB.GVD] = b.gvd;
     w[PB.GS0] = b.gs0;
@@ -368,7 +377,7 @@ class WasmScan {
     w[PB.RUNACC] = placed.runAcc;
     w[PB.GBIAS] = this.gBiasP;
     w[PB.GR] = this.gRP;
-    w[PB.GX] = io.GX ? b.GX : 0;
+    w[PB.GX] = io.GX ?? 0;
     w[PB.BLOCKS] = placed.blocks;
     w[PB.NBLOCKS] = placed.nBlocks;
     w[PB.TAPS] = placed.taps;
@@ -438,18 +447,20 @@ class WasmScan {
     // One sample at a time (its buffers stay in the L2 cache), chunk by chunk; host arrays (B, T, N).
     for (let s = 0; s < B; s++) {
       // the states: in the slot for a recorded simulation (the backward pass reads them there), else the chunk buffer
-      const states = slot ? slot.ptr + 4 * (B * T + s * (T + 1)) * N : 0;
+      const states = slot ? saved!.placeStates(s, traj) : 0;
       a.f32(slot ? states : b.vIn, N).set((r.v0 as Float32Array).subarray(s * N, (s + 1) * N));
       for (let t0 = 0; t0 < T; t0 += K) {
         const k1 = Math.min(K, T - t0);
         const at = (s * T + t0) * N;
-        a.f32(b.X, k1 * N).set(x.subarray(at, at + k1 * N));
-        const V = slot ? states + 4 * (t0 + 1) * N : b.V;
-        this.run(0, k1, saved ? 1 : 0, { vIn: slot ? V - 4 * N : b.vIn, V, S: slot ? slot.ptr + 4 * at : b.S });
+        const X = alike(b.X, x.byteOffset + 4 * at);
+        a.f32(X, k1 * N).set(x.subarray(at, at + k1 * N));
+        const V = slot ? states + 4 * (t0 + 1) * N : traj ? alike(b.V, traj.byteOffset + 4 * at) : b.V;
+        const S = slot ? slot.ptr + 4 * at : alike(b.S, 4 * at);
+        this.run(0, k1, saved ? 1 : 0, { vIn: slot ? V - 4 * N : b.vIn, V, X, S });
         finite &&= this.finiteProbe();
         const Vs = a.f32(V, k1 * N);
         traj?.set(Vs, at);
-        saved?.d?.set(a.f32(b.S, k1 * N), at);
+        saved?.d?.set(a.f32(S, k1 * N), at);
         if (!slot) a.f32(b.vIn, N).set(Vs.subarray((k1 - 1) * N));
       }
       if (r.record === 'last') out.set(a.f32(slot ? states + 4 * T * N : b.vIn, N), s * N);
@@ -497,18 +508,26 @@ class WasmScan {
         const at = (s * T + t0) * N;
         // the state before each step (the initial state, then the states after the steps before):
         // in the slot, else from the host; and the output gradient after it
+        let V: number;
+        let S: number;
         if (slot === null) {
-          const V = a.f32(b.V, k1 * N);
+          V = alike(b.V, traj.byteOffset + 4 * (at - N));
+          const Vs = a.f32(V, k1 * N);
           if (t0 === 0) {
-            V.set(v0.subarray(s * N, (s + 1) * N));
-            V.set(traj.subarray(at, at + (k1 - 1) * N), N);
-          } else V.set(traj.subarray(at - N, at + (k1 - 1) * N));
-          a.f32(b.S, k1 * N).set(saved.d!.subarray(at, at + k1 * N));
+            Vs.set(v0.subarray(s * N, (s + 1) * N));
+            Vs.set(traj.subarray(at, at + (k1 - 1) * N), N);
+          } else Vs.set(traj.subarray(at - N, at + (k1 - 1) * N));
+          S = alike(b.S, saved.d!.byteOffset + 4 * at);
+          a.f32(S, k1 * N).set(saved.d!.subarray(at, at + k1 * N));
+        } else {
+          V = saved.states[s]! + 4 * t0 * N;
+          S = slot.ptr + 4 * at;
         }
-        if (r.record === 'all') a.f32(b.G, k1 * N).set(gOut.subarray(at, at + k1 * N));
-        const V = slot ? slot.ptr + 4 * (B * T + s * (T + 1) + t0) * N : b.V;
-        this.run(1, k1, flags, { V, S: slot ? slot.ptr + 4 * at : b.S, G: r.record === 'all', GX: gX !== null });
-        gX?.set(a.f32(b.GX, k1 * N), at);
+        const G = r.record === 'all' ? alike(b.G, gOut.byteOffset + 4 * at) : 0;
+        if (G) a.f32(G, k1 * N).set(gOut.subarray(at, at + k1 * N));
+        const GX = gX ? alike(b.GX, gX.byteOffset + 4 * at) : 0;
+        this.run(1, k1, flags, { V, S, G, GX });
+        if (gX) gX.set(a.f32(GX, k1 * N), at);
       }
       if (gV0 && !(T === 0 && r.record === 'all')) gV0.set(gc, s * N);
     }
@@ -538,11 +557,11 @@ class WasmScan {
 }
 
 /**
- * Bytes of a slot for B samples of T steps: d (B, T, N), then every state (B, T + 1, N: the
- * initial state and the states after each step).
+ * Bytes of a slot for B samples of T steps: d (B, T, N), then each sample's states (T + 1, N: the
+ * initial state and the states after each step; 8 bytes to spare, see alike).
  */
 function slotBytes(B: number, T: number, N: number): number {
-  return 4 * B * N * (2 * T + 1);
+  return 4 * B * N * (2 * T + 1) + 8 * B;
 }
 
 /**
@@ -575,9 +594,9 @@ class Slot {
     const { B, T, N } = o;
     o.d = arena.f32(this.ptr, B * T * N).slice();
     if (o.traj === null) {
-      // (B, T + 1, N) from the initial state on in the slot; the host keeps (B, T, N) after it
+      // (T + 1, N) per sample from the initial state on in the slot; the host keeps (B, T, N) after it
       const traj = new Float32Array(B * T * N);
-      for (let s = 0; s < B; s++) traj.set(arena.f32(this.ptr + 4 * (B * T + s * (T + 1) + 1) * N, T * N), s * T * N);
+      for (let s = 0; s < B; s++) traj.set(arena.f32(o.states[s]! + 4 * N, T * N), s * T * N);
       o.traj = traj;
     }
   }
@@ -590,6 +609,8 @@ class Slot {
 class WasmSaved {
   slot: Slot | null = null;
   d: Float32Array | null = null;
+  /** Where each sample's states start in the slot. */
+  readonly states: number[] = [];
   constructor(
     readonly scan: WasmScan,
     readonly B: number,
@@ -599,6 +620,19 @@ class WasmSaved {
     public traj: Float32Array | null,
     readonly v0: Float32Array,
   ) {}
+
+  /**
+   * Places sample s's states in the slot (after d), aligned like its states in `traj` (the host
+   * copy they go to, if any: see alike); returns where they start.
+   */
+  placeStates(s: number, traj: Float32Array | null): number {
+    const { B, T, N } = this;
+    const base = this.slot!.ptr + 4 * B * T * N + s * (4 * (T + 1) * N + 8);
+    // the state after step 0 (at base + 4 N) goes to traj's sample s, step 0
+    const p = traj ? alike(base, traj.byteOffset + 4 * s * T * N - 4 * N) : base;
+    this.states[s] = p;
+    return p;
+  }
 }
 
 /** The 'wasm' backend's fused 'ppneuron' model. */
