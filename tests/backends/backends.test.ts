@@ -354,6 +354,38 @@ describe.skipIf(!hasWasm)("the wasm backend's memory between forward and backwar
     }
   });
 
+  it('reads the input and the output gradient from views at any offset (1 and 2 floats in), equal to js', () => {
+    // (copies between host arrays and wasm memory are placed by the host arrays' alignment)
+    const view = (a: Float32Array, off: number): Float32Array => {
+      const v = new Float32Array(a.length + off).subarray(off);
+      v.set(a);
+      return v;
+    };
+    const instance = createBackend('wasm', graph, { chunkSteps: 3 });
+    const sim = instance.fused('ppneuron')!;
+    try {
+      for (const off of [1, 2]) {
+        for (const residentBytes of [undefined, 0]) {
+          const own = residentBytes === 0 ? createBackend('wasm', graph, { chunkSteps: 3, residentBytes }) : instance;
+          const s2 = own === instance ? sim : own.fused('ppneuron')!;
+          const q0 = request(20 + off, 2, 7);
+          const q = { ...q0, x: view(q0.x as Float32Array, off) };
+          const ref = js.forward(q0);
+          const f = s2.forward(q);
+          expectClose(`offset ${off}: output`, f.output.read(), ref.output.read());
+          const g = view(gOut(q0), off);
+          const got = s2.backward(q, f, g, needs);
+          const want = js.backward(q0, ref, gOut(q0), needs);
+          expectClose(`offset ${off}: d/dx`, got.x!, want.x!);
+          expectClose(`offset ${off}: d/dweight`, got.inputs.weight!, want.inputs.weight!);
+          if (own !== instance) own.dispose();
+        }
+      }
+    } finally {
+      instance.dispose();
+    }
+  });
+
   it('runs a backward pass again until its memory is taken by another simulation, then says so', () => {
     const instance = createBackend('wasm', graph, {});
     const sim = instance.fused('ppneuron')!;
