@@ -128,9 +128,9 @@ interface EnsembleCache {
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-function writeJsonAtomic(file: string, value: unknown): void {
+function writeJsonAtomic(file: string, value: unknown, indent?: number): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1) + '\n');
+  writeFileSync(tmp, JSON.stringify(value, null, indent) + '\n');
   renameSync(tmp, file);
 }
 
@@ -159,7 +159,8 @@ export async function ensembleNumbers(dir: string, s: StimulusSettings, cacheFil
     const info = await loadNetworkDir(m.dir, { ...(options.extent !== undefined ? { extent: options.extent } : {}), ...(reuse ? { reuse } : {}) });
     reuse = info.network;
     if (cache === null) {
-      const inputs = { ensemble: view.dir, ...stimulusConfigs(extentOf(info.network), s), dsi_threshold: DSI_THRESHOLD };
+      // the ensemble by flyvis's name (its last two path components), so the cache holds wherever the data lies
+      const inputs = { ensemble: view.name, ...stimulusConfigs(extentOf(info.network), s), dsi_threshold: DSI_THRESHOLD };
       cache = readCache(cacheFile, inputs, log) ?? { format: CACHE_FORMAT, inputs, members: [] };
     }
     const digest = sha256(info.checkpointFile);
@@ -336,7 +337,8 @@ export function reportMarkdown(r: Report): string {
   }
   const pm = ens.known_polarity_per_member;
   L.push(`| ensemble (median FRI / circular mean direction) | | | | | | ${ens.known_polarity.n_predicted} of ${ens.known_polarity.n_known} (members: median ${pm.median}, ${pm.min} to ${pm.max}) | ${ens.known_directions.n_predicted} of ${ens.known_directions.n_known} |`);
-  L.push('', `Predicting zero: EPE ${f(curves.zeroEpe, 4)} on the same ${curves.nValidation} validation scenes.`, '');
+  L.push('', `Predicting zero: EPE ${f(curves.zeroEpe, 4)} on the same ${curves.nValidation} validation scenes.` +
+    (r.seconds_per_iteration === null ? '' : ` Training took ${f(r.seconds_per_iteration)} s per iteration (time_trained.h5: checkpoints and their validation included).`), '');
   L.push('FRI (flash radius 6) of the cell types with a known polarity; ✓ where its sign matches the known polarity (flyvis counts the sign alone, so an FRI near 0 counts too):', '');
   head(['cell type', 'known', ...states.map((s) => s.state), `ensemble median [q1, q3]`]);
   const mark = (v: number, known: number): string => `${g(v)} ${Math.sign(v) === known ? '✓' : '✗'}`;
@@ -364,7 +366,7 @@ export interface Report {
   readonly ensemble: EnsembleSummary;
   /** The checkpoint of lowest validation EPE (flyvis's loaders' 'best'), for comparison with the one of lowest loss. */
   readonly best_by_epe: { readonly checkpoint_index: number; readonly iteration: number; readonly val_epe: number };
-  /** Seconds from checkpoint 0 to the last, per iteration (validations included), from time_trained.h5. */
+  /** Seconds trained per iteration (checkpoints and their validation included), from time_trained.h5. */
   readonly seconds_per_iteration: number | null;
 }
 
@@ -397,10 +399,13 @@ export async function flowTrainReport(run: string, ensembleDir: string, s: Stimu
   const members = await ensembleNumbers(ensembleDir, s, cacheFile, { ...options, extent, log });
   const ensemble = summarizeEnsemble(members);
   const e = argmin(curves.epe);
+  // time_trained.h5: the seconds trained (a scalar, flyvis's solver; or one value per checkpoint)
   let secondsPerIteration: number | null = null;
   try {
     const t = (await readHdf5Dataset(`${run}/time_trained.h5`)).values;
-    if (t.length === n && curves.iterations[n - 1]! > 0) secondsPerIteration = (t[n - 1]! - t[0]!) / curves.iterations[n - 1]!;
+    const last = curves.iterations[n - 1]!;
+    if (last > 0 && t.length === 1) secondsPerIteration = t[0]! / last;
+    else if (last > 0 && t.length === n) secondsPerIteration = (t[n - 1]! - t[0]!) / last;
   } catch {
     // no time_trained.h5: left out
   }
@@ -468,7 +473,7 @@ if (import.meta.filename === process.argv[1]) {
   const svg = await renderSVG(reportFigure(report.curves, report.states, report.ensemble, window));
   const md = reportMarkdown(report);
   writeFileAtomic(`${out}.svg`, svg);
-  writeJsonAtomic(`${out}.json`, report);
+  writeJsonAtomic(`${out}.json`, report, 1);
   writeFileAtomic(`${out}.md`, md);
   process.stdout.write(md);
   process.stderr.write(`wrote ${out}.svg, ${out}.json, ${out}.md (ensemble cache ${cacheFile})\n`);

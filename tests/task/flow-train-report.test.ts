@@ -62,6 +62,7 @@ describe.skipIf(!hasEnsemble)('bench/flow-train-report.ts', () => {
     expect(r.states.map((s) => [s.state, s.checkpoint_index, s.iteration])).toEqual([['initialisation', 0, 0], ['best', best, [0, 2, 4][best]], ['last', 2, 4]]);
     expect(r.curves.epe).toHaveLength(3);
     expect(r.curves.zeroEpe).toBeGreaterThan(0);
+    expect(r.seconds_per_iteration).toBeGreaterThan(0);
 
     // the last state's FRI and T4/T5 DSI = flyvis analyze --params on its checkpoint
     for (const s of [r.states[2]!]) {
@@ -116,6 +117,7 @@ describe.skipIf(!hasEnsemble)('bench/flow-train-report.ts', () => {
     const svg = await renderSVG(reportFigure(r.curves, r.states, r.ensemble, 2));
     for (const text of ['Validation EPE', 'FRI (flash radius 6)', 'T4a', 'T5d', 'initialisation (chkpt 0, iteration 0)']) expect(svg).toContain(text);
     const md = reportMarkdown(r);
+    expect(md).toContain(`Training took ${r.seconds_per_iteration!.toFixed(2)} s per iteration`);
     for (const s of r.states) expect(md).toContain(`| ${s.state} | ${s.checkpoint_index} | ${s.iteration} |`);
     expect(md).toContain(`${r.ensemble.known_polarity.n_predicted} of ${r.ensemble.known_polarity.n_known} (members: median`);
     expect(md.match(/^\| T[45][a-d] \| (ON|OFF) \|/gm)).toHaveLength(8 + 8); // the FRI table's and the DSI table's rows
