@@ -43,8 +43,8 @@ const projectDir = resolve(dirname(here), '..', '..');
 /** Running the TypeScript sources (a clone through tsx or vitest), not a build. */
 const fromSource = here.endsWith('.ts');
 
-/** The pinned AssemblyScript compiler, if installed (a clone's devDependency). */
-function ascCompiler(): { bin: string; version: string } | null {
+/** The pinned AssemblyScript compiler, if installed (a clone's devDependency; not in an installed package). */
+export function ascCompiler(): { bin: string; version: string } | null {
   const require = createRequire(import.meta.url);
   let pkgPath: string;
   try {

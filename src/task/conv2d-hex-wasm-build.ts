@@ -10,28 +10,18 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ascCompiler } from '../kernels/wasm-build.ts';
 import { CONV2D_HEX_WASM_SOURCE } from './conv2d-hex-wasm-source.ts';
 
 export const CONV2D_HEX_ASC_FLAGS: readonly string[] = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--importMemory', '--initialMemory', '1'];
 
 const here = fileURLToPath(import.meta.url);
 
-/** The pinned AssemblyScript compiler, or null when not installed (an installed package, not a clone). */
-export function ascCompiler(): { bin: string; version: string } | null {
-  const require = createRequire(import.meta.url);
-  let pkgPath: string;
-  try {
-    pkgPath = require.resolve('assemblyscript/package.json');
-  } catch {
-    return null;
-  }
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string };
-  return { bin: join(dirname(pkgPath), 'bin', 'asc.js'), version: pkg.version };
-}
+/** The pinned AssemblyScript compiler: the wasm backend's build's (one lookup for both modules). */
+export { ascCompiler };
 
 /** The key of the module built from the current source by assemblyscript `ascVersion`. */
 export function conv2dHexWasmKey(ascVersion: string): string {
